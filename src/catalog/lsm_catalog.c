@@ -1,0 +1,463 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_catalog.c
+ *	  Reading and writing the lsm catalog tables (schema "lsm").
+ *
+ * NOTES
+ *	  The catalog tables are ordinary heap tables created by the extension
+ *	  script.  We access them with the heap and index routines directly (no
+ *	  SPI): inserts through CatalogTupleInsert so their indexes are
+ *	  maintained, scans through systable_beginscan with the caller's
+ *	  snapshot, so that segment visibility is exactly the visibility of the
+ *	  catalog row describing it.
+ *
+ *	  A transaction must see its own segments whatever command wrote them:
+ *	  per-row command ids inside the segment decide which of their rows a
+ *	  scan sees.  So for an MVCC snapshot we scan the catalog with a copy
+ *	  whose curcid is raised past every command, and flag the segments our
+ *	  transaction wrote (own_xact) for per-row filtering.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/sequence.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/xid8.h"
+
+#include "lsm_am.h"
+#include "catalog/lsm_catalog.h"
+#include "storage/lsm_storage.h"
+
+/* column numbers of lsm.segment */
+#define Anum_seg_storage_id		1
+#define Anum_seg_segment_id		2
+#define Anum_seg_level			3
+#define Anum_seg_min_rowid		4
+#define Anum_seg_max_rowid		5
+#define Anum_seg_row_count		6
+#define Anum_seg_deleted_count	7
+#define Anum_seg_schema_version 8
+#define Anum_seg_start_block	9
+#define Anum_seg_nblocks		10
+#define Anum_seg_total_bytes	11
+#define Anum_seg_raw_bytes		12
+#define Anum_seg_written_xid	13
+#define Natts_seg				13
+
+static Oid
+lsm_namespace(bool missing_ok)
+{
+	return get_namespace_oid("lsm", missing_ok);
+}
+
+static Oid
+lsm_catalog_relid(const char *name)
+{
+	Oid			nsp = lsm_namespace(true);
+	Oid			relid = InvalidOid;
+
+	if (OidIsValid(nsp))
+		relid = get_relname_relid(name, nsp);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("lsm catalog table \"lsm.%s\" does not exist", name),
+				 errhint("Run CREATE EXTENSION lsm_am.")));
+	return relid;
+}
+
+/* Is the lsm catalog there (it is not while DROP EXTENSION runs)? */
+bool
+lsm_catalog_available(void)
+{
+	Oid			nsp = lsm_namespace(true);
+
+	return OidIsValid(nsp) &&
+		OidIsValid(get_relname_relid("segment", nsp)) &&
+		OidIsValid(get_relname_relid("storage", nsp)) &&
+		OidIsValid(get_relname_relid("inflight", nsp));
+}
+
+/* Allocate a storage id and record it.  The row is transactional. */
+uint64
+lsm_catalog_new_storage(Oid relid)
+{
+	int64		id;
+	Relation	rel;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	HeapTuple	tup;
+
+	id = nextval_internal(lsm_catalog_relid("storage_id_seq"), false);
+	rel = table_open(lsm_catalog_relid("storage"), RowExclusiveLock);
+	values[0] = Int64GetDatum(id);
+	values[1] = ObjectIdGetDatum(relid);
+	values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	CatalogTupleInsert(rel, tup);
+	heap_freetuple(tup);
+	table_close(rel, RowExclusiveLock);
+	return (uint64) id;
+}
+
+int64
+lsm_catalog_next_segment_id(void)
+{
+	return nextval_internal(lsm_catalog_relid("segment_id_seq"), false);
+}
+
+/* Record a newly written segment; visible when this (sub)xact commits. */
+void
+lsm_catalog_insert_segment(uint64 storage_id, const LsmSegmentEntry *seg)
+{
+	Relation	rel;
+	Datum		values[Natts_seg];
+	bool		nulls[Natts_seg];
+	HeapTuple	tup;
+
+	memset(nulls, 0, sizeof(nulls));
+	values[Anum_seg_storage_id - 1] = Int64GetDatum((int64) storage_id);
+	values[Anum_seg_segment_id - 1] = Int64GetDatum(seg->segment_id);
+	values[Anum_seg_level - 1] = Int32GetDatum(seg->level);
+	values[Anum_seg_min_rowid - 1] = Int64GetDatum(seg->min_rowid);
+	values[Anum_seg_max_rowid - 1] = Int64GetDatum(seg->max_rowid);
+	values[Anum_seg_row_count - 1] = Int64GetDatum(seg->row_count);
+	values[Anum_seg_deleted_count - 1] = Int64GetDatum(seg->deleted_count);
+	values[Anum_seg_schema_version - 1] = Int32GetDatum(seg->schema_version);
+	values[Anum_seg_start_block - 1] = Int64GetDatum((int64) seg->start_block);
+	values[Anum_seg_nblocks - 1] = Int32GetDatum((int32) seg->nblocks);
+	values[Anum_seg_total_bytes - 1] = Int64GetDatum(seg->total_bytes);
+	values[Anum_seg_raw_bytes - 1] = Int64GetDatum(seg->raw_bytes);
+	values[Anum_seg_written_xid - 1] =
+		FullTransactionIdGetDatum(GetTopFullTransactionId());
+
+	rel = table_open(lsm_catalog_relid("segment"), RowExclusiveLock);
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	CatalogTupleInsert(rel, tup);
+	heap_freetuple(tup);
+	table_close(rel, RowExclusiveLock);
+}
+
+static void
+lsm_segment_from_tuple(HeapTuple tup, TupleDesc desc, LsmSegmentEntry *seg)
+{
+	Datum		values[Natts_seg];
+	bool		nulls[Natts_seg];
+
+	heap_deform_tuple(tup, desc, values, nulls);
+	seg->segment_id = DatumGetInt64(values[Anum_seg_segment_id - 1]);
+	seg->level = DatumGetInt32(values[Anum_seg_level - 1]);
+	seg->min_rowid = DatumGetInt64(values[Anum_seg_min_rowid - 1]);
+	seg->max_rowid = DatumGetInt64(values[Anum_seg_max_rowid - 1]);
+	seg->row_count = DatumGetInt64(values[Anum_seg_row_count - 1]);
+	seg->deleted_count = DatumGetInt64(values[Anum_seg_deleted_count - 1]);
+	seg->schema_version = DatumGetInt32(values[Anum_seg_schema_version - 1]);
+	seg->start_block = (BlockNumber) DatumGetInt64(values[Anum_seg_start_block - 1]);
+	seg->nblocks = (uint32) DatumGetInt32(values[Anum_seg_nblocks - 1]);
+	seg->total_bytes = DatumGetInt64(values[Anum_seg_total_bytes - 1]);
+	seg->raw_bytes = DatumGetInt64(values[Anum_seg_raw_bytes - 1]);
+	seg->own_xact =
+		TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
+	seg->inserting_xid = InvalidTransactionId;
+}
+
+/*
+ * List the segments of a storage visible to `snapshot`, sorted by rowid.
+ * Allocated in the current memory context.
+ */
+LsmSegmentList *
+lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
+{
+	LsmSegmentList *list = palloc0(sizeof(LsmSegmentList));
+	int			cap = 16;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	SnapshotData own;
+	SnapshotData dirty;
+	Snapshot	scansnap = snapshot;
+
+	list->segs = palloc(sizeof(LsmSegmentEntry) * cap);
+	if (storage_id == 0)
+		return list;
+
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
+	{
+		/* see every command of our own transaction; filtered per row */
+		own = *snapshot;
+		own.curcid = InvalidCommandId;
+		scansnap = &own;
+	}
+	else if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		InitDirtySnapshot(dirty);
+		scansnap = &dirty;
+	}
+
+	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
+	ScanKeyInit(&key, Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("segment_rowid_idx"),
+							  true, scansnap, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		LsmSegmentEntry *seg;
+
+		if (list->nsegs == cap)
+		{
+			cap *= 2;
+			list->segs = repalloc(list->segs, sizeof(LsmSegmentEntry) * cap);
+		}
+		seg = &list->segs[list->nsegs++];
+		lsm_segment_from_tuple(tup, RelationGetDescr(rel), seg);
+		if (scansnap == &dirty && !seg->own_xact)
+			seg->inserting_xid = dirty.xmin;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return list;
+}
+
+/* Binary search for the segment whose rowid range holds `rowid`. */
+const LsmSegmentEntry *
+lsm_segment_for_rowid(const LsmSegmentList *list, int64 rowid)
+{
+	int			lo = 0,
+				hi = list->nsegs - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		const LsmSegmentEntry *seg = &list->segs[mid];
+
+		if (rowid < seg->min_rowid)
+			hi = mid - 1;
+		else if (rowid > seg->max_rowid)
+			lo = mid + 1;
+		else
+			return seg;
+	}
+	return NULL;
+}
+
+/* Delete every row of `relname` whose first column equals storage_id. */
+static void
+lsm_catalog_delete_rows(const char *relname, const char *indexname,
+						uint64 storage_id)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	rel = table_open(lsm_catalog_relid(relname), RowExclusiveLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid(indexname), true,
+							  NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		CatalogTupleDelete(rel, &tup->t_self);
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+}
+
+/* Forget a storage: transactional, rolled back with its transaction. */
+void
+lsm_catalog_drop_storage(uint64 storage_id)
+{
+	if (storage_id == 0 || !lsm_catalog_available())
+		return;
+	lsm_catalog_delete_rows("segment", "segment_rowid_idx", storage_id);
+	lsm_catalog_delete_rows("inflight", "inflight_rowid_idx", storage_id);
+	lsm_catalog_delete_rows("storage", "storage_pkey", storage_id);
+}
+
+/* Reserve [min_rowid, max_rowid] for the current (sub)transaction. */
+ItemPointerData
+lsm_catalog_insert_inflight(uint64 storage_id, int64 min_rowid, int64 max_rowid)
+{
+	Relation	rel;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	HeapTuple	tup;
+	ItemPointerData tid;
+
+	values[0] = Int64GetDatum((int64) storage_id);
+	values[1] = Int64GetDatum(min_rowid);
+	values[2] = Int64GetDatum(max_rowid);
+	rel = table_open(lsm_catalog_relid("inflight"), RowExclusiveLock);
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	CatalogTupleInsert(rel, tup);
+	tid = tup->t_self;
+	heap_freetuple(tup);
+	table_close(rel, RowExclusiveLock);
+	return tid;
+}
+
+void
+lsm_catalog_delete_inflight(ItemPointer tid)
+{
+	Relation	rel;
+
+	rel = table_open(lsm_catalog_relid("inflight"), RowExclusiveLock);
+	CatalogTupleDelete(rel, tid);
+	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * If another, still running transaction reserved `rowid`, return its xid
+ * (the caller waits for it, as for an in-progress heap insert).
+ */
+TransactionId
+lsm_catalog_inflight_xid(uint64 storage_id, int64 rowid)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	HeapTuple	tup;
+	SnapshotData dirty;
+	TransactionId result = InvalidTransactionId;
+
+	InitDirtySnapshot(dirty);
+	rel = table_open(lsm_catalog_relid("inflight"), AccessShareLock);
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&key[1], 2, BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum(rowid));
+	scan = systable_beginscan(rel, lsm_catalog_relid("inflight_rowid_idx"),
+							  true, &dirty, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int64		maxr = DatumGetInt64(heap_getattr(tup, 3,
+													  RelationGetDescr(rel),
+													  &isnull));
+
+		if (rowid <= maxr && TransactionIdIsValid(dirty.xmin) &&
+			!TransactionIdIsCurrentTransactionId(dirty.xmin))
+		{
+			result = dirty.xmin;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * Remove catalog rows of storages that no lsm table uses any more.  The
+ * live set is read from the metapages of every lsm table, each locked in
+ * AccessShareLock so that a concurrent TRUNCATE or rewrite finishes first.
+ * Returns the number of storages removed.
+ */
+int64
+lsm_catalog_collect_garbage(void)
+{
+	Relation	classrel;
+	TableScanDesc cscan;
+	HeapTuple	tup;
+	List	   *relids = NIL;
+	List	   *live = NIL;
+	ListCell   *lc;
+	Relation	srel;
+	SysScanDesc scan;
+	List	   *dead = NIL;
+	int64		removed = 0;
+	Oid			amoid = lsm_am_oid();
+	Snapshot	snap;
+
+	/*
+	 * Take the snapshot for the storage rows first and the pg_class scan
+	 * after it: a table committed in between is then in the live set, and
+	 * its storage row is invisible to us either way.
+	 */
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	InvalidateCatalogSnapshot();
+
+	classrel = table_open(RelationRelationId, AccessShareLock);
+	cscan = table_beginscan_catalog(classrel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(cscan, ForwardScanDirection)))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
+
+		if (form->relam == amoid && form->relkind != RELKIND_PARTITIONED_TABLE)
+			relids = lappend_oid(relids, form->oid);
+	}
+	table_endscan(cscan);
+	table_close(classrel, AccessShareLock);
+
+	foreach(lc, relids)
+	{
+		Relation	rel = try_relation_open(lfirst_oid(lc), AccessShareLock);
+
+		if (rel == NULL)
+			continue;
+		if (rel->rd_rel->relam == amoid &&
+			smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM) &&
+			smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) > 0)
+		{
+			LsmMetaPageData meta;
+			int64	   *id = palloc(sizeof(int64));
+
+			lsm_meta_read(rel, &meta);
+			*id = (int64) meta.storage_id;
+			live = lappend(live, id);
+		}
+		relation_close(rel, AccessShareLock);
+	}
+
+	srel = table_open(lsm_catalog_relid("storage"), AccessShareLock);
+	scan = systable_beginscan(srel, InvalidOid, false, snap, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int64		sid = DatumGetInt64(heap_getattr(tup, 1,
+													 RelationGetDescr(srel),
+													 &isnull));
+		bool		found = false;
+
+		foreach(lc, live)
+		{
+			if (*(int64 *) lfirst(lc) == sid)
+			{
+				found = true;
+				break;
+			}
+		}
+		if (!found && !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+		{
+			int64	   *id = palloc(sizeof(int64));
+
+			*id = sid;
+			dead = lappend(dead, id);
+		}
+	}
+	systable_endscan(scan);
+	table_close(srel, AccessShareLock);
+	UnregisterSnapshot(snap);
+
+	foreach(lc, dead)
+	{
+		lsm_catalog_drop_storage((uint64) *(int64 *) lfirst(lc));
+		removed++;
+	}
+	return removed;
+}

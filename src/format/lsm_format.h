@@ -1,0 +1,230 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_format.h
+ *	  The lsm_am segment format: column chunk encodings, checksums, the
+ *	  segment directory and its summary.
+ *
+ * This library is pure C.  It knows nothing of PostgreSQL: no catalogs, no
+ * buffers, no palloc, no ereport.  Memory comes from a caller-supplied
+ * allocator and every function reports failure through a status code, so
+ * the same code runs inside the server (where the caller turns a status
+ * into an ereport) and in the stand-alone unit tests and benchmarks.
+ *
+ * A segment is one contiguous byte string:
+ *
+ *	  [fixed header][column descriptors][block directory][zone bytes]
+ *	  [chunk data of block 0][chunk data of block 1]...
+ *
+ * The first four parts are the segment's "meta area" (header->meta_len
+ * bytes, covered by header->meta_checksum).  Each block holds one chunk per
+ * stored column, a rowid chunk and, in segments written by a transaction,
+ * a command-id chunk.  Every chunk carries its own checksum.  See
+ * docs/FORMAT.md for the byte-level layout.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LSM_FORMAT_H
+#define LSM_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LSM_SEG_MAGIC			0x534D534CU	/* "LSMS" little endian */
+#define LSM_FORMAT_VERSION		1
+#define LSM_SEG_HEADER_SIZE		96	/* bytes of the fixed header */
+
+/* Status codes: 0 is success, negative is failure. */
+#define LSM_OK					0
+#define LSM_ERR_NOMEM			(-1)
+#define LSM_ERR_CORRUPT			(-2)	/* structure does not parse */
+#define LSM_ERR_CHECKSUM		(-3)	/* checksum mismatch */
+#define LSM_ERR_VERSION			(-4)	/* unknown magic or format version */
+#define LSM_ERR_ARG				(-5)	/* caller error */
+#define LSM_ERR_ZSTD			(-6)	/* zstd failed */
+
+extern const char *lsm_status_str(int status);
+
+/* Caller-supplied allocator.  alloc/realloc return NULL on failure. */
+typedef struct LsmAllocator
+{
+	void	   *(*alloc) (void *ctx, size_t size);
+	void	   *(*realloc) (void *ctx, void *ptr, size_t size);
+	void		(*free) (void *ctx, void *ptr);
+	void	   *ctx;
+} LsmAllocator;
+
+extern const LsmAllocator lsm_malloc_allocator;
+
+/* A fast 64-bit checksum over bytes (seeded, stable across platforms). */
+extern uint64_t lsm_checksum(const void *data, size_t len);
+
+/* What a column holds, as far as the format cares. */
+#define LSM_KIND_INT		1	/* signed integer of width 1, 2, 4 or 8 */
+#define LSM_KIND_FIXED		2	/* opaque bytes of fixed width 1..65535 */
+#define LSM_KIND_VARLEN		3	/* opaque byte strings of any length */
+
+#define LSM_COLF_DROPPED	0x01	/* no data: every value reads as NULL */
+
+typedef struct LsmColumnDesc
+{
+	uint16_t	attnum;			/* attribute number the column was written as */
+	uint8_t		kind;			/* LSM_KIND_* */
+	uint8_t		flags;			/* LSM_COLF_* */
+	uint16_t	width;			/* INT: 1/2/4/8; FIXED: bytes; VARLEN: 0 */
+	uint8_t		align;			/* opaque to the format (caller's alignment) */
+	uint8_t		byval;			/* opaque to the format */
+	uint32_t	type_id;		/* opaque to the format */
+	int32_t		type_mod;		/* opaque to the format */
+} LsmColumnDesc;
+
+/* Chunk encodings (before optional zstd). */
+#define LSM_ENC_NONE		0	/* column has no data (dropped / all NULL) */
+#define LSM_ENC_PLAIN		1	/* INT/FIXED: packed values; VARLEN: lengths + bytes */
+#define LSM_ENC_FOR			2	/* INT: frame of reference + bit-packing */
+#define LSM_ENC_DELTA		3	/* INT: first value + bit-packed deltas (FOR) */
+#define LSM_ENC_RLE			4	/* INT/FIXED/VARLEN: (value, run length) pairs */
+#define LSM_ENC_DICT		5	/* FIXED/VARLEN: dictionary + bit-packed codes */
+#define LSM_ENC_CONST		6	/* every non-null value is the same */
+
+#define LSM_COMP_NONE		0
+#define LSM_COMP_ZSTD		1
+
+#define LSM_ZONE_HAS_MINMAX	0x01
+
+typedef struct LsmChunkInfo
+{
+	uint64_t	offset;			/* byte offset from the segment's start */
+	uint32_t	stored_len;		/* bytes stored (after compression) */
+	uint32_t	raw_len;		/* bytes of the encoded form before zstd */
+	uint32_t	null_count;
+	uint8_t		encoding;		/* LSM_ENC_* */
+	uint8_t		compression;	/* LSM_COMP_* */
+	uint8_t		zone_flags;		/* LSM_ZONE_* */
+	uint64_t	checksum;		/* lsm_checksum of the stored bytes */
+	/* zone map; for INT columns min/max are 8-byte little-endian int64 */
+	uint16_t	zmin_len;
+	uint16_t	zmax_len;
+	const uint8_t *zmin;		/* points into the reader's meta copy */
+	const uint8_t *zmax;
+} LsmChunkInfo;
+
+typedef struct LsmBlockInfo
+{
+	uint32_t	nrows;
+	int64_t		first_rowid;
+	int64_t		last_rowid;
+	uint64_t	data_offset;	/* first byte of the block's chunks */
+	uint64_t	data_len;		/* bytes of all its chunks */
+	LsmChunkInfo rowids;		/* INT width 8 */
+	LsmChunkInfo cids;			/* INT width 4; stored_len 0 when absent */
+	LsmChunkInfo *cols;			/* one per column descriptor */
+} LsmBlockInfo;
+
+typedef struct LsmSegHeader
+{
+	uint32_t	magic;
+	uint16_t	version;
+	uint16_t	flags;			/* LSM_SEGF_* */
+	uint16_t	ncols;
+	uint32_t	block_rows;
+	uint32_t	nblocks;
+	uint32_t	schema_version;
+	uint32_t	meta_len;		/* bytes of the meta area (incl. this header) */
+	uint64_t	total_len;		/* bytes of the whole segment */
+	uint64_t	nrows;
+	int64_t		min_rowid;
+	int64_t		max_rowid;
+	uint64_t	raw_bytes;		/* sum of chunk raw_len: "uncompressed" size */
+	uint64_t	meta_checksum;	/* lsm_checksum of the meta area with this field zeroed */
+} LsmSegHeader;
+
+#define LSM_SEGF_HAS_CIDS	0x0001
+
+/* ---- writer ---- */
+
+typedef struct LsmWriterOptions
+{
+	uint32_t	block_rows;		/* rows per block (the caller sends at most this many) */
+	uint32_t	schema_version; /* stored in the header */
+	bool		with_cids;		/* store a command-id chunk per block */
+	int			zstd_level;		/* 0 disables zstd */
+	uint32_t	zstd_min_gain_pct; /* keep zstd only if it saves at least this % */
+} LsmWriterOptions;
+
+typedef struct LsmColumnData
+{
+	const uint8_t *nulls;		/* nrows bytes, nonzero = NULL; NULL = no NULLs */
+	const int64_t *ints;		/* INT: nrows values (NULL positions ignored) */
+	const uint8_t *fixed;		/* FIXED: nrows * width bytes */
+	const uint8_t *const *var_data; /* VARLEN: nrows pointers */
+	const uint32_t *var_len;	/* VARLEN: nrows lengths */
+	/* zone map supplied by the caller for FIXED/VARLEN; INT computes its own */
+	bool		has_zone;
+	const uint8_t *zmin;
+	uint16_t	zmin_len;
+	const uint8_t *zmax;
+	uint16_t	zmax_len;
+} LsmColumnData;
+
+typedef struct LsmSegWriter LsmSegWriter;
+
+extern LsmSegWriter *lsm_segw_begin(const LsmColumnDesc *cols, uint16_t ncols,
+									const LsmWriterOptions *opts,
+									const LsmAllocator *alloc);
+/* rowids strictly increasing within and across blocks; cids may be NULL */
+extern int	lsm_segw_add_block(LsmSegWriter *w, uint32_t nrows,
+							   const int64_t *rowids, const uint32_t *cids,
+							   const LsmColumnData *cols);
+/* bytes of encoded chunk data so far (for memory limits) */
+extern size_t lsm_segw_bytes(const LsmSegWriter *w);
+/* assemble the segment; *out is allocated with the writer's allocator */
+extern int	lsm_segw_finish(LsmSegWriter *w, uint8_t **out, size_t *out_len);
+extern void lsm_segw_free(LsmSegWriter *w);
+
+/* ---- reader ---- */
+
+/* Parse and validate the fixed header (magic, version) from >= LSM_SEG_HEADER_SIZE bytes. */
+extern int	lsm_seg_parse_header(const uint8_t *buf, size_t len, LsmSegHeader *hdr);
+
+typedef struct LsmSegReader LsmSegReader;
+
+/* meta: the first hdr.meta_len bytes of the segment; copied, checksum verified */
+extern int	lsm_segr_open(const uint8_t *meta, size_t len,
+						  const LsmAllocator *alloc, LsmSegReader **out);
+extern const LsmSegHeader *lsm_segr_header(const LsmSegReader *r);
+extern const LsmColumnDesc *lsm_segr_columns(const LsmSegReader *r);
+extern const LsmBlockInfo *lsm_segr_block(const LsmSegReader *r, uint32_t blockno);
+extern void lsm_segr_free(LsmSegReader *r);
+
+/* Decoded chunk; buffers are owned by the struct and reused across calls. */
+typedef struct LsmDecoded
+{
+	uint32_t	n;
+	bool		has_nulls;
+	uint8_t    *nulls;			/* n bytes, 1 = NULL (valid when has_nulls) */
+	int64_t    *ints;			/* INT (and rowid/cid chunks) */
+	uint8_t    *fixed;			/* FIXED: n * width bytes */
+	const uint8_t **var_data;	/* VARLEN: pointers into owned memory */
+	uint32_t   *var_len;
+	/* private */
+	const LsmAllocator *alloc;
+	void	   *scratch[6];
+	size_t		scratch_cap[6];
+} LsmDecoded;
+
+extern void lsm_decoded_init(LsmDecoded *d, const LsmAllocator *alloc);
+extern void lsm_decoded_free(LsmDecoded *d);
+
+/*
+ * Verify the chunk's checksum, decompress, decode nrows values.  col is the
+ * column's descriptor, or NULL for the rowid chunk (INT width 8) or the
+ * cid chunk (pass lsm_cid_column()).  stored points at ci->stored_len bytes.
+ */
+extern int	lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
+							 uint32_t nrows, const uint8_t *stored,
+							 LsmDecoded *out);
+extern const LsmColumnDesc *lsm_rowid_column(void);
+extern const LsmColumnDesc *lsm_cid_column(void);
+
+#endif							/* LSM_FORMAT_H */

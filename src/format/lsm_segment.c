@@ -1,0 +1,978 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_segment.c
+ *	  The segment writer (blocks in, one contiguous byte string out) and the
+ *	  segment reader (meta area in, block and chunk directory out).
+ *
+ * NOTES
+ *	  The writer encodes each block's chunks as the block arrives into one
+ *	  growable data buffer, and remembers the directory entries and zone map
+ *	  bytes in two more.  Only lsm_segw_finish knows the size of the meta
+ *	  area, so chunk offsets are kept relative to the data area until then
+ *	  and turned into absolute offsets (from the segment's first byte) when
+ *	  the segment is assembled.  Absolute offsets are what lets a relocated
+ *	  segment reuse an image verbatim: nothing inside it ever needs patching.
+ *
+ *	  The reader trusts nothing: it verifies the meta checksum, then checks
+ *	  every count, offset and length against the header and the meta area
+ *	  before handing out LsmBlockInfo/LsmChunkInfo, so that callers may use
+ *	  a chunk's offset and stored_len to fetch bytes without further checks
+ *	  (beyond total_len of the segment they actually hold).
+ *
+ *	  See docs/FORMAT.md for the byte layout.
+ *
+ *	  The small shared helpers (status strings, the malloc allocator,
+ *	  growable buffers, descriptor validation) live at the end of this file.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdlib.h>
+
+#include "lsm_format_int.h"
+
+/* offsets of the fixed header's fields */
+#define H_MAGIC			0
+#define H_VERSION		4
+#define H_FLAGS			6
+#define H_NCOLS			8
+#define H_BLOCK_ROWS	12
+#define H_NBLOCKS		16
+#define H_SCHEMA		20
+#define H_META_LEN		24
+#define H_ZONE_LEN		28
+#define H_TOTAL_LEN		32
+#define H_NROWS			40
+#define H_MIN_ROWID		48
+#define H_MAX_ROWID		56
+#define H_RAW_BYTES		64
+#define H_META_CHECKSUM	72
+
+/* A chunk's directory entry while the segment is being written */
+typedef struct ChunkRec
+{
+	uint64_t	offset;			/* relative to the start of the data area */
+	uint32_t	stored_len;
+	uint32_t	raw_len;
+	uint32_t	null_count;
+	uint8_t		encoding;
+	uint8_t		compression;
+	uint8_t		zone_flags;
+	uint64_t	checksum;
+	uint32_t	zone_off;		/* relative to the start of the zone bytes */
+	uint16_t	zmin_len;
+	uint16_t	zmax_len;
+} ChunkRec;
+
+typedef struct BlockRec
+{
+	uint32_t	nrows;
+	int64_t		first_rowid;
+	int64_t		last_rowid;
+	uint64_t	data_offset;	/* relative to the start of the data area */
+	uint64_t	data_len;
+} BlockRec;
+
+struct LsmSegWriter
+{
+	LsmAllocator alloc;
+	LsmColumnDesc *cols;
+	uint16_t	ncols;
+	LsmWriterOptions opts;
+	LsmEncoder *enc;
+	LsmBuf		data;			/* chunk bytes */
+	LsmBuf		zones;			/* zone map bytes */
+	LsmBuf		blocks;			/* BlockRec[] */
+	LsmBuf		chunks;			/* ChunkRec[(2 + ncols) * nblocks] */
+	int64_t    *cidvals;
+	size_t		cidvals_cap;
+	uint32_t	nblocks;
+	uint64_t	nrows;
+	int64_t		min_rowid;
+	int64_t		max_rowid;
+	uint64_t	raw_bytes;
+};
+
+struct LsmSegReader
+{
+	LsmAllocator alloc;
+	uint8_t    *meta;
+	LsmSegHeader hdr;
+	LsmColumnDesc *cols;
+	LsmBlockInfo *blocks;
+	LsmChunkInfo *chunks;		/* nblocks * ncols, pointed to by blocks */
+};
+
+static uint64_t
+dir_entry_size(uint16_t ncols)
+{
+	return LSM_DIR_BLOCK_SIZE + (uint64_t) (2 + ncols) * LSM_DIR_CHUNK_SIZE;
+}
+
+/* ---- writer ---- */
+
+/*
+ * lsm_segw_begin
+ *		Start writing a segment of the given columns.
+ *
+ * The descriptors and options are copied.  Returns NULL when out of memory
+ * or when a descriptor or option is invalid.
+ */
+LsmSegWriter *
+lsm_segw_begin(const LsmColumnDesc *cols, uint16_t ncols,
+			   const LsmWriterOptions *opts, const LsmAllocator *alloc)
+{
+	LsmSegWriter *w;
+	uint16_t	i;
+
+	if (opts == NULL || alloc == NULL || opts->block_rows == 0 ||
+		(ncols > 0 && cols == NULL))
+		return NULL;
+	for (i = 0; i < ncols; i++)
+		if (!lsm_column_desc_valid(&cols[i]) ||
+			(cols[i].flags & ~LSM_COLF_DROPPED) != 0)
+			return NULL;
+
+	w = alloc->alloc(alloc->ctx, sizeof(LsmSegWriter));
+	if (w == NULL)
+		return NULL;
+	memset(w, 0, sizeof(LsmSegWriter));
+	w->alloc = *alloc;
+	w->ncols = ncols;
+	w->opts = *opts;
+	w->data.alloc = &w->alloc;
+	w->zones.alloc = &w->alloc;
+	w->blocks.alloc = &w->alloc;
+	w->chunks.alloc = &w->alloc;
+	if (ncols > 0)
+	{
+		w->cols = alloc->alloc(alloc->ctx, sizeof(LsmColumnDesc) * ncols);
+		if (w->cols == NULL)
+		{
+			lsm_segw_free(w);
+			return NULL;
+		}
+		memcpy(w->cols, cols, sizeof(LsmColumnDesc) * ncols);
+	}
+	w->enc = lsm_encoder_create(&w->alloc);
+	if (w->enc == NULL)
+	{
+		lsm_segw_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/*
+ * Encode one chunk and append its directory entry and zone bytes.
+ */
+static int
+add_chunk(LsmSegWriter *w, const LsmColumnDesc *col, uint32_t nrows,
+		  const LsmColumnData *cd)
+{
+	LsmEncResult res;
+	ChunkRec	rec;
+	size_t		start = w->data.len;
+	int			rc;
+
+	rc = lsm_encode_chunk(w->enc, col, nrows, cd, w->opts.zstd_level,
+						  w->opts.zstd_min_gain_pct, &w->data, &res);
+	if (rc != LSM_OK)
+		return rc;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.offset = start;
+	rec.stored_len = res.stored_len;
+	rec.raw_len = res.raw_len;
+	rec.null_count = res.null_count;
+	rec.encoding = res.encoding;
+	rec.compression = res.compression;
+	rec.checksum = res.checksum;
+	if (w->zones.len > UINT32_MAX - 2 * (size_t) UINT16_MAX)
+		return LSM_ERR_ARG;
+	rec.zone_off = (uint32_t) w->zones.len;
+
+	if (col->kind == LSM_KIND_INT && res.has_minmax)
+	{
+		uint8_t		b[16];
+
+		lsm_store64(b, (uint64_t) res.zmin);
+		lsm_store64(b + 8, (uint64_t) res.zmax);
+		rc = lsm_buf_append(&w->zones, b, 16);
+		if (rc != LSM_OK)
+			return rc;
+		rec.zone_flags = LSM_ZONE_HAS_MINMAX;
+		rec.zmin_len = 8;
+		rec.zmax_len = 8;
+	}
+	else if (col->kind != LSM_KIND_INT && cd != NULL && cd->has_zone &&
+			 !(col->flags & LSM_COLF_DROPPED))
+	{
+		if ((cd->zmin_len > 0 && cd->zmin == NULL) ||
+			(cd->zmax_len > 0 && cd->zmax == NULL))
+			return LSM_ERR_ARG;
+		rc = lsm_buf_append(&w->zones, cd->zmin, cd->zmin_len);
+		if (rc == LSM_OK)
+			rc = lsm_buf_append(&w->zones, cd->zmax, cd->zmax_len);
+		if (rc != LSM_OK)
+			return rc;
+		rec.zone_flags = LSM_ZONE_HAS_MINMAX;
+		rec.zmin_len = cd->zmin_len;
+		rec.zmax_len = cd->zmax_len;
+	}
+	return lsm_buf_append(&w->chunks, &rec, sizeof(rec));
+}
+
+/*
+ * lsm_segw_add_block
+ *		Encode and append one block of nrows rows (1..block_rows).
+ *
+ * rowids must be strictly increasing within the block and greater than
+ * those of earlier blocks.  cids is used only when the writer was created
+ * with with_cids; a NULL cids then stores no cid chunk for this block
+ * (stored_len 0, LSM_ENC_NONE, every value NULL).  cols has one entry per
+ * column descriptor (ignored for dropped columns).  On error the block is
+ * not added and the writer remains usable.
+ */
+int
+lsm_segw_add_block(LsmSegWriter *w, uint32_t nrows, const int64_t *rowids,
+				   const uint32_t *cids, const LsmColumnData *cols)
+{
+	size_t		data_len0;
+	size_t		zones_len0;
+	size_t		chunks_len0;
+	LsmColumnData cd;
+	BlockRec	blk;
+	uint32_t	i;
+	int			rc;
+
+	if (w == NULL || rowids == NULL || nrows == 0 ||
+		nrows > w->opts.block_rows || (w->ncols > 0 && cols == NULL))
+		return LSM_ERR_ARG;
+	if (w->nblocks == UINT32_MAX)
+		return LSM_ERR_ARG;
+	for (i = 1; i < nrows; i++)
+		if (rowids[i] <= rowids[i - 1])
+			return LSM_ERR_ARG;
+	if (w->nblocks > 0 && rowids[0] <= w->max_rowid)
+		return LSM_ERR_ARG;
+
+	data_len0 = w->data.len;
+	zones_len0 = w->zones.len;
+	chunks_len0 = w->chunks.len;
+
+	/* rowid chunk */
+	memset(&cd, 0, sizeof(cd));
+	cd.ints = rowids;
+	rc = add_chunk(w, lsm_rowid_column(), nrows, &cd);
+
+	/* cid chunk */
+	if (rc == LSM_OK)
+	{
+		if (w->opts.with_cids && cids != NULL)
+		{
+			if (w->cidvals_cap < nrows)
+			{
+				if (w->cidvals != NULL)
+					w->alloc.free(w->alloc.ctx, w->cidvals);
+				w->cidvals_cap = 0;
+				w->cidvals = w->alloc.alloc(w->alloc.ctx,
+											sizeof(int64_t) * nrows);
+				if (w->cidvals != NULL)
+					w->cidvals_cap = nrows;
+			}
+			if (w->cidvals == NULL)
+				rc = LSM_ERR_NOMEM;
+			else
+			{
+				/* command ids are stored as signed 32-bit values */
+				for (i = 0; i < nrows; i++)
+					w->cidvals[i] = (int32_t) cids[i];
+				memset(&cd, 0, sizeof(cd));
+				cd.ints = w->cidvals;
+				rc = add_chunk(w, lsm_cid_column(), nrows, &cd);
+			}
+		}
+		else
+		{
+			LsmColumnDesc dropped = *lsm_cid_column();
+
+			/* no cid chunk: an empty, all-NULL chunk entry */
+			dropped.flags = LSM_COLF_DROPPED;
+			rc = add_chunk(w, &dropped, nrows, NULL);
+		}
+	}
+
+	for (i = 0; rc == LSM_OK && i < w->ncols; i++)
+		rc = add_chunk(w, &w->cols[i], nrows, &cols[i]);
+
+	if (rc == LSM_OK)
+	{
+		blk.nrows = nrows;
+		blk.first_rowid = rowids[0];
+		blk.last_rowid = rowids[nrows - 1];
+		blk.data_offset = data_len0;
+		blk.data_len = w->data.len - data_len0;
+		rc = lsm_buf_append(&w->blocks, &blk, sizeof(blk));
+	}
+	if (rc != LSM_OK)
+	{
+		w->data.len = data_len0;
+		w->zones.len = zones_len0;
+		w->chunks.len = chunks_len0;
+		return rc;
+	}
+
+	if (w->nblocks == 0)
+		w->min_rowid = rowids[0];
+	w->max_rowid = rowids[nrows - 1];
+	w->nblocks++;
+	w->nrows += nrows;
+	{
+		const ChunkRec *recs = (const ChunkRec *) (w->chunks.data + chunks_len0);
+
+		for (i = 0; i < 2u + w->ncols; i++)
+			w->raw_bytes += recs[i].raw_len;
+	}
+	return LSM_OK;
+}
+
+/*
+ * lsm_segw_bytes
+ *		Bytes of chunk data and zone maps buffered so far.
+ */
+size_t
+lsm_segw_bytes(const LsmSegWriter *w)
+{
+	return w->data.len + w->zones.len;
+}
+
+/*
+ * lsm_segw_finish
+ *		Assemble the segment into one allocation (from the writer's
+ *		allocator) returned in *out / *out_len.
+ *
+ * The writer must still be freed with lsm_segw_free.  Returns LSM_ERR_ARG if
+ * the meta area would reach 4 GB.
+ */
+int
+lsm_segw_finish(LsmSegWriter *w, uint8_t **out, size_t *out_len)
+{
+	uint64_t	meta_len;
+	uint64_t	total_len;
+	uint8_t    *buf;
+	uint8_t    *p;
+	const BlockRec *blocks;
+	const ChunkRec *recs;
+	uint32_t	b;
+	uint32_t	c;
+	uint32_t	nchunks;
+
+	if (w == NULL || out == NULL || out_len == NULL)
+		return LSM_ERR_ARG;
+	blocks = (const BlockRec *) w->blocks.data;
+	recs = (const ChunkRec *) w->chunks.data;
+	nchunks = 2u + w->ncols;
+	*out = NULL;
+	*out_len = 0;
+
+	meta_len = LSM_SEG_HEADER_SIZE + (uint64_t) LSM_COLDESC_SIZE * w->ncols +
+		dir_entry_size(w->ncols) * w->nblocks + w->zones.len;
+	if (meta_len > UINT32_MAX)
+		return LSM_ERR_ARG;
+	total_len = meta_len + w->data.len;
+	if (total_len > SIZE_MAX)
+		return LSM_ERR_ARG;
+
+	buf = w->alloc.alloc(w->alloc.ctx, (size_t) total_len);
+	if (buf == NULL)
+		return LSM_ERR_NOMEM;
+	memset(buf, 0, (size_t) meta_len);
+
+	/* fixed header */
+	lsm_store32(buf + H_MAGIC, LSM_SEG_MAGIC);
+	lsm_store16(buf + H_VERSION, LSM_FORMAT_VERSION);
+	lsm_store16(buf + H_FLAGS, w->opts.with_cids ? LSM_SEGF_HAS_CIDS : 0);
+	lsm_store16(buf + H_NCOLS, w->ncols);
+	lsm_store32(buf + H_BLOCK_ROWS, w->opts.block_rows);
+	lsm_store32(buf + H_NBLOCKS, w->nblocks);
+	lsm_store32(buf + H_SCHEMA, w->opts.schema_version);
+	lsm_store32(buf + H_META_LEN, (uint32_t) meta_len);
+	lsm_store32(buf + H_ZONE_LEN, (uint32_t) w->zones.len);
+	lsm_store64(buf + H_TOTAL_LEN, total_len);
+	lsm_store64(buf + H_NROWS, w->nrows);
+	lsm_store64(buf + H_MIN_ROWID, (uint64_t) w->min_rowid);
+	lsm_store64(buf + H_MAX_ROWID, (uint64_t) w->max_rowid);
+	lsm_store64(buf + H_RAW_BYTES, w->raw_bytes);
+	p = buf + LSM_SEG_HEADER_SIZE;
+
+	/* column descriptors */
+	for (c = 0; c < w->ncols; c++)
+	{
+		const LsmColumnDesc *col = &w->cols[c];
+
+		lsm_store16(p, col->attnum);
+		p[2] = col->kind;
+		p[3] = col->flags;
+		lsm_store16(p + 4, col->width);
+		p[6] = col->align;
+		p[7] = col->byval;
+		lsm_store32(p + 8, col->type_id);
+		lsm_store32(p + 12, (uint32_t) col->type_mod);
+		p += LSM_COLDESC_SIZE;
+	}
+
+	/* block directory */
+	for (b = 0; b < w->nblocks; b++)
+	{
+		lsm_store32(p, blocks[b].nrows);
+		lsm_store32(p + 4, nchunks);
+		lsm_store64(p + 8, (uint64_t) blocks[b].first_rowid);
+		lsm_store64(p + 16, (uint64_t) blocks[b].last_rowid);
+		lsm_store64(p + 24, blocks[b].data_offset + meta_len);
+		lsm_store64(p + 32, blocks[b].data_len);
+		p += LSM_DIR_BLOCK_SIZE;
+		for (c = 0; c < nchunks; c++)
+		{
+			const ChunkRec *r = &recs[(size_t) b * nchunks + c];
+
+			lsm_store64(p, r->offset + meta_len);
+			lsm_store32(p + 8, r->stored_len);
+			lsm_store32(p + 12, r->raw_len);
+			lsm_store32(p + 16, r->null_count);
+			p[20] = r->encoding;
+			p[21] = r->compression;
+			p[22] = r->zone_flags;
+			p[23] = 0;
+			lsm_store64(p + 24, r->checksum);
+			lsm_store32(p + 32, r->zone_off);
+			lsm_store16(p + 36, r->zmin_len);
+			lsm_store16(p + 38, r->zmax_len);
+			p += LSM_DIR_CHUNK_SIZE;
+		}
+	}
+
+	/* zone bytes, then chunk data */
+	if (w->zones.len > 0)
+		memcpy(p, w->zones.data, w->zones.len);
+	p += w->zones.len;
+	if (w->data.len > 0)
+		memcpy(p, w->data.data, w->data.len);
+
+	/* the meta checksum field is zero while the checksum is computed */
+	lsm_store64(buf + H_META_CHECKSUM, lsm_checksum(buf, (size_t) meta_len));
+
+	*out = buf;
+	*out_len = (size_t) total_len;
+	return LSM_OK;
+}
+
+/*
+ * lsm_segw_free
+ *		Release the writer (not a segment returned by lsm_segw_finish).
+ */
+void
+lsm_segw_free(LsmSegWriter *w)
+{
+	if (w == NULL)
+		return;
+	lsm_buf_free(&w->data);
+	lsm_buf_free(&w->zones);
+	lsm_buf_free(&w->blocks);
+	lsm_buf_free(&w->chunks);
+	lsm_encoder_free(w->enc);
+	if (w->cidvals != NULL)
+		w->alloc.free(w->alloc.ctx, w->cidvals);
+	if (w->cols != NULL)
+		w->alloc.free(w->alloc.ctx, w->cols);
+	w->alloc.free(w->alloc.ctx, w);
+}
+
+/* ---- reader ---- */
+
+/*
+ * lsm_seg_parse_header
+ *		Decode and sanity-check the fixed header at buf.
+ *
+ * Returns LSM_ERR_VERSION for a wrong magic or an unknown format version,
+ * LSM_ERR_CORRUPT if len < LSM_SEG_HEADER_SIZE or the lengths are
+ * inconsistent.  Does not verify the meta checksum (lsm_segr_open does).
+ */
+int
+lsm_seg_parse_header(const uint8_t *buf, size_t len, LsmSegHeader *hdr)
+{
+	if (buf == NULL || hdr == NULL)
+		return LSM_ERR_ARG;
+	if (len < LSM_SEG_HEADER_SIZE)
+		return LSM_ERR_CORRUPT;
+	memset(hdr, 0, sizeof(LsmSegHeader));
+	hdr->magic = lsm_load32(buf + H_MAGIC);
+	hdr->version = lsm_load16(buf + H_VERSION);
+	if (hdr->magic != LSM_SEG_MAGIC || hdr->version != LSM_FORMAT_VERSION)
+		return LSM_ERR_VERSION;
+	hdr->flags = lsm_load16(buf + H_FLAGS);
+	hdr->ncols = lsm_load16(buf + H_NCOLS);
+	hdr->block_rows = lsm_load32(buf + H_BLOCK_ROWS);
+	hdr->nblocks = lsm_load32(buf + H_NBLOCKS);
+	hdr->schema_version = lsm_load32(buf + H_SCHEMA);
+	hdr->meta_len = lsm_load32(buf + H_META_LEN);
+	hdr->total_len = lsm_load64(buf + H_TOTAL_LEN);
+	hdr->nrows = lsm_load64(buf + H_NROWS);
+	hdr->min_rowid = (int64_t) lsm_load64(buf + H_MIN_ROWID);
+	hdr->max_rowid = (int64_t) lsm_load64(buf + H_MAX_ROWID);
+	hdr->raw_bytes = lsm_load64(buf + H_RAW_BYTES);
+	hdr->meta_checksum = lsm_load64(buf + H_META_CHECKSUM);
+	if (hdr->meta_len < LSM_SEG_HEADER_SIZE || hdr->meta_len > hdr->total_len ||
+		hdr->block_rows == 0 || (hdr->flags & ~LSM_SEGF_HAS_CIDS) != 0)
+		return LSM_ERR_CORRUPT;
+	return LSM_OK;
+}
+
+/*
+ * Parse and check one chunk directory entry of a block.
+ */
+static int
+parse_chunk(const LsmSegReader *r, const uint8_t *p, const LsmBlockInfo *blk,
+			const LsmColumnDesc *col, uint64_t zone_start, uint32_t zone_len,
+			LsmChunkInfo *ci)
+{
+	uint32_t	zoff;
+	uint64_t	block_end = blk->data_offset + blk->data_len;
+
+	ci->offset = lsm_load64(p);
+	ci->stored_len = lsm_load32(p + 8);
+	ci->raw_len = lsm_load32(p + 12);
+	ci->null_count = lsm_load32(p + 16);
+	ci->encoding = p[20];
+	ci->compression = p[21];
+	ci->zone_flags = p[22];
+	ci->checksum = lsm_load64(p + 24);
+	zoff = lsm_load32(p + 32);
+	ci->zmin_len = lsm_load16(p + 36);
+	ci->zmax_len = lsm_load16(p + 38);
+
+	if (ci->offset < blk->data_offset || ci->offset > block_end ||
+		ci->stored_len > block_end - ci->offset)
+		return LSM_ERR_CORRUPT;
+	if (ci->compression > LSM_COMP_ZSTD ||
+		(ci->compression == LSM_COMP_NONE && ci->raw_len != ci->stored_len))
+		return LSM_ERR_CORRUPT;
+	if (!lsm_encoding_valid(col->kind, ci->encoding) ||
+		ci->null_count > blk->nrows)
+		return LSM_ERR_CORRUPT;
+	if (ci->encoding == LSM_ENC_NONE)
+	{
+		if (ci->stored_len != 0 || ci->raw_len != 0 ||
+			ci->null_count != blk->nrows)
+			return LSM_ERR_CORRUPT;
+	}
+	else if (ci->null_count == blk->nrows || ci->raw_len == 0)
+		return LSM_ERR_CORRUPT;
+	if ((ci->zone_flags & ~LSM_ZONE_HAS_MINMAX) != 0)
+		return LSM_ERR_CORRUPT;
+	if ((uint64_t) zoff + ci->zmin_len + ci->zmax_len > zone_len)
+		return LSM_ERR_CORRUPT;
+	if (!(ci->zone_flags & LSM_ZONE_HAS_MINMAX) &&
+		(ci->zmin_len != 0 || ci->zmax_len != 0))
+		return LSM_ERR_CORRUPT;
+	if (col->kind == LSM_KIND_INT && (ci->zone_flags & LSM_ZONE_HAS_MINMAX) &&
+		(ci->zmin_len != 8 || ci->zmax_len != 8))
+		return LSM_ERR_CORRUPT;
+	ci->zmin = r->meta + zone_start + zoff;
+	ci->zmax = ci->zmin + ci->zmin_len;
+	return LSM_OK;
+}
+
+/*
+ * Parse the column descriptors and block directory of r->meta.
+ */
+static int
+parse_meta(LsmSegReader *r)
+{
+	const LsmSegHeader *h = &r->hdr;
+	const uint8_t *p = r->meta + LSM_SEG_HEADER_SIZE;
+	uint64_t	desc_len = (uint64_t) LSM_COLDESC_SIZE * h->ncols;
+	uint64_t	dir_len = dir_entry_size(h->ncols) * h->nblocks;
+	uint32_t	zone_len = lsm_load32(r->meta + H_ZONE_LEN);
+	uint64_t	zone_start;
+	uint64_t	nrows = 0;
+	uint64_t	raw_bytes = 0;
+	uint32_t	b;
+	uint32_t	c;
+	int			rc;
+
+	if (LSM_SEG_HEADER_SIZE + desc_len + dir_len + zone_len != h->meta_len)
+		return LSM_ERR_CORRUPT;
+	zone_start = LSM_SEG_HEADER_SIZE + desc_len + dir_len;
+
+	if (h->ncols > 0)
+	{
+		r->cols = r->alloc.alloc(r->alloc.ctx, sizeof(LsmColumnDesc) * h->ncols);
+		if (r->cols == NULL)
+			return LSM_ERR_NOMEM;
+	}
+	for (c = 0; c < h->ncols; c++)
+	{
+		LsmColumnDesc *col = &r->cols[c];
+
+		col->attnum = lsm_load16(p);
+		col->kind = p[2];
+		col->flags = p[3];
+		col->width = lsm_load16(p + 4);
+		col->align = p[6];
+		col->byval = p[7];
+		col->type_id = lsm_load32(p + 8);
+		col->type_mod = (int32_t) lsm_load32(p + 12);
+		if (!lsm_column_desc_valid(col) ||
+			(col->flags & ~LSM_COLF_DROPPED) != 0)
+			return LSM_ERR_CORRUPT;
+		p += LSM_COLDESC_SIZE;
+	}
+
+	if (h->nblocks > 0)
+	{
+		r->blocks = r->alloc.alloc(r->alloc.ctx,
+								   sizeof(LsmBlockInfo) * h->nblocks);
+		if (r->blocks == NULL)
+			return LSM_ERR_NOMEM;
+		memset(r->blocks, 0, sizeof(LsmBlockInfo) * h->nblocks);
+		if (h->ncols > 0)
+		{
+			r->chunks = r->alloc.alloc(r->alloc.ctx, sizeof(LsmChunkInfo) *
+									   h->ncols * (size_t) h->nblocks);
+			if (r->chunks == NULL)
+				return LSM_ERR_NOMEM;
+		}
+	}
+
+	for (b = 0; b < h->nblocks; b++)
+	{
+		LsmBlockInfo *blk = &r->blocks[b];
+
+		blk->nrows = lsm_load32(p);
+		blk->first_rowid = (int64_t) lsm_load64(p + 8);
+		blk->last_rowid = (int64_t) lsm_load64(p + 16);
+		blk->data_offset = lsm_load64(p + 24);
+		blk->data_len = lsm_load64(p + 32);
+		if (blk->nrows == 0 || blk->nrows > h->block_rows ||
+			lsm_load32(p + 4) != 2u + h->ncols ||
+			blk->first_rowid > blk->last_rowid ||
+			(uint64_t) blk->last_rowid - (uint64_t) blk->first_rowid <
+			blk->nrows - 1 ||
+			(b > 0 && blk->first_rowid <= r->blocks[b - 1].last_rowid) ||
+			blk->data_offset < h->meta_len ||
+			blk->data_offset > h->total_len ||
+			blk->data_len > h->total_len - blk->data_offset)
+			return LSM_ERR_CORRUPT;
+		p += LSM_DIR_BLOCK_SIZE;
+
+		rc = parse_chunk(r, p, blk, lsm_rowid_column(), zone_start, zone_len,
+						 &blk->rowids);
+		if (rc == LSM_OK && blk->rowids.encoding == LSM_ENC_NONE)
+			rc = LSM_ERR_CORRUPT;
+		if (rc == LSM_OK && blk->rowids.null_count != 0)
+			rc = LSM_ERR_CORRUPT;
+		if (rc != LSM_OK)
+			return rc;
+		p += LSM_DIR_CHUNK_SIZE;
+		rc = parse_chunk(r, p, blk, lsm_cid_column(), zone_start, zone_len,
+						 &blk->cids);
+		if (rc == LSM_OK && !(h->flags & LSM_SEGF_HAS_CIDS) &&
+			blk->cids.encoding != LSM_ENC_NONE)
+			rc = LSM_ERR_CORRUPT;
+		if (rc != LSM_OK)
+			return rc;
+		p += LSM_DIR_CHUNK_SIZE;
+		raw_bytes += blk->rowids.raw_len + (uint64_t) blk->cids.raw_len;
+
+		blk->cols = h->ncols > 0 ? &r->chunks[(size_t) b * h->ncols] : NULL;
+		for (c = 0; c < h->ncols; c++)
+		{
+			rc = parse_chunk(r, p, blk, &r->cols[c], zone_start, zone_len,
+							 &blk->cols[c]);
+			if (rc != LSM_OK)
+				return rc;
+			if ((r->cols[c].flags & LSM_COLF_DROPPED) &&
+				blk->cols[c].encoding != LSM_ENC_NONE)
+				return LSM_ERR_CORRUPT;
+			raw_bytes += blk->cols[c].raw_len;
+			p += LSM_DIR_CHUNK_SIZE;
+		}
+		nrows += blk->nrows;
+	}
+
+	if (nrows != h->nrows || raw_bytes != h->raw_bytes)
+		return LSM_ERR_CORRUPT;
+	if (h->nblocks > 0 &&
+		(h->min_rowid != r->blocks[0].first_rowid ||
+		 h->max_rowid != r->blocks[h->nblocks - 1].last_rowid))
+		return LSM_ERR_CORRUPT;
+	return LSM_OK;
+}
+
+/*
+ * lsm_segr_open
+ *		Open a segment from its meta area (at least the first meta_len bytes
+ *		of the segment; more is fine).
+ *
+ * The meta area is copied, so "meta" may be released afterwards.  Returns
+ * LSM_ERR_VERSION (bad magic/version), LSM_ERR_CORRUPT (short input or a
+ * directory that does not add up), LSM_ERR_CHECKSUM, LSM_ERR_NOMEM or
+ * LSM_ERR_ARG.  *out is NULL unless LSM_OK is returned.
+ */
+int
+lsm_segr_open(const uint8_t *meta, size_t len, const LsmAllocator *alloc,
+			  LsmSegReader **out)
+{
+	LsmSegReader *r;
+	LsmSegHeader hdr;
+	uint8_t		zero[8] = {0};
+	int			rc;
+
+	if (out == NULL || alloc == NULL || meta == NULL)
+		return LSM_ERR_ARG;
+	*out = NULL;
+	rc = lsm_seg_parse_header(meta, len, &hdr);
+	if (rc != LSM_OK)
+		return rc;
+	if (len < hdr.meta_len)
+		return LSM_ERR_CORRUPT;
+
+	r = alloc->alloc(alloc->ctx, sizeof(LsmSegReader));
+	if (r == NULL)
+		return LSM_ERR_NOMEM;
+	memset(r, 0, sizeof(LsmSegReader));
+	r->alloc = *alloc;
+	r->hdr = hdr;
+	r->meta = alloc->alloc(alloc->ctx, hdr.meta_len);
+	if (r->meta == NULL)
+	{
+		lsm_segr_free(r);
+		return LSM_ERR_NOMEM;
+	}
+	memcpy(r->meta, meta, hdr.meta_len);
+	memcpy(r->meta + H_META_CHECKSUM, zero, 8);
+	if (lsm_checksum(r->meta, hdr.meta_len) != hdr.meta_checksum)
+	{
+		lsm_segr_free(r);
+		return LSM_ERR_CHECKSUM;
+	}
+	lsm_store64(r->meta + H_META_CHECKSUM, hdr.meta_checksum);
+
+	rc = parse_meta(r);
+	if (rc != LSM_OK)
+	{
+		lsm_segr_free(r);
+		return rc;
+	}
+	*out = r;
+	return LSM_OK;
+}
+
+const LsmSegHeader *
+lsm_segr_header(const LsmSegReader *r)
+{
+	return &r->hdr;
+}
+
+const LsmColumnDesc *
+lsm_segr_columns(const LsmSegReader *r)
+{
+	return r->cols;
+}
+
+/*
+ * lsm_segr_block
+ *		Directory entry of block blockno, or NULL if out of range.
+ */
+const LsmBlockInfo *
+lsm_segr_block(const LsmSegReader *r, uint32_t blockno)
+{
+	if (blockno >= r->hdr.nblocks)
+		return NULL;
+	return &r->blocks[blockno];
+}
+
+void
+lsm_segr_free(LsmSegReader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->chunks != NULL)
+		r->alloc.free(r->alloc.ctx, r->chunks);
+	if (r->blocks != NULL)
+		r->alloc.free(r->alloc.ctx, r->blocks);
+	if (r->cols != NULL)
+		r->alloc.free(r->alloc.ctx, r->cols);
+	if (r->meta != NULL)
+		r->alloc.free(r->alloc.ctx, r->meta);
+	r->alloc.free(r->alloc.ctx, r);
+}
+
+/* ---- shared helpers ---- */
+
+/*
+ * lsm_status_str
+ *		A short, lower-case description of an LSM_* status code.
+ */
+const char *
+lsm_status_str(int status)
+{
+	switch (status)
+	{
+		case LSM_OK:
+			return "success";
+		case LSM_ERR_NOMEM:
+			return "out of memory";
+		case LSM_ERR_CORRUPT:
+			return "segment data is corrupt";
+		case LSM_ERR_CHECKSUM:
+			return "checksum mismatch";
+		case LSM_ERR_VERSION:
+			return "unknown segment magic or format version";
+		case LSM_ERR_ARG:
+			return "invalid argument";
+		case LSM_ERR_ZSTD:
+			return "zstd failure";
+	}
+	return "unknown status";
+}
+
+static void *
+malloc_alloc(void *ctx, size_t size)
+{
+	(void) ctx;
+	return malloc(size ? size : 1);
+}
+
+static void *
+malloc_realloc(void *ctx, void *ptr, size_t size)
+{
+	(void) ctx;
+	return realloc(ptr, size ? size : 1);
+}
+
+static void
+malloc_free(void *ctx, void *ptr)
+{
+	(void) ctx;
+	free(ptr);
+}
+
+/* The allocator used by the stand-alone tests and benchmarks */
+const LsmAllocator lsm_malloc_allocator = {
+	malloc_alloc, malloc_realloc, malloc_free, NULL
+};
+
+/*
+ * lsm_buf_reserve
+ *		Make room for at least extra more bytes after b->len.
+ *
+ * Grows geometrically.  Returns LSM_OK, LSM_ERR_NOMEM or LSM_ERR_ARG when
+ * the size would overflow size_t.
+ */
+int
+lsm_buf_reserve(LsmBuf *b, size_t extra)
+{
+	size_t		need;
+	size_t		newcap;
+	uint8_t    *p;
+
+	if (extra > SIZE_MAX - b->len)
+		return LSM_ERR_ARG;
+	need = b->len + extra;
+	if (need <= b->cap)
+		return LSM_OK;
+	newcap = b->cap ? b->cap : 4096;
+	while (newcap < need)
+	{
+		if (newcap > SIZE_MAX / 2)
+		{
+			newcap = need;
+			break;
+		}
+		newcap *= 2;
+	}
+	if (b->data == NULL)
+		p = b->alloc->alloc(b->alloc->ctx, newcap);
+	else
+		p = b->alloc->realloc(b->alloc->ctx, b->data, newcap);
+	if (p == NULL)
+		return LSM_ERR_NOMEM;
+	b->data = p;
+	b->cap = newcap;
+	return LSM_OK;
+}
+
+/*
+ * lsm_buf_append
+ *		Append len bytes to the buffer.
+ */
+int
+lsm_buf_append(LsmBuf *b, const void *data, size_t len)
+{
+	int			rc = lsm_buf_reserve(b, len);
+
+	if (rc != LSM_OK)
+		return rc;
+	if (len > 0)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return LSM_OK;
+}
+
+/*
+ * lsm_buf_free
+ *		Release the buffer's memory; the buffer may be reused afterwards.
+ */
+void
+lsm_buf_free(LsmBuf *b)
+{
+	if (b->data != NULL)
+		b->alloc->free(b->alloc->ctx, b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/*
+ * lsm_column_desc_valid
+ *		Is the descriptor's kind/width combination one the format supports?
+ */
+bool
+lsm_column_desc_valid(const LsmColumnDesc *col)
+{
+	switch (col->kind)
+	{
+		case LSM_KIND_INT:
+			return col->width == 1 || col->width == 2 ||
+				col->width == 4 || col->width == 8;
+		case LSM_KIND_FIXED:
+			return col->width >= 1;
+		case LSM_KIND_VARLEN:
+			return col->width == 0;
+	}
+	return false;
+}
+
+/*
+ * lsm_encoding_valid
+ *		May a chunk of a column of this kind use this encoding?
+ */
+bool
+lsm_encoding_valid(uint8_t kind, uint8_t encoding)
+{
+	switch (encoding)
+	{
+		case LSM_ENC_NONE:
+		case LSM_ENC_PLAIN:
+		case LSM_ENC_CONST:
+			return true;
+		case LSM_ENC_FOR:
+		case LSM_ENC_DELTA:
+		case LSM_ENC_RLE:
+			return kind == LSM_KIND_INT;
+		case LSM_ENC_DICT:
+			return kind == LSM_KIND_FIXED || kind == LSM_KIND_VARLEN;
+	}
+	return false;
+}

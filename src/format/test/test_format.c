@@ -1,0 +1,1633 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_format.c
+ *	  Stand-alone unit tests of the segment format library.
+ *
+ * NOTES
+ *	  A tiny harness: every test is a function registered in tests[]; CHECK
+ *	  records a failure and returns from the test.  All memory goes through
+ *	  a counting allocator, and a test that leaves blocks allocated fails.
+ *	  The last line printed is "N passed, M failed"; the exit status is
+ *	  non-zero if anything failed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lsm_format_int.h"
+
+/* ---- harness ---- */
+
+static int	test_failed;
+
+#define CHECK(cond) \
+	do { \
+		if (!(cond)) \
+		{ \
+			fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			test_failed = 1; \
+			return; \
+		} \
+	} while (0)
+
+#define CHECK_RC(expr, want) \
+	do { \
+		int			rc_ = (expr); \
+		if (rc_ != (want)) \
+		{ \
+			fprintf(stderr, "  %s:%d: %s returned %d (%s), expected %d\n", \
+					__FILE__, __LINE__, #expr, rc_, lsm_status_str(rc_), (want)); \
+			test_failed = 1; \
+			return; \
+		} \
+	} while (0)
+
+/* counting allocator */
+static long live_blocks;
+
+static void *
+t_alloc(void *ctx, size_t size)
+{
+	void	   *p = malloc(size ? size : 1);
+
+	(void) ctx;
+	if (p)
+		live_blocks++;
+	return p;
+}
+
+static void *
+t_realloc(void *ctx, void *ptr, size_t size)
+{
+	void	   *p;
+
+	(void) ctx;
+	p = realloc(ptr, size ? size : 1);
+	if (p && !ptr)
+		live_blocks++;
+	return p;
+}
+
+static void
+t_free(void *ctx, void *ptr)
+{
+	(void) ctx;
+	if (ptr)
+		live_blocks--;
+	free(ptr);
+}
+
+static const LsmAllocator talloc = {t_alloc, t_realloc, t_free, NULL};
+
+/* deterministic random numbers */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t
+rnd(void)
+{
+	uint64_t	x = rng_state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* ---- helpers ---- */
+
+static LsmWriterOptions
+default_opts(uint32_t block_rows, int zstd_level)
+{
+	LsmWriterOptions o;
+
+	memset(&o, 0, sizeof(o));
+	o.block_rows = block_rows;
+	o.schema_version = 7;
+	o.with_cids = false;
+	o.zstd_level = zstd_level;
+	o.zstd_min_gain_pct = 10;
+	return o;
+}
+
+static LsmColumnDesc
+mkcol(uint8_t kind, uint16_t width, uint16_t attnum)
+{
+	LsmColumnDesc c;
+
+	memset(&c, 0, sizeof(c));
+	c.attnum = attnum;
+	c.kind = kind;
+	c.width = width;
+	c.type_id = 23;
+	c.type_mod = -1;
+	return c;
+}
+
+/* Compare a decoded chunk against the input it was written from */
+static int
+same_as_input(const LsmColumnDesc *col, uint32_t n, const LsmColumnData *cd,
+			  const LsmDecoded *d)
+{
+	uint32_t	i;
+
+	if (d->n != n)
+		return 0;
+	for (i = 0; i < n; i++)
+	{
+		int			isnull = (col->flags & LSM_COLF_DROPPED) ||
+			(cd->nulls && cd->nulls[i]);
+
+		if ((d->has_nulls && d->nulls[i]) != isnull)
+			return 0;
+		if (isnull)
+			continue;
+		switch (col->kind)
+		{
+			case LSM_KIND_INT:
+				if (d->ints[i] != cd->ints[i])
+					return 0;
+				break;
+			case LSM_KIND_FIXED:
+				if (memcmp(d->fixed + (size_t) i * col->width,
+						   cd->fixed + (size_t) i * col->width, col->width) != 0)
+					return 0;
+				break;
+			default:
+				if (d->var_len[i] != cd->var_len[i] ||
+					(cd->var_len[i] > 0 &&
+					 memcmp(d->var_data[i], cd->var_data[i], cd->var_len[i]) != 0))
+					return 0;
+				break;
+		}
+	}
+	return 1;
+}
+
+typedef struct RtResult
+{
+	int			ok;
+	int			rc;
+	uint8_t		encoding;
+	uint8_t		compression;
+	uint32_t	stored_len;
+	uint8_t		zone_flags;
+	int64_t		zmin;
+	int64_t		zmax;
+} RtResult;
+
+/*
+ * Write one block of one column, read it back and compare.  rowids are
+ * 1000 + 3*i.
+ */
+static RtResult
+roundtrip(LsmColumnDesc col, uint32_t n, const LsmColumnData *cd,
+		  int zstd_level)
+{
+	RtResult	res;
+	LsmWriterOptions o = default_opts(n, zstd_level);
+	LsmSegWriter *w;
+	LsmSegReader *r = NULL;
+	int64_t    *rowids = malloc(sizeof(int64_t) * n);
+	uint8_t    *seg = NULL;
+	size_t		seg_len;
+	const LsmBlockInfo *b;
+	LsmDecoded	d;
+	uint32_t	i;
+
+	memset(&res, 0, sizeof(res));
+	for (i = 0; i < n; i++)
+		rowids[i] = 1000 + 3 * (int64_t) i;
+	lsm_decoded_init(&d, &talloc);
+	w = lsm_segw_begin(&col, 1, &o, &talloc);
+	if (w == NULL)
+	{
+		res.rc = -100;
+		goto done;
+	}
+	res.rc = lsm_segw_add_block(w, n, rowids, NULL, cd);
+	if (res.rc == LSM_OK)
+		res.rc = lsm_segw_finish(w, &seg, &seg_len);
+	lsm_segw_free(w);
+	if (res.rc != LSM_OK)
+		goto done;
+	res.rc = lsm_segr_open(seg, seg_len, &talloc, &r);
+	if (res.rc != LSM_OK)
+		goto done;
+	b = lsm_segr_block(r, 0);
+	res.rc = lsm_decode_chunk(&b->rowids, NULL, b->nrows, seg + b->rowids.offset, &d);
+	if (res.rc != LSM_OK)
+		goto done;
+	for (i = 0; i < n; i++)
+		if (d.ints[i] != rowids[i] || (d.has_nulls && d.nulls[i]))
+			goto done;
+	res.rc = lsm_decode_chunk(&b->cols[0], &lsm_segr_columns(r)[0], b->nrows,
+							  seg + b->cols[0].offset, &d);
+	if (res.rc != LSM_OK)
+		goto done;
+	res.encoding = b->cols[0].encoding;
+	res.compression = b->cols[0].compression;
+	res.stored_len = b->cols[0].stored_len;
+	res.zone_flags = b->cols[0].zone_flags;
+	if (col.kind == LSM_KIND_INT && (res.zone_flags & LSM_ZONE_HAS_MINMAX))
+	{
+		res.zmin = (int64_t) lsm_load64(b->cols[0].zmin);
+		res.zmax = (int64_t) lsm_load64(b->cols[0].zmax);
+	}
+	{
+		uint32_t	nulls = 0;
+
+		for (i = 0; i < n; i++)
+			nulls += (col.flags & LSM_COLF_DROPPED) || (cd->nulls && cd->nulls[i]);
+		res.ok = same_as_input(&col, n, cd, &d) &&
+			b->cols[0].null_count == nulls;
+	}
+done:
+	lsm_decoded_free(&d);
+	lsm_segr_free(r);
+	if (seg)
+		talloc.free(NULL, seg);
+	free(rowids);
+	return res;
+}
+
+static RtResult
+rt_ints(int width, uint32_t n, const int64_t *vals, const uint8_t *nulls,
+		int zstd_level)
+{
+	LsmColumnData cd;
+
+	memset(&cd, 0, sizeof(cd));
+	cd.ints = vals;
+	cd.nulls = nulls;
+	return roundtrip(mkcol(LSM_KIND_INT, (uint16_t) width, 1), n, &cd, zstd_level);
+}
+
+static int64_t
+clamp_width(int64_t v, int width)
+{
+	int64_t		lo;
+	int64_t		hi;
+
+	if (width == 8)
+		return v;
+	lo = -(INT64_C(1) << (width * 8 - 1));
+	hi = (INT64_C(1) << (width * 8 - 1)) - 1;
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* ---- tests ---- */
+
+/* The checksum is deterministic, sensitive, and alignment-independent */
+static void
+test_checksum(void)
+{
+	uint8_t		buf[300];
+	uint8_t		copy[301];
+	size_t		len;
+
+	for (len = 0; len < sizeof(buf); len++)
+		buf[len] = (uint8_t) rnd();
+	for (len = 0; len < 290; len++)
+	{
+		uint64_t	h = lsm_checksum(buf, len);
+
+		memcpy(copy + 1, buf, len);
+		CHECK(lsm_checksum(copy + 1, len) == h);
+		if (len > 0)
+		{
+			copy[1 + len / 2] ^= 0x10;
+			CHECK(lsm_checksum(copy + 1, len) != h);
+		}
+	}
+	CHECK(lsm_checksum("a", 1) != lsm_checksum("b", 1));
+	CHECK(lsm_checksum("", 0) == lsm_checksum(buf, 0));
+}
+
+/* Pack/unpack round trip for every bit width and awkward counts */
+static void
+test_bitpack_all_widths(void)
+{
+	static const size_t counts[] = {1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4096};
+	uint64_t   *vals = malloc(sizeof(uint64_t) * 4096);
+	uint64_t   *out = malloc(sizeof(uint64_t) * 4096);
+	uint8_t    *packed = malloc(4096 * 8 + 16);
+	int			bw;
+	size_t		ci;
+	size_t		i;
+	int			bad = 0;
+
+	for (bw = 1; bw <= 64 && !bad; bw++)
+	{
+		uint64_t	mask = bw == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bw) - 1;
+
+		for (ci = 0; ci < sizeof(counts) / sizeof(counts[0]) && !bad; ci++)
+		{
+			size_t		m = counts[ci];
+
+			for (i = 0; i < m; i++)
+				vals[i] = (i % 5 == 0) ? mask : rnd() & mask;
+			lsm_bitpack(vals, m, bw, packed);
+			lsm_bitunpack(packed, m, bw, 12345, out);
+			for (i = 0; i < m; i++)
+				if (out[i] != vals[i] + 12345)
+					bad = 1;
+		}
+	}
+	free(vals);
+	free(out);
+	free(packed);
+	CHECK(!bad);
+}
+
+/* Every INT encoding is chosen for the data it suits, for every width */
+static void
+test_int_encodings_every_width(void)
+{
+	static const int widths[] = {1, 2, 4, 8};
+	int			wi;
+	uint32_t	n = 1000;
+	int64_t    *v = malloc(sizeof(int64_t) * n);
+
+	for (wi = 0; wi < 4; wi++)
+	{
+		int			w = widths[wi];
+		uint32_t	i;
+		RtResult	r;
+
+		/* CONST */
+		for (i = 0; i < n; i++)
+			v[i] = clamp_width(-77, w);
+		r = rt_ints(w, n, v, NULL, 0);
+		CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_CONST);
+
+		/* FOR: small random range far from zero */
+		for (i = 0; i < n; i++)
+			v[i] = clamp_width(-100, w) + (int64_t) (rnd() % 13);
+		r = rt_ints(w, n, v, NULL, 0);
+		CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_FOR);
+		CHECK(r.zmin >= clamp_width(-100, w) && r.zmax <= clamp_width(-100, w) + 12);
+
+		/* DELTA: a steady ramp */
+		for (i = 0; i < n; i++)
+			v[i] = clamp_width(-120 + (int64_t) i * (w == 1 ? 0 : 37), w);
+		if (w == 1)
+			for (i = 0; i < 240 && i < n; i++)
+				v[i] = -120 + (int64_t) i;
+		r = rt_ints(w, w == 1 ? 240 : n, v, NULL, 0);
+		CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_DELTA);
+
+		/* RLE: long runs of unrelated values */
+		for (i = 0; i < n; i++)
+			v[i] = clamp_width((int64_t) (((i / 100) * 2654435761u) % 200) - 100, w);
+		r = rt_ints(w, n, v, NULL, 0);
+		CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_RLE);
+
+		/* PLAIN: random over the whole width */
+		for (i = 0; i < n; i++)
+		{
+			uint64_t	x = rnd();
+
+			v[i] = w == 8 ? (int64_t) x : (int64_t) (x << (64 - 8 * w)) >> (64 - 8 * w);
+		}
+		v[0] = clamp_width(INT64_MIN, w);
+		v[1] = clamp_width(INT64_MAX, w);
+		r = rt_ints(w, n, v, NULL, 0);
+		CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_PLAIN);
+		CHECK(r.zmin == clamp_width(INT64_MIN, w) && r.zmax == clamp_width(INT64_MAX, w));
+	}
+	free(v);
+}
+
+/* Extremes and mixed signs through every encoding path */
+static void
+test_int_extremes(void)
+{
+	uint32_t	n = 600;
+	int64_t    *v = malloc(sizeof(int64_t) * n);
+	uint8_t    *nulls = malloc(n);
+	uint32_t	i;
+	RtResult	r;
+	int			pattern;
+
+	for (pattern = 0; pattern < 6; pattern++)
+	{
+		int			z;
+
+		for (i = 0; i < n; i++)
+		{
+			switch (pattern)
+			{
+				case 0:			/* alternating extremes */
+					v[i] = (i & 1) ? INT64_MAX : INT64_MIN;
+					break;
+				case 1:			/* runs of extremes */
+					v[i] = ((i / 50) & 1) ? INT64_MAX : INT64_MIN;
+					break;
+				case 2:			/* ramp crossing zero with huge steps */
+					v[i] = (int64_t) ((uint64_t) INT64_MIN + (uint64_t) i * (UINT64_MAX / 600));
+					break;
+				case 3:			/* near INT64_MAX */
+					v[i] = INT64_MAX - (int64_t) (rnd() % 1000);
+					break;
+				case 4:			/* near INT64_MIN */
+					v[i] = INT64_MIN + (int64_t) (rnd() % 1000);
+					break;
+				default:		/* mixed signs */
+					v[i] = (int64_t) (rnd() % 2001) - 1000;
+					break;
+			}
+		}
+		for (z = 0; z < 2; z++)
+		{
+			r = rt_ints(8, n, v, NULL, z ? 3 : 0);
+			CHECK(r.rc == LSM_OK && r.ok);
+		}
+		for (i = 0; i < n; i++)
+			nulls[i] = (i % 7) == 3;
+		r = rt_ints(8, n, v, nulls, 0);
+		CHECK(r.rc == LSM_OK && r.ok);
+	}
+	free(v);
+	free(nulls);
+}
+
+/* NULL handling: none, sparse, dense, all */
+static void
+test_int_nulls(void)
+{
+	uint32_t	n = 4096;
+	int64_t    *v = malloc(sizeof(int64_t) * n);
+	uint8_t    *nulls = malloc(n);
+	uint32_t	i;
+	RtResult	r;
+
+	for (i = 0; i < n; i++)
+		v[i] = (int64_t) (rnd() % 100000) - 50000;
+
+	r = rt_ints(8, n, v, NULL, 0);
+	CHECK(r.rc == LSM_OK && r.ok);
+
+	for (i = 0; i < n; i++)
+		nulls[i] = (rnd() % 100) == 0;
+	r = rt_ints(8, n, v, nulls, 0);
+	CHECK(r.rc == LSM_OK && r.ok);
+
+	for (i = 0; i < n; i++)
+		nulls[i] = (rnd() % 100) != 0;
+	r = rt_ints(4, n, v, nulls, 3);
+	CHECK(r.rc == LSM_OK && r.ok);
+
+	/* NULL positions hold garbage that must not matter */
+	for (i = 0; i < n; i++)
+	{
+		nulls[i] = (i % 2) == 0;
+		v[i] = nulls[i] ? INT64_MIN : v[i] % 30000;
+	}
+	r = rt_ints(2, n, v, nulls, 0);
+	CHECK(r.rc == LSM_OK && r.ok);
+
+	memset(nulls, 1, n);
+	r = rt_ints(8, n, v, nulls, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_NONE);
+	CHECK(r.stored_len == 0 && r.zone_flags == 0);
+
+	/* only the last row non-null */
+	nulls[n - 1] = 0;
+	v[n - 1] = 42;
+	r = rt_ints(8, n, v, nulls, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_CONST);
+	CHECK(r.zmin == 42 && r.zmax == 42);
+	free(v);
+	free(nulls);
+}
+
+/* Single-row blocks of every kind */
+static void
+test_single_row(void)
+{
+	int64_t		v = INT64_MIN;
+	uint8_t		fx[3] = {1, 2, 3};
+	const uint8_t *vd[1] = {(const uint8_t *) "hello"};
+	uint32_t	vl[1] = {5};
+	uint8_t		isnull = 1;
+	LsmColumnData cd;
+	RtResult	r;
+
+	r = rt_ints(8, 1, &v, NULL, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_CONST);
+	r = rt_ints(8, 1, &v, &isnull, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_NONE);
+
+	memset(&cd, 0, sizeof(cd));
+	cd.fixed = fx;
+	r = roundtrip(mkcol(LSM_KIND_FIXED, 3, 2), 1, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok);
+
+	memset(&cd, 0, sizeof(cd));
+	cd.var_data = vd;
+	cd.var_len = vl;
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 3), 1, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok);
+}
+
+/* FIXED columns of width 1..64: plain, const and dictionary */
+static void
+test_fixed_widths(void)
+{
+	uint32_t	n = 2000;
+	uint8_t    *buf = malloc((size_t) n * 64);
+	uint8_t    *nulls = malloc(n);
+	uint16_t	w;
+	uint32_t	i;
+	LsmColumnData cd;
+	RtResult	r;
+
+	for (i = 0; i < n; i++)
+		nulls[i] = (i % 11) == 0;
+	for (w = 1; w <= 64; w++)
+	{
+		memset(&cd, 0, sizeof(cd));
+		cd.fixed = buf;
+
+		for (i = 0; i < n * (uint32_t) w; i++)
+			buf[i] = (uint8_t) rnd();
+		r = roundtrip(mkcol(LSM_KIND_FIXED, w, 1), n, &cd, 0);
+		CHECK(r.rc == LSM_OK && r.ok);
+		CHECK(w < 2 ? 1 : r.encoding == LSM_ENC_PLAIN);
+
+		for (i = 0; i < n * (uint32_t) w; i++)
+			buf[i] = (uint8_t) (i % w);
+		r = roundtrip(mkcol(LSM_KIND_FIXED, w, 1), n, &cd, 0);
+		CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_CONST);
+
+		/* 5 distinct values */
+		for (i = 0; i < n; i++)
+		{
+			uint64_t	k = rnd() % 5;
+
+			memset(buf + (size_t) i * w, (int) (k * 37 + 1), w);
+		}
+		r = roundtrip(mkcol(LSM_KIND_FIXED, w, 1), n, &cd, 0);
+		CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_DICT);
+
+		cd.nulls = nulls;
+		r = roundtrip(mkcol(LSM_KIND_FIXED, w, 1), n, &cd, w % 2 ? 3 : 0);
+		CHECK(r.rc == LSM_OK && r.ok);
+	}
+	/* a wide fixed column */
+	{
+		uint16_t	wide = 4000;
+		uint8_t    *big = malloc((size_t) 100 * wide);
+
+		for (i = 0; i < 100u * wide; i++)
+			big[i] = (uint8_t) rnd();
+		memset(&cd, 0, sizeof(cd));
+		cd.fixed = big;
+		r = roundtrip(mkcol(LSM_KIND_FIXED, wide, 1), 100, &cd, 1);
+		free(big);
+		CHECK(r.rc == LSM_OK && r.ok);
+	}
+	free(buf);
+	free(nulls);
+}
+
+/* VARLEN: empty strings, const, dictionary vs plain, NULLs */
+static void
+test_varlen_basic(void)
+{
+	uint32_t	n = 3000;
+	const uint8_t **vd = malloc(sizeof(uint8_t *) * n);
+	uint32_t   *vl = malloc(sizeof(uint32_t) * n);
+	uint8_t    *nulls = malloc(n);
+	char	   *pool = malloc((size_t) n * 40);
+	static const char *words[] = {"", "red", "green", "blue", "a much longer colour name"};
+	LsmColumnData cd;
+	RtResult	r;
+	uint32_t	i;
+
+	memset(&cd, 0, sizeof(cd));
+	cd.var_data = vd;
+	cd.var_len = vl;
+
+	/* all empty strings: CONST of length 0 */
+	for (i = 0; i < n; i++)
+	{
+		vd[i] = NULL;
+		vl[i] = 0;
+	}
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), n, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_CONST);
+
+	/* few distinct values, including the empty string: DICT */
+	for (i = 0; i < n; i++)
+	{
+		const char *s = words[rnd() % 5];
+
+		vd[i] = (const uint8_t *) s;
+		vl[i] = (uint32_t) strlen(s);
+	}
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), n, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_DICT);
+
+	/* all distinct: PLAIN */
+	for (i = 0; i < n; i++)
+	{
+		int			len = snprintf(pool + (size_t) i * 40, 40, "value-%u-%llu", i,
+								   (unsigned long long) (rnd() % 100000));
+
+		vd[i] = (const uint8_t *) pool + (size_t) i * 40;
+		vl[i] = (uint32_t) (i % 9 == 0 ? 0 : len);
+	}
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), n, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_PLAIN);
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), n, &cd, 3);
+	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_ZSTD);
+
+	/* NULLs, sparse and dense */
+	for (i = 0; i < n; i++)
+		nulls[i] = (rnd() % 10) == 0;
+	cd.nulls = nulls;
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), n, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok);
+	for (i = 0; i < n; i++)
+		nulls[i] = (rnd() % 10) != 0;
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), n, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok);
+	memset(nulls, 1, n);
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), n, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_NONE);
+
+	free(vd);
+	free(vl);
+	free(nulls);
+	free(pool);
+}
+
+/* Large values: a few 1 MB values, and one 100 MB value */
+static void
+test_varlen_large(void)
+{
+	size_t		mb = 1024 * 1024;
+	uint8_t    *big = malloc(100 * mb);
+	const uint8_t *vd[4];
+	uint32_t	vl[4];
+	LsmColumnData cd;
+	RtResult	r;
+	size_t		i;
+
+	CHECK(big != NULL);
+	for (i = 0; i < 100 * mb; i += 8)
+	{
+		uint64_t	x = rnd();
+
+		memcpy(big + i, &x, 8);
+	}
+	memset(&cd, 0, sizeof(cd));
+	cd.var_data = vd;
+	cd.var_len = vl;
+	for (i = 0; i < 4; i++)
+	{
+		vd[i] = big + i * mb;
+		vl[i] = (uint32_t) (mb - i);
+	}
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), 4, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_PLAIN);
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), 4, &cd, 1);
+	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_NONE);
+
+	vd[0] = big;
+	vl[0] = (uint32_t) (100 * mb);
+	r = roundtrip(mkcol(LSM_KIND_VARLEN, 0, 1), 1, &cd, 0);
+	free(big);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_CONST);
+}
+
+/* zstd is used when it pays and skipped when it does not */
+static void
+test_zstd_policy(void)
+{
+	uint32_t	n = 4096;
+	uint8_t    *fx = malloc((size_t) n * 16);
+	int64_t    *v = malloc(sizeof(int64_t) * n);
+	LsmColumnData cd;
+	RtResult	r;
+	uint32_t	i;
+
+	/* compressible but not dictionary-friendly: repeating 100-row pattern */
+	for (i = 0; i < n * 16; i++)
+		fx[i] = (uint8_t) ((i % 1600) * 7 % 251);
+	memset(&cd, 0, sizeof(cd));
+	cd.fixed = fx;
+	r = roundtrip(mkcol(LSM_KIND_FIXED, 16, 1), n, &cd, 3);
+	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_ZSTD);
+	r = roundtrip(mkcol(LSM_KIND_FIXED, 16, 1), n, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_NONE);
+
+	/* random bits do not compress */
+	for (i = 0; i < n; i++)
+		v[i] = (int64_t) rnd();
+	r = rt_ints(8, n, v, NULL, 19);
+	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_NONE);
+
+	/* repeated pattern of wide ints compresses well */
+	for (i = 0; i < n; i++)
+		v[i] = (int64_t) ((i % 64) * 0x0123456789ABLL) ^ INT64_MIN;
+	r = rt_ints(8, n, v, NULL, 3);
+	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_ZSTD);
+	free(fx);
+	free(v);
+}
+
+/* zstd_min_gain_pct = 100 never keeps zstd output */
+static void
+test_zstd_min_gain(void)
+{
+	LsmColumnDesc col = mkcol(LSM_KIND_FIXED, 8, 1);
+	LsmWriterOptions o = default_opts(1024, 3);
+	uint8_t    *fx = calloc(1024, 8);
+	int64_t		rowids[1024];
+	LsmColumnData cd;
+	LsmSegWriter *w;
+	LsmSegReader *r;
+	uint8_t    *seg;
+	size_t		len;
+	int			i;
+	int			pct;
+
+	for (i = 0; i < 1024; i++)
+	{
+		rowids[i] = i;
+		fx[i * 8] = (uint8_t) (i % 200);	/* not const, not dict-small */
+		fx[i * 8 + 1] = (uint8_t) (i / 200);
+	}
+	memset(&cd, 0, sizeof(cd));
+	cd.fixed = fx;
+	for (pct = 0; pct <= 100; pct += 100)
+	{
+		o.zstd_min_gain_pct = (uint32_t) pct;
+		w = lsm_segw_begin(&col, 1, &o, &talloc);
+		CHECK(w != NULL);
+		CHECK_RC(lsm_segw_add_block(w, 1024, rowids, NULL, &cd), LSM_OK);
+		CHECK_RC(lsm_segw_finish(w, &seg, &len), LSM_OK);
+		lsm_segw_free(w);
+		CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+		CHECK(lsm_segr_block(r, 0)->cols[0].compression ==
+			  (pct == 100 ? LSM_COMP_NONE : LSM_COMP_ZSTD));
+		lsm_segr_free(r);
+		talloc.free(NULL, seg);
+	}
+	free(fx);
+}
+
+/* A segment with zero columns: rowids (and cids) only */
+static void
+test_zero_columns(void)
+{
+	LsmWriterOptions o = default_opts(100, 0);
+	LsmSegWriter *w;
+	LsmSegReader *r;
+	int64_t		rowids[100];
+	uint32_t	cids[100];
+	uint8_t    *seg;
+	size_t		len;
+	LsmDecoded	d;
+	const LsmBlockInfo *b;
+	int			i;
+
+	o.with_cids = true;
+	for (i = 0; i < 100; i++)
+	{
+		rowids[i] = i * 2;
+		cids[i] = 5;
+	}
+	w = lsm_segw_begin(NULL, 0, &o, &talloc);
+	CHECK(w != NULL);
+	CHECK_RC(lsm_segw_add_block(w, 100, rowids, cids, NULL), LSM_OK);
+	CHECK_RC(lsm_segw_finish(w, &seg, &len), LSM_OK);
+	lsm_segw_free(w);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	CHECK(lsm_segr_header(r)->ncols == 0 && lsm_segr_header(r)->nrows == 100);
+	CHECK(lsm_segr_header(r)->flags == LSM_SEGF_HAS_CIDS);
+	b = lsm_segr_block(r, 0);
+	CHECK(b->cids.encoding == LSM_ENC_CONST);
+	lsm_decoded_init(&d, &talloc);
+	CHECK_RC(lsm_decode_chunk(&b->cids, lsm_cid_column(), b->nrows,
+							  seg + b->cids.offset, &d), LSM_OK);
+	for (i = 0; i < 100; i++)
+		CHECK(d.ints[i] == 5);
+	CHECK_RC(lsm_decode_chunk(&b->rowids, NULL, b->nrows,
+							  seg + b->rowids.offset, &d), LSM_OK);
+	for (i = 0; i < 100; i++)
+		CHECK(d.ints[i] == i * 2);
+	CHECK(b->rowids.encoding == LSM_ENC_DELTA);
+	lsm_decoded_free(&d);
+	lsm_segr_free(r);
+	talloc.free(NULL, seg);
+}
+
+/* Generate the data of column c for a multi-column segment */
+typedef struct ColBuf
+{
+	int64_t    *ints;
+	uint8_t    *fixed;
+	const uint8_t **vd;
+	uint32_t   *vl;
+	uint8_t    *nulls;
+} ColBuf;
+
+static LsmColumnDesc
+wide_desc(uint16_t c)
+{
+	switch (c % 5)
+	{
+		case 0:
+			return mkcol(LSM_KIND_INT, 8, (uint16_t) (c + 1));
+		case 1:
+			return mkcol(LSM_KIND_INT, 4, (uint16_t) (c + 1));
+		case 2:
+			return mkcol(LSM_KIND_FIXED, 16, (uint16_t) (c + 1));
+		case 3:
+			return mkcol(LSM_KIND_VARLEN, 0, (uint16_t) (c + 1));
+		default:
+			{
+				LsmColumnDesc d = mkcol(LSM_KIND_INT, 2, (uint16_t) (c + 1));
+
+				if (c % 10 == 4)
+					d.flags = LSM_COLF_DROPPED;
+				return d;
+			}
+	}
+}
+
+static const char *const vwords[] = {"", "x", "lsm", "columnar", "segment format"};
+
+static void
+fill_col(const LsmColumnDesc *d, uint16_t c, uint32_t n, ColBuf *cb,
+		 LsmColumnData *cd)
+{
+	uint32_t	i;
+
+	memset(cd, 0, sizeof(*cd));
+	for (i = 0; i < n; i++)
+	{
+		cb->nulls[i] = ((i + c) % 13) == 0;
+		cb->ints[i] = (int64_t) (rnd() % 30000) - 15000 + c;
+		memset(cb->fixed + (size_t) i * 16, (int) ((i / 10 + c) & 0xff), 16);
+		cb->vd[i] = (const uint8_t *) vwords[(i + c) % 5];
+		cb->vl[i] = (uint32_t) strlen(vwords[(i + c) % 5]);
+	}
+	cd->nulls = (c % 3) ? cb->nulls : NULL;
+	cd->ints = cb->ints;
+	cd->fixed = cb->fixed;
+	cd->var_data = cb->vd;
+	cd->var_len = cb->vl;
+	if (d->kind != LSM_KIND_INT)
+	{
+		cd->has_zone = true;
+		cd->zmin = (const uint8_t *) "aaa";
+		cd->zmin_len = 3;
+		cd->zmax = (const uint8_t *) "zzzzz";
+		cd->zmax_len = (uint16_t) (c % 6);
+	}
+}
+
+/*
+ * 1600 columns of mixed kinds, with dropped columns, over several blocks of
+ * different sizes; everything decodes and the header adds up.
+ */
+static void
+test_1600_columns(void)
+{
+	uint16_t	ncols = 1600;
+	uint32_t	block_rows = 64;
+	static const uint32_t sizes[] = {64, 1, 17};
+	LsmColumnDesc *descs = malloc(sizeof(LsmColumnDesc) * ncols);
+	LsmColumnData *cds = malloc(sizeof(LsmColumnData) * ncols);
+	ColBuf	   *cbs = malloc(sizeof(ColBuf) * ncols);
+	LsmWriterOptions o = default_opts(block_rows, 1);
+	LsmSegWriter *w;
+	LsmSegReader *r;
+	uint8_t    *seg;
+	size_t		len;
+	LsmDecoded	d;
+	int64_t		rowids[64];
+	uint32_t	cids[64];
+	uint64_t	raw = 0;
+	int64_t		next = 10;
+	uint32_t	b;
+	uint16_t	c;
+	uint32_t	i;
+	int			bad = 0;
+
+	for (c = 0; c < ncols; c++)
+	{
+		descs[c] = wide_desc(c);
+		cbs[c].ints = malloc(sizeof(int64_t) * block_rows);
+		cbs[c].fixed = malloc((size_t) 16 * block_rows);
+		cbs[c].vd = malloc(sizeof(uint8_t *) * block_rows);
+		cbs[c].vl = malloc(sizeof(uint32_t) * block_rows);
+		cbs[c].nulls = malloc(block_rows);
+	}
+	o.with_cids = true;
+	w = lsm_segw_begin(descs, ncols, &o, &talloc);
+	CHECK(w != NULL);
+	lsm_decoded_init(&d, &talloc);
+
+	/* write and verify one block at a time (the data buffers are reused) */
+	for (b = 0; b < 3; b++)
+	{
+		for (i = 0; i < sizes[b]; i++)
+		{
+			rowids[i] = next;
+			next += 1 + (int64_t) (rnd() % 3);
+			cids[i] = i % 2;
+		}
+		for (c = 0; c < ncols; c++)
+			fill_col(&descs[c], c, sizes[b], &cbs[c], &cds[c]);
+		CHECK_RC(lsm_segw_add_block(w, sizes[b], rowids, cids, cds), LSM_OK);
+	}
+	CHECK_RC(lsm_segw_finish(w, &seg, &len), LSM_OK);
+	lsm_segw_free(w);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	CHECK(lsm_segr_header(r)->ncols == ncols);
+	CHECK(lsm_segr_header(r)->nblocks == 3);
+	CHECK(lsm_segr_header(r)->nrows == 64 + 1 + 17);
+	CHECK(lsm_segr_header(r)->total_len == len);
+	CHECK(lsm_segr_header(r)->schema_version == 7);
+	CHECK(lsm_segr_header(r)->min_rowid == 10);
+	CHECK(lsm_segr_header(r)->max_rowid == rowids[16]);
+	CHECK(memcmp(lsm_segr_columns(r), descs, sizeof(LsmColumnDesc) * ncols) == 0);
+
+	/* the last block's data is still in the buffers: verify it fully */
+	{
+		const LsmBlockInfo *blk = lsm_segr_block(r, 2);
+
+		CHECK(blk->nrows == 17 && blk->last_rowid == rowids[16]);
+		for (c = 0; c < ncols && !bad; c++)
+		{
+			const LsmChunkInfo *ci = &blk->cols[c];
+
+			if (lsm_decode_chunk(ci, &descs[c], blk->nrows, seg + ci->offset, &d) != LSM_OK ||
+				!same_as_input(&descs[c], blk->nrows, &cds[c], &d))
+				bad = 1;
+			if (descs[c].kind != LSM_KIND_INT && !(descs[c].flags & LSM_COLF_DROPPED) &&
+				(ci->zmin_len != 3 || memcmp(ci->zmin, "aaa", 3) != 0 ||
+				 ci->zmax_len != c % 6 || memcmp(ci->zmax, "zzzzz", c % 6) != 0))
+				bad = 2;
+			if ((descs[c].flags & LSM_COLF_DROPPED) &&
+				(ci->encoding != LSM_ENC_NONE || ci->stored_len != 0 || !d.has_nulls))
+				bad = 3;
+		}
+	}
+	CHECK(bad == 0);
+	/* every chunk of every block decodes; raw_bytes adds up */
+	for (b = 0; b < 3; b++)
+	{
+		const LsmBlockInfo *blk = lsm_segr_block(r, b);
+
+		raw += blk->rowids.raw_len + blk->cids.raw_len;
+		CHECK_RC(lsm_decode_chunk(&blk->cids, lsm_cid_column(), blk->nrows,
+								  seg + blk->cids.offset, &d), LSM_OK);
+		CHECK(d.ints[blk->nrows - 1] == (blk->nrows - 1) % 2);
+		for (c = 0; c < ncols; c++)
+		{
+			raw += blk->cols[c].raw_len;
+			CHECK_RC(lsm_decode_chunk(&blk->cols[c], &descs[c], blk->nrows,
+									  seg + blk->cols[c].offset, &d), LSM_OK);
+		}
+	}
+	CHECK(raw == lsm_segr_header(r)->raw_bytes);
+	CHECK(lsm_segr_block(r, 3) == NULL);
+	lsm_decoded_free(&d);
+	lsm_segr_free(r);
+	talloc.free(NULL, seg);
+	for (c = 0; c < ncols; c++)
+	{
+		free(cbs[c].ints);
+		free(cbs[c].fixed);
+		free(cbs[c].vd);
+		free(cbs[c].vl);
+		free(cbs[c].nulls);
+	}
+	free(descs);
+	free(cds);
+	free(cbs);
+}
+
+/* Dropped columns store nothing and read as NULL, whatever data is passed */
+static void
+test_dropped_column(void)
+{
+	LsmColumnDesc col = mkcol(LSM_KIND_VARLEN, 0, 4);
+	LsmColumnData cd;
+	RtResult	r;
+
+	col.flags = LSM_COLF_DROPPED;
+	memset(&cd, 0, sizeof(cd));	/* no data at all */
+	r = roundtrip(col, 10, &cd, 0);
+	CHECK(r.rc == LSM_OK && r.ok && r.encoding == LSM_ENC_NONE);
+	CHECK(r.stored_len == 0 && r.zone_flags == 0);
+}
+
+/* Multi-block segment: block_rows-sized and short blocks, full round trip */
+static void
+test_multi_block(void)
+{
+	LsmColumnDesc cols[3];
+	LsmWriterOptions o = default_opts(4096, 0);
+	LsmSegWriter *w;
+	LsmSegReader *r;
+	static int64_t ints[4096];
+	static int64_t rowids[4096];
+	static uint8_t fixed[4096 * 4];
+	static const uint8_t *vd[4096];
+	static uint32_t vl[4096];
+	LsmColumnData cds[3];
+	uint8_t    *seg;
+	size_t		len;
+	LsmDecoded	d;
+	uint32_t	b;
+	uint32_t	i;
+	int64_t		rowid = -5000;
+	uint64_t	prev_end = 0;
+
+	cols[0] = mkcol(LSM_KIND_INT, 8, 1);
+	cols[1] = mkcol(LSM_KIND_FIXED, 4, 2);
+	cols[2] = mkcol(LSM_KIND_VARLEN, 0, 3);
+	w = lsm_segw_begin(cols, 3, &o, &talloc);
+	CHECK(w != NULL);
+	for (b = 0; b < 5; b++)
+	{
+		uint32_t	n = b % 2 ? 4096 : 1 + b * 100;
+
+		for (i = 0; i < n; i++)
+		{
+			rowids[i] = rowid++;
+			ints[i] = 1700000000000000LL + rowid * 1000;
+		}
+		memset(cds, 0, sizeof(cds));
+		cds[0].ints = ints;
+		cds[1].fixed = fixed;
+		cds[2].var_data = vd;
+		cds[2].var_len = vl;
+		CHECK_RC(lsm_segw_add_block(w, n, rowids, NULL, cds), LSM_OK);
+	}
+	CHECK(lsm_segw_bytes(w) > 0);
+	CHECK_RC(lsm_segw_finish(w, &seg, &len), LSM_OK);
+	lsm_segw_free(w);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	lsm_decoded_init(&d, &talloc);
+	rowid = -5000;
+	for (b = 0; b < 5; b++)
+	{
+		const LsmBlockInfo *blk = lsm_segr_block(r, b);
+		uint32_t	n = b % 2 ? 4096 : 1 + b * 100;
+
+		CHECK(blk->nrows == n && blk->first_rowid == rowid);
+		CHECK(blk->data_offset >= lsm_segr_header(r)->meta_len);
+		CHECK(b == 0 || blk->data_offset == prev_end);
+		prev_end = blk->data_offset + blk->data_len;
+		CHECK(blk->cids.stored_len == 0);
+		CHECK_RC(lsm_decode_chunk(&blk->rowids, NULL, n, seg + blk->rowids.offset, &d), LSM_OK);
+		CHECK(d.ints[0] == rowid && d.ints[n - 1] == rowid + n - 1);
+		CHECK(blk->rowids.stored_len < 32);	/* DELTA of consecutive rowids */
+		CHECK_RC(lsm_decode_chunk(&blk->cols[0], &cols[0], n, seg + blk->cols[0].offset, &d), LSM_OK);
+		for (i = 0; i < n; i++)
+			CHECK(d.ints[i] == 1700000000000000LL + (rowid + 1 + i) * 1000);
+		CHECK(n == 1 || blk->cols[0].encoding == LSM_ENC_DELTA);
+		CHECK((int64_t) lsm_load64(blk->cols[0].zmin) == d.ints[0]);
+		CHECK((int64_t) lsm_load64(blk->cols[0].zmax) == d.ints[n - 1]);
+		rowid += n;
+	}
+	CHECK(prev_end == len);
+	lsm_decoded_free(&d);
+	lsm_segr_free(r);
+	talloc.free(NULL, seg);
+}
+
+/* Bad arguments are refused and leave the writer usable */
+static void
+test_writer_args(void)
+{
+	LsmColumnDesc col = mkcol(LSM_KIND_INT, 2, 1);
+	LsmColumnDesc badcol = mkcol(LSM_KIND_INT, 3, 1);
+	LsmWriterOptions o = default_opts(10, 0);
+	LsmSegWriter *w;
+	LsmSegReader *r;
+	int64_t		rowids[11] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+	int64_t		dup[3] = {1, 1, 2};
+	int64_t		vals[11] = {0};
+	LsmColumnData cd;
+	uint8_t    *seg;
+	size_t		len;
+
+	CHECK(lsm_segw_begin(&badcol, 1, &o, &talloc) == NULL);
+	o.block_rows = 0;
+	CHECK(lsm_segw_begin(&col, 1, &o, &talloc) == NULL);
+	o.block_rows = 10;
+	w = lsm_segw_begin(&col, 1, &o, &talloc);
+	CHECK(w != NULL);
+	memset(&cd, 0, sizeof(cd));
+	cd.ints = vals;
+	CHECK_RC(lsm_segw_add_block(w, 11, rowids, NULL, &cd), LSM_ERR_ARG);
+	CHECK_RC(lsm_segw_add_block(w, 0, rowids, NULL, &cd), LSM_ERR_ARG);
+	CHECK_RC(lsm_segw_add_block(w, 3, dup, NULL, &cd), LSM_ERR_ARG);
+	vals[2] = 40000;			/* does not fit in 2 bytes */
+	CHECK_RC(lsm_segw_add_block(w, 5, rowids, NULL, &cd), LSM_ERR_ARG);
+	vals[2] = -32768;
+	CHECK_RC(lsm_segw_add_block(w, 5, rowids, NULL, &cd), LSM_OK);
+	/* rowids must increase across blocks */
+	CHECK_RC(lsm_segw_add_block(w, 5, rowids + 4, NULL, &cd), LSM_ERR_ARG);
+	cd.ints = NULL;
+	CHECK_RC(lsm_segw_add_block(w, 5, rowids + 5, NULL, &cd), LSM_ERR_ARG);
+	cd.ints = vals;
+	CHECK_RC(lsm_segw_add_block(w, 5, rowids + 5, NULL, &cd), LSM_OK);
+	CHECK_RC(lsm_segw_finish(w, &seg, &len), LSM_OK);
+	lsm_segw_free(w);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	CHECK(lsm_segr_header(r)->nblocks == 2 && lsm_segr_header(r)->nrows == 10);
+	lsm_segr_free(r);
+	talloc.free(NULL, seg);
+}
+
+/* Build a small segment with assorted columns, for the corruption tests */
+static int
+build_sample(int zstd_level, uint8_t **seg, size_t *len, LsmColumnDesc *cols)
+{
+	LsmWriterOptions o = default_opts(300, zstd_level);
+	LsmSegWriter *w;
+	static int64_t rowids[300];
+	static int64_t ints[300];
+	static int64_t ramp[300];
+	static uint8_t fixed[300 * 6];
+	static const uint8_t *vd[300];
+	static uint32_t vl[300];
+	static const uint8_t *vd2[300];
+	static uint32_t vl2[300];
+	static uint8_t nulls[300];
+	static uint32_t cids[300];
+	static char pool[300 * 16];
+	LsmColumnData cds[6];
+	int			b;
+	int			i;
+	int			rc = LSM_OK;
+
+	cols[0] = mkcol(LSM_KIND_INT, 8, 1);
+	cols[1] = mkcol(LSM_KIND_INT, 4, 2);
+	cols[2] = mkcol(LSM_KIND_FIXED, 6, 3);
+	cols[3] = mkcol(LSM_KIND_VARLEN, 0, 4);
+	cols[4] = mkcol(LSM_KIND_VARLEN, 0, 5);
+	cols[5] = mkcol(LSM_KIND_INT, 8, 6);
+	o.with_cids = true;
+	w = lsm_segw_begin(cols, 6, &o, &talloc);
+	if (w == NULL)
+		return LSM_ERR_NOMEM;
+	for (b = 0; b < 4 && rc == LSM_OK; b++)
+	{
+		int			n = b == 3 ? 33 : 300;
+
+		for (i = 0; i < n; i++)
+		{
+			rowids[i] = b * 1000 + i * 2;
+			ints[i] = (i / 40) * 1000 - 3;
+			ramp[i] = (int64_t) rnd() % 5000;
+			memset(fixed + i * 6, "abcd"[i % 4], 6);
+			snprintf(pool + i * 16, 16, "v%d", i * 7);
+			vd[i] = (const uint8_t *) pool + i * 16;
+			vl[i] = (uint32_t) strlen(pool + i * 16);
+			vd2[i] = (const uint8_t *) vwords[i % 5];
+			vl2[i] = (uint32_t) strlen(vwords[i % 5]);
+			nulls[i] = (i % 9) == 1;
+			cids[i] = (uint32_t) (i < 100 ? 0 : 1);
+		}
+		memset(cds, 0, sizeof(cds));
+		cds[0].ints = ints;			/* RLE */
+		cds[1].ints = ramp;
+		cds[1].nulls = nulls;		/* FOR with NULLs */
+		cds[2].fixed = fixed;		/* DICT */
+		cds[2].has_zone = true;
+		cds[2].zmin = (const uint8_t *) "aaaaaa";
+		cds[2].zmin_len = 6;
+		cds[2].zmax = (const uint8_t *) "dddddd";
+		cds[2].zmax_len = 6;
+		cds[3].var_data = vd;		/* PLAIN */
+		cds[3].var_len = vl;
+		cds[3].nulls = nulls;
+		cds[4].var_data = vd2;		/* DICT */
+		cds[4].var_len = vl2;
+		cds[5].ints = rowids;		/* DELTA */
+		rc = lsm_segw_add_block(w, (uint32_t) n, rowids, cids, cds);
+	}
+	if (rc == LSM_OK)
+		rc = lsm_segw_finish(w, seg, len);
+	lsm_segw_free(w);
+	return rc;
+}
+
+/* Open and decode everything; returns the first error or LSM_OK */
+static int
+read_all(const uint8_t *seg, size_t len, LsmDecoded *d)
+{
+	LsmSegReader *r;
+	const LsmSegHeader *h;
+	uint32_t	b;
+	uint32_t	c;
+	int			rc;
+	int			first = LSM_OK;
+
+	rc = lsm_segr_open(seg, len, &talloc, &r);
+	if (rc != LSM_OK)
+		return rc;
+	h = lsm_segr_header(r);
+	for (b = 0; b < h->nblocks; b++)
+	{
+		const LsmBlockInfo *blk = lsm_segr_block(r, b);
+
+		for (c = 0; c < 2u + h->ncols; c++)
+		{
+			const LsmChunkInfo *ci = c == 0 ? &blk->rowids : c == 1 ? &blk->cids : &blk->cols[c - 2];
+			const LsmColumnDesc *col = c == 0 ? NULL : c == 1 ? lsm_cid_column() : &lsm_segr_columns(r)[c - 2];
+
+			/* the caller's own check: the chunk lies within what it holds */
+			if (ci->offset + ci->stored_len > len)
+			{
+				rc = LSM_ERR_CORRUPT;
+			}
+			else
+				rc = lsm_decode_chunk(ci, col, blk->nrows, seg + ci->offset, d);
+			if (rc != LSM_OK && first == LSM_OK)
+				first = rc;
+		}
+	}
+	lsm_segr_free(r);
+	return first;
+}
+
+/* A flipped byte in chunk data is a checksum error; in the meta area too */
+static void
+test_checksum_detection(void)
+{
+	LsmColumnDesc cols[6];
+	uint8_t    *seg;
+	size_t		len;
+	LsmSegReader *r;
+	LsmDecoded	d;
+	const LsmBlockInfo *blk;
+	int			c;
+
+	CHECK_RC(build_sample(0, &seg, &len, cols), LSM_OK);
+	lsm_decoded_init(&d, &talloc);
+	CHECK_RC(read_all(seg, len, &d), LSM_OK);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	blk = lsm_segr_block(r, 1);
+	for (c = 0; c < 6; c++)
+	{
+		const LsmChunkInfo *ci = &blk->cols[c];
+		size_t		pos = ci->offset + ci->stored_len / 2;
+
+		seg[pos] ^= 0x01;
+		CHECK_RC(lsm_decode_chunk(ci, &cols[c], blk->nrows, seg + ci->offset, &d),
+				 LSM_ERR_CHECKSUM);
+		seg[pos] ^= 0x01;
+		CHECK_RC(lsm_decode_chunk(ci, &cols[c], blk->nrows, seg + ci->offset, &d),
+				 LSM_OK);
+	}
+	lsm_segr_free(r);
+
+	/* every single-byte change of the meta area is detected */
+	{
+		size_t		meta_len = lsm_load32(seg + 24);
+		size_t		pos;
+
+		for (pos = 0; pos < meta_len; pos++)
+		{
+			int			rc;
+
+			seg[pos] ^= 0x40;
+			rc = lsm_segr_open(seg, len, &talloc, &r);
+			seg[pos] ^= 0x40;
+			if (rc == LSM_OK)
+				lsm_segr_free(r);
+			CHECK(rc != LSM_OK);
+		}
+		seg[meta_len - 1] ^= 1;
+		CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_ERR_CHECKSUM);
+		seg[meta_len - 1] ^= 1;
+	}
+	lsm_decoded_free(&d);
+	talloc.free(NULL, seg);
+}
+
+/* Unknown version or magic: LSM_ERR_VERSION; short input: LSM_ERR_CORRUPT */
+static void
+test_version_and_truncation(void)
+{
+	LsmColumnDesc cols[6];
+	uint8_t    *seg;
+	size_t		len;
+	LsmSegHeader hdr;
+	LsmSegReader *r;
+	size_t		meta_len;
+	size_t		cut;
+
+	CHECK_RC(build_sample(3, &seg, &len, cols), LSM_OK);
+	CHECK_RC(lsm_seg_parse_header(seg, len, &hdr), LSM_OK);
+	CHECK(hdr.magic == LSM_SEG_MAGIC && hdr.version == LSM_FORMAT_VERSION);
+	CHECK(hdr.total_len == len && hdr.ncols == 6 && hdr.nblocks == 4);
+	CHECK(hdr.nrows == 933 && hdr.min_rowid == 0 && hdr.max_rowid == 3064);
+	meta_len = hdr.meta_len;
+
+	lsm_store16(seg + 4, 2);
+	CHECK_RC(lsm_seg_parse_header(seg, len, &hdr), LSM_ERR_VERSION);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_ERR_VERSION);
+	lsm_store16(seg + 4, 0);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_ERR_VERSION);
+	lsm_store16(seg + 4, LSM_FORMAT_VERSION);
+	seg[0] ^= 0xff;
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_ERR_VERSION);
+	seg[0] ^= 0xff;
+
+	for (cut = 0; cut < meta_len; cut += (cut < 200 ? 1 : 97))
+	{
+		CHECK(lsm_segr_open(seg, cut, &talloc, &r) != LSM_OK);
+		CHECK(r == NULL);
+	}
+	CHECK_RC(lsm_seg_parse_header(seg, 95, &hdr), LSM_ERR_CORRUPT);
+	/* the meta area alone is enough to open */
+	CHECK_RC(lsm_segr_open(seg, meta_len, &talloc, &r), LSM_OK);
+	lsm_segr_free(r);
+
+	/* a chunk handed over short fails its checksum */
+	{
+		LsmDecoded	d;
+		LsmChunkInfo ci;
+
+		CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+		ci = lsm_segr_block(r, 0)->cols[3];
+		ci.stored_len -= 1;
+		lsm_decoded_init(&d, &talloc);
+		CHECK_RC(lsm_decode_chunk(&ci, &cols[3], 300, seg + ci.offset, &d),
+				 LSM_ERR_CHECKSUM);
+		lsm_decoded_free(&d);
+		lsm_segr_free(r);
+	}
+	talloc.free(NULL, seg);
+}
+
+/* Recompute every chunk checksum and the meta checksum after tampering */
+static void
+reseal(uint8_t *seg, size_t len)
+{
+	LsmSegHeader hdr;
+	size_t		off;
+	uint32_t	b;
+	uint32_t	c;
+	uint32_t	nchunks;
+
+	if (lsm_seg_parse_header(seg, len, &hdr) != LSM_OK || hdr.meta_len > len)
+		return;
+	nchunks = 2u + hdr.ncols;
+	off = LSM_SEG_HEADER_SIZE + (size_t) LSM_COLDESC_SIZE * hdr.ncols;
+	for (b = 0; b < hdr.nblocks; b++)
+	{
+		off += LSM_DIR_BLOCK_SIZE;
+		for (c = 0; c < nchunks; c++)
+		{
+			uint64_t	coff;
+			uint32_t	slen;
+
+			if (off + LSM_DIR_CHUNK_SIZE > hdr.meta_len)
+				return;
+			coff = lsm_load64(seg + off);
+			slen = lsm_load32(seg + off + 8);
+			if (coff <= len && slen <= len - coff)
+				lsm_store64(seg + off + 24, lsm_checksum(seg + coff, slen));
+			off += LSM_DIR_CHUNK_SIZE;
+		}
+	}
+	lsm_store64(seg + 72, 0);
+	lsm_store64(seg + 72, lsm_checksum(seg, hdr.meta_len));
+}
+
+/*
+ * Random corruption: flip random bytes of a valid segment and read
+ * everything, thousands of times.  Half of the rounds re-seal the checksums
+ * so that the damage reaches the structural checks and the decoders.  The
+ * result may be an error or success, but never a crash (run under ASan/UBSan
+ * by make test-asan).
+ */
+static void
+test_random_corruption(void)
+{
+	LsmColumnDesc cols[6];
+	uint8_t    *seg[2];
+	size_t		len[2];
+	uint8_t    *copy;
+	LsmDecoded	d;
+	int			iter;
+	int			errors = 0;
+	int			oks = 0;
+	int			z;
+
+	for (z = 0; z < 2; z++)
+		CHECK_RC(build_sample(z ? 3 : 0, &seg[z], &len[z], cols), LSM_OK);
+	copy = malloc(len[0] > len[1] ? len[0] : len[1]);
+	lsm_decoded_init(&d, &talloc);
+	for (iter = 0; iter < 6000; iter++)
+	{
+		int			which = iter & 1;
+		size_t		l = len[which];
+		int			nflip = 1 + (int) (rnd() % 4);
+		int			f;
+		int			rc;
+		size_t		meta_len = lsm_load32(seg[which] + 24);
+
+		memcpy(copy, seg[which], l);
+		for (f = 0; f < nflip; f++)
+		{
+			size_t		pos;
+
+			/* bias towards the meta area, where the structure lives */
+			if (rnd() % 2)
+				pos = (size_t) (rnd() % meta_len);
+			else
+				pos = (size_t) (rnd() % l);
+			if (rnd() % 4 == 0)
+				copy[pos] = (uint8_t) rnd();
+			else
+				copy[pos] ^= (uint8_t) (1u << (rnd() % 8));
+		}
+		if (iter % 4 >= 2)
+			reseal(copy, l);
+		/* sometimes also truncate */
+		if (iter % 17 == 0)
+			l = (size_t) (rnd() % l);
+		rc = read_all(copy, l, &d);
+		if (rc == LSM_OK)
+			oks++;
+		else
+			errors++;
+	}
+	lsm_decoded_free(&d);
+	free(copy);
+	for (z = 0; z < 2; z++)
+		talloc.free(NULL, seg[z]);
+	CHECK(errors > 1000);
+	(void) oks;
+}
+
+/* The decoders face forged chunks: random bytes with a valid checksum */
+static void
+test_forged_chunks(void)
+{
+	static const uint8_t kinds[][2] = {
+		{LSM_KIND_INT, 1}, {LSM_KIND_INT, 2}, {LSM_KIND_INT, 4}, {LSM_KIND_INT, 8},
+		{LSM_KIND_FIXED, 1}, {LSM_KIND_FIXED, 7}, {LSM_KIND_VARLEN, 0}
+	};
+	uint8_t		buf[256];
+	LsmDecoded	d;
+	int			iter;
+
+	lsm_decoded_init(&d, &talloc);
+	for (iter = 0; iter < 20000; iter++)
+	{
+		LsmChunkInfo ci;
+		LsmColumnDesc col;
+		uint32_t	len = (uint32_t) (rnd() % sizeof(buf));
+		uint32_t	nrows = 1 + (uint32_t) (rnd() % 64);
+		uint32_t	i;
+		int			k = (int) (rnd() % 7);
+
+		for (i = 0; i < len; i++)
+			buf[i] = (uint8_t) (rnd() % 4 == 0 ? rnd() : rnd() % 4);
+		memset(&ci, 0, sizeof(ci));
+		col = mkcol(kinds[k][0], kinds[k][1], 1);
+		ci.stored_len = len;
+		ci.raw_len = len;
+		ci.encoding = (uint8_t) (rnd() % 8);
+		ci.null_count = rnd() % 3 == 0 ? (uint32_t) (rnd() % (nrows + 2)) : 0;
+		ci.checksum = lsm_checksum(buf, len);
+		if (rnd() % 5 == 0)
+		{
+			ci.compression = LSM_COMP_ZSTD;
+			ci.raw_len = (uint32_t) (rnd() % 1000);
+		}
+		(void) lsm_decode_chunk(&ci, &col, nrows, buf, &d);
+	}
+	lsm_decoded_free(&d);
+}
+
+/* One LsmDecoded serves chunks of different kinds and sizes in turn */
+static void
+test_decoded_reuse(void)
+{
+	LsmColumnDesc cols[6];
+	uint8_t    *seg;
+	size_t		len;
+	LsmDecoded	d;
+	int			i;
+
+	CHECK_RC(build_sample(3, &seg, &len, cols), LSM_OK);
+	lsm_decoded_init(&d, &talloc);
+	for (i = 0; i < 3; i++)
+		CHECK_RC(read_all(seg, len, &d), LSM_OK);
+	lsm_decoded_free(&d);
+	lsm_decoded_free(&d);		/* twice is harmless */
+	talloc.free(NULL, seg);
+	CHECK(strcmp(lsm_status_str(LSM_ERR_CHECKSUM), "checksum mismatch") == 0);
+}
+
+/* The sample segment's chunks use the encodings they were designed for */
+static void
+test_sample_encodings(void)
+{
+	LsmColumnDesc cols[6];
+	uint8_t    *seg;
+	size_t		len;
+	LsmSegReader *r;
+	const LsmBlockInfo *b;
+
+	CHECK_RC(build_sample(0, &seg, &len, cols), LSM_OK);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	b = lsm_segr_block(r, 0);
+	CHECK(b->rowids.encoding == LSM_ENC_DELTA);
+	CHECK(b->cids.encoding == LSM_ENC_RLE);
+	CHECK(b->cols[0].encoding == LSM_ENC_RLE);
+	CHECK(b->cols[1].encoding == LSM_ENC_FOR && b->cols[1].null_count == 34);
+	CHECK(b->cols[2].encoding == LSM_ENC_DICT);
+	CHECK(b->cols[2].zmin_len == 6 && memcmp(b->cols[2].zmin, "aaaaaa", 6) == 0);
+	CHECK(b->cols[2].zmax_len == 6 && memcmp(b->cols[2].zmax, "dddddd", 6) == 0);
+	CHECK(b->cols[3].encoding == LSM_ENC_PLAIN);
+	CHECK(b->cols[4].encoding == LSM_ENC_DICT);
+	CHECK(b->cols[5].encoding == LSM_ENC_DELTA);
+	lsm_segr_free(r);
+	talloc.free(NULL, seg);
+}
+
+typedef struct TestCase
+{
+	const char *name;
+	void		(*fn) (void);
+} TestCase;
+
+#define T(f) {#f, f}
+
+static const TestCase tests[] = {
+	T(test_checksum),
+	T(test_bitpack_all_widths),
+	T(test_int_encodings_every_width),
+	T(test_int_extremes),
+	T(test_int_nulls),
+	T(test_single_row),
+	T(test_fixed_widths),
+	T(test_varlen_basic),
+	T(test_varlen_large),
+	T(test_zstd_policy),
+	T(test_zstd_min_gain),
+	T(test_zero_columns),
+	T(test_1600_columns),
+	T(test_dropped_column),
+	T(test_multi_block),
+	T(test_writer_args),
+	T(test_checksum_detection),
+	T(test_version_and_truncation),
+	T(test_random_corruption),
+	T(test_forged_chunks),
+	T(test_decoded_reuse),
+	T(test_sample_encodings),
+};
+
+int
+main(void)
+{
+	size_t		i;
+	int			passed = 0;
+	int			failed = 0;
+
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+	{
+		clock_t		t0 = clock();
+
+		test_failed = 0;
+		live_blocks = 0;
+		tests[i].fn();
+		if (!test_failed && live_blocks != 0)
+		{
+			fprintf(stderr, "  %ld allocator blocks leaked\n", live_blocks);
+			test_failed = 1;
+		}
+		printf("%-36s %s (%.2f s)\n", tests[i].name,
+			   test_failed ? "FAILED" : "ok",
+			   (double) (clock() - t0) / CLOCKS_PER_SEC);
+		if (test_failed)
+			failed++;
+		else
+			passed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,102 @@
+/* lsm_am extension script, version 0.1 */
+
+\echo Use "CREATE EXTENSION lsm_am" to load this file. \quit
+
+-- The schema "lsm" is created by CREATE EXTENSION (schema = lsm in the
+-- control file).  It holds the lsm catalog: ordinary heap tables whose
+-- MVCC visibility and WAL give segment visibility, atomic replacement and
+-- crash safety.  All rows are keyed by storage id, a 64-bit number kept in
+-- the metapage of each relfilenode of an lsm table.
+
+CREATE SEQUENCE lsm.storage_id_seq;
+CREATE SEQUENCE lsm.segment_id_seq;
+
+-- One row per storage (relfilenode) of an lsm table.
+CREATE TABLE lsm.storage (
+	storage_id	bigint		NOT NULL PRIMARY KEY,
+	relid		oid			NOT NULL,
+	created_at	timestamptz	NOT NULL DEFAULT now()
+);
+CREATE INDEX storage_relid_idx ON lsm.storage (relid);
+
+-- One row per segment.  The row is inserted by the (sub)transaction that
+-- wrote the segment, so the segment becomes visible exactly when it commits.
+CREATE TABLE lsm.segment (
+	storage_id		bigint	NOT NULL,
+	segment_id		bigint	NOT NULL,
+	level			int4	NOT NULL,
+	min_rowid		bigint	NOT NULL,
+	max_rowid		bigint	NOT NULL,
+	row_count		bigint	NOT NULL,
+	deleted_count	bigint	NOT NULL,
+	schema_version	int4	NOT NULL,
+	start_block		bigint	NOT NULL,
+	nblocks			int4	NOT NULL,
+	total_bytes		bigint	NOT NULL,
+	raw_bytes		bigint	NOT NULL,
+	written_xid		xid8	NOT NULL,
+	PRIMARY KEY (storage_id, segment_id)
+);
+CREATE INDEX segment_rowid_idx ON lsm.segment (storage_id, min_rowid);
+
+-- Rowid ranges reserved by transactions that may still hold rows of them in
+-- their write buffers.  A unique-index check in another session that meets
+-- such a rowid learns the inserting transaction from this row's xmin and
+-- waits for it, as it would for an in-progress heap tuple.
+CREATE TABLE lsm.inflight (
+	storage_id	bigint	NOT NULL,
+	min_rowid	bigint	NOT NULL,
+	max_rowid	bigint	NOT NULL
+);
+CREATE INDEX inflight_rowid_idx ON lsm.inflight (storage_id, min_rowid);
+
+CREATE FUNCTION lsm.lsm_tableam_handler(internal)
+RETURNS table_am_handler
+AS 'MODULE_PATHNAME', 'lsm_tableam_handler'
+LANGUAGE C STRICT;
+
+CREATE ACCESS METHOD lsm TYPE TABLE HANDLER lsm.lsm_tableam_handler;
+COMMENT ON ACCESS METHOD lsm IS 'log-structured, columnar table access method';
+
+CREATE FUNCTION lsm.segments(rel regclass,
+	OUT segment_id bigint, OUT level int4, OUT min_rowid bigint, OUT max_rowid bigint,
+	OUT row_count bigint, OUT deleted_count bigint, OUT schema_version int4,
+	OUT start_block bigint, OUT nblocks int4, OUT bytes bigint, OUT uncompressed_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lsm_segments'
+LANGUAGE C;
+
+CREATE FUNCTION lsm.stats(rel regclass,
+	OUT storage_id bigint, OUT segments bigint, OUT l0_segments bigint,
+	OUT row_count bigint, OUT live_rows bigint, OUT buffered_rows bigint,
+	OUT bytes bigint, OUT uncompressed_bytes bigint, OUT relation_bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lsm_stats'
+LANGUAGE C;
+
+CREATE FUNCTION lsm.verify(rel regclass,
+	OUT segments_checked bigint, OUT blocks_checked bigint, OUT chunks_checked bigint,
+	OUT rows_checked bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lsm_verify'
+LANGUAGE C;
+
+-- Remove lsm catalog rows whose storage no longer belongs to any lsm table
+-- (left behind by a DROP in a session that had not loaded the library).
+CREATE FUNCTION lsm.collect_garbage()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'lsm_collect_garbage'
+LANGUAGE C;
+
+-- Logical decoding sees nothing of an lsm table (it writes no heap WAL), so
+-- adding one to a publication is refused.
+CREATE FUNCTION lsm.refuse_publication() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'lsm_refuse_publication'
+LANGUAGE C;
+CREATE EVENT TRIGGER lsm_refuse_publication ON ddl_command_end
+	WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION')
+	EXECUTE FUNCTION lsm.refuse_publication();
+
+-- The catalog tables hold no user data of their own: pg_dump must not dump
+-- their rows (a restored lsm table gets new storage and new segments).
+REVOKE ALL ON lsm.storage, lsm.segment, lsm.inflight FROM PUBLIC;

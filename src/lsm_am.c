@@ -1,0 +1,265 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_am.c
+ *	  Module entry: settings, transaction callbacks, planner and drop hooks,
+ *	  and the glue between the format library and PostgreSQL.
+ *
+ * NOTES
+ *	  Everything here works whether or not the library is preloaded: the
+ *	  table AM handler loads it on first use of an lsm table.  Preloading
+ *	  (shared_preload_libraries) only makes sure the drop hook is installed
+ *	  in every backend before any DROP runs; lsm.collect_garbage() removes
+ *	  what a backend without it left behind.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "optimizer/paths.h"
+#include "storage/smgr.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "lsm_am.h"
+#include "catalog/lsm_catalog.h"
+#include "storage/lsm_storage.h"
+#include "txn/lsm_txn.h"
+
+PG_MODULE_MAGIC;
+
+int			lsm_block_rows = 2048;
+int			lsm_segment_rows = 1048576;
+int			lsm_memtable_limit_kb = 131072;
+int			lsm_compression_level = 1;
+int			lsm_zstd_min_gain = 10;
+
+static object_access_hook_type prev_object_access_hook = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+
+void		_PG_init(void);
+
+/* ---- glue for the format library ---- */
+
+static void *
+lsm_pg_alloc(void *ctx, size_t size)
+{
+	return MemoryContextAllocExtended((MemoryContext) ctx, Max(size, 1),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
+
+static void *
+lsm_pg_realloc(void *ctx, void *ptr, size_t size)
+{
+	if (ptr == NULL)
+		return lsm_pg_alloc(ctx, size);
+	return repalloc_huge(ptr, Max(size, 1));
+}
+
+static void
+lsm_pg_free(void *ctx, void *ptr)
+{
+	if (ptr)
+		pfree(ptr);
+}
+
+LsmAllocator
+lsm_pg_allocator(MemoryContext cxt)
+{
+	LsmAllocator a;
+
+	a.alloc = lsm_pg_alloc;
+	a.realloc = lsm_pg_realloc;
+	a.free = lsm_pg_free;
+	a.ctx = cxt;
+	return a;
+}
+
+/*
+ * Turn a format status into an error naming relation, segment and block
+ * (segment or block -1 when not known).
+ */
+void
+lsm_format_error(int status, Relation rel, int64 segment_id, int64 block,
+				 const char *what)
+{
+	char		where[128];
+
+	if (segment_id >= 0 && block >= 0)
+		snprintf(where, sizeof(where), "segment " INT64_FORMAT " block " INT64_FORMAT,
+				 segment_id, block);
+	else if (segment_id >= 0)
+		snprintf(where, sizeof(where), "segment " INT64_FORMAT, segment_id);
+	else
+		snprintf(where, sizeof(where), "new segment");
+
+	if (status == LSM_ERR_NOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while %s of lsm relation \"%s\"",
+						what, RelationGetRelationName(rel))));
+	if (status == LSM_ERR_ARG)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("lsm relation \"%s\" %s: %s: %s",
+						RelationGetRelationName(rel), where, what,
+						lsm_status_str(status)),
+				 errhint("A block's column may hold at most 4 GB; lower lsm.block_rows.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("lsm relation \"%s\" %s is damaged: %s",
+					RelationGetRelationName(rel), where, what),
+			 errdetail("%s.", lsm_status_str(status))));
+}
+
+/* ---- identifying lsm relations ---- */
+
+Oid
+lsm_am_oid(void)
+{
+	return get_am_oid("lsm", true);
+}
+
+static bool
+lsm_relid_is_lsm(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
+		Oid			amoid;
+
+		if (OidIsValid(form->relam) &&
+			(form->relkind == RELKIND_RELATION ||
+			 form->relkind == RELKIND_MATVIEW ||
+			 form->relkind == RELKIND_TOASTVALUE))
+		{
+			amoid = lsm_am_oid();
+			result = OidIsValid(amoid) && form->relam == amoid;
+		}
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+bool
+lsm_is_lsm_relation(Relation rel)
+{
+	Oid			amoid;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_MATVIEW)
+		return false;
+	amoid = lsm_am_oid();
+	return OidIsValid(amoid) && rel->rd_rel->relam == amoid;
+}
+
+/* ---- hooks ---- */
+
+/*
+ * DROP of an lsm table: forget its buffered rows and remove its catalog
+ * rows, in the dropping transaction.
+ */
+static void
+lsm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	if (access == OAT_DROP && classId == RelationRelationId && subId == 0 &&
+		lsm_relid_is_lsm(objectId))
+	{
+		Relation	rel;
+
+		lsm_memtable_discard_relation(objectId);
+		if (!lsm_catalog_available())
+			return;
+		rel = relation_open(objectId, NoLock);
+		if (smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM) &&
+			smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) > 0)
+		{
+			LsmMetaPageData meta;
+
+			lsm_meta_read(rel, &meta);
+			lsm_catalog_drop_storage(meta.storage_id);
+		}
+		relation_close(rel, NoLock);
+	}
+}
+
+/*
+ * Keep parallel plans away from lsm tables: a parallel worker cannot see
+ * the rows its leader has buffered but not flushed, and parallel-aware
+ * scans do not hand out segments yet.
+ */
+static void
+lsm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+					 RangeTblEntry *rte)
+{
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+
+	if (rte->rtekind == RTE_RELATION && rel->reloptkind != RELOPT_OTHER_JOINREL &&
+		(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW) &&
+		lsm_relid_is_lsm(rte->relid))
+	{
+		ListCell   *lc;
+
+		rel->partial_pathlist = NIL;
+		rel->consider_parallel = false;
+		foreach(lc, rel->pathlist)
+			((Path *) lfirst(lc))->parallel_safe = false;
+	}
+}
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("lsm.block_rows",
+							"Rows per block of a new segment.",
+							"Zone maps and point reads work per block.",
+							&lsm_block_rows, 2048, 64, 65536,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.segment_rows",
+							"Rows a write buffer holds before it is flushed into a segment.",
+							NULL,
+							&lsm_segment_rows, 1048576, 1, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.memtable_limit",
+							"Memory a write buffer may use before it is flushed into a segment.",
+							NULL,
+							&lsm_memtable_limit_kb, 131072, 64, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.compression_level",
+							"zstd level applied to encoded chunks; 0 disables zstd.",
+							NULL,
+							&lsm_compression_level, 1, 0, 19,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.zstd_min_gain",
+							"Keep a chunk zstd-compressed only if that saves at least this percentage.",
+							NULL,
+							&lsm_zstd_min_gain, 10, 0, 100,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("lsm");
+
+	lsm_txn_init();
+
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = lsm_object_access;
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = lsm_set_rel_pathlist;
+}

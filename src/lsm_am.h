@@ -1,0 +1,61 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_am.h
+ *	  Settings and entry points shared by every layer of lsm_am.
+ *
+ * Each folder under src/ has its own header for what it exports; this one
+ * holds only the GUC-backed settings and the few functions of lsm_am.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LSM_AM_H
+#define LSM_AM_H
+
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "storage/itemptr.h"
+#include "utils/rel.h"
+
+/* GUC-backed settings (see lsm_am.c for their documentation) */
+extern int	lsm_block_rows;
+extern int	lsm_segment_rows;
+extern int	lsm_memtable_limit_kb;
+extern int	lsm_compression_level;
+extern int	lsm_zstd_min_gain;
+
+/* rowid <-> TID mapping (DESIGN.md §2) */
+#define LSM_ROWS_PER_VBLOCK		((int64) MaxHeapTuplesPerPage)
+#define LSM_MAX_ROWID			((int64) (MaxBlockNumber) * LSM_ROWS_PER_VBLOCK - 1)
+
+static inline void
+lsm_rowid_to_tid(int64 rowid, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (rowid / LSM_ROWS_PER_VBLOCK),
+				   (OffsetNumber) (rowid % LSM_ROWS_PER_VBLOCK + 1));
+}
+
+/* Returns -1 for a TID that no rowid maps to. */
+static inline int64
+lsm_tid_to_rowid(ItemPointer tid)
+{
+	BlockNumber blk = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	if (off < 1 || off > LSM_ROWS_PER_VBLOCK || blk > MaxBlockNumber)
+		return -1;
+	return (int64) blk * LSM_ROWS_PER_VBLOCK + (off - 1);
+}
+
+extern bool lsm_is_lsm_relation(Relation rel);
+extern Oid	lsm_am_oid(void);
+
+
+
+#include "format/lsm_format.h"
+
+/* An allocator for the format library that allocates in `cxt`. */
+extern LsmAllocator lsm_pg_allocator(MemoryContext cxt);
+extern void lsm_format_error(int status, Relation rel, int64 segment_id,
+							 int64 block, const char *what) pg_attribute_noreturn();
+#endif							/* LSM_AM_H */

@@ -1,0 +1,328 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_fetch.c
+ *	  Point reads by TID: index fetches, tuple_fetch_row_version,
+ *	  tuple_satisfies_snapshot, tuple_tid_valid.
+ *
+ * NOTES
+ *	  rowid -> this backend's write buffers (its own unflushed rows), then
+ *	  the segment whose rowid range holds it (binary search over the
+ *	  segment list the snapshot sees), its block (binary search over the
+ *	  directory), the row (binary search over the block's rowids).  The
+ *	  segment list and one decoded block are cached per fetcher; the list is
+ *	  reused while the snapshot is the same (same xmin, xmax, curcid and
+ *	  completion count) and this backend has flushed nothing since.
+ *
+ *	  Snapshot types: MVCC, SELF, ANY, NON_VACUUMABLE are answered by the
+ *	  catalog scan of the segment list; DIRTY reports the inserting
+ *	  transaction of an in-progress segment in snapshot->xmin, and for a
+ *	  rowid that another transaction has reserved but not yet flushed
+ *	  (lsm.inflight) reports that transaction, so unique checks wait exactly
+ *	  as they would for an in-progress heap insert.
+ *
+ *	  We never claim a row is dead to everyone (*all_dead stays false): the
+ *	  index would then mark the entry dead, and being wrong about that loses
+ *	  rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "executor/tuptable.h"
+#include "pgstat.h"
+#include "storage/lsm_storage.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "scan/lsm_scan.h"
+
+struct LsmFetcher
+{
+	MemoryContext cxt;
+	LsmReadState rs;
+	uint64		storage_id;
+	bool		have_storage;
+	LsmSegmentList *segs;
+	LsmSegmentHandle **handles;
+	/* cache key of segs */
+	bool		segs_valid;
+	TransactionId key_xmin;
+	TransactionId key_xmax;
+	CommandId	key_curcid;
+	uint64		key_completion;
+	uint64		key_flushes;
+	LsmDecodedBlock blk;
+};
+
+typedef struct LsmIndexFetchData
+{
+	IndexFetchTableData base;
+	LsmFetcher *fetcher;
+} LsmIndexFetchData;
+
+/* bumped whenever this backend writes a segment: cached lists go stale */
+static uint64 lsm_flush_count = 0;
+
+void
+lsm_note_flush(void)
+{
+	lsm_flush_count++;
+}
+
+LsmFetcher *
+lsm_fetcher_create(Relation rel)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "lsm fetch",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	LsmFetcher *f = palloc0(sizeof(LsmFetcher));
+
+	f->cxt = cxt;
+	lsm_read_state_init(&f->rs, rel, NULL);
+	lsm_block_init(&f->blk, &f->rs);
+	MemoryContextSwitchTo(old);
+	return f;
+}
+
+static void
+lsm_fetcher_drop_segments(LsmFetcher *f)
+{
+	int			i;
+
+	if (f->segs && f->handles)
+	{
+		for (i = 0; i < f->segs->nsegs; i++)
+			lsm_segment_close(f->handles[i]);
+	}
+	f->segs = NULL;
+	f->handles = NULL;
+	f->segs_valid = false;
+	f->blk.valid = false;
+}
+
+void
+lsm_fetcher_reset(LsmFetcher *f)
+{
+	lsm_fetcher_drop_segments(f);
+	f->have_storage = false;
+}
+
+void
+lsm_fetcher_destroy(LsmFetcher *f)
+{
+	lsm_fetcher_drop_segments(f);
+	MemoryContextDelete(f->cxt);
+}
+
+static void
+lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
+{
+	bool		cacheable = snapshot->snapshot_type == SNAPSHOT_MVCC;
+	MemoryContext old;
+
+	if (cacheable && f->segs_valid &&
+		f->key_xmin == snapshot->xmin && f->key_xmax == snapshot->xmax &&
+		f->key_curcid == snapshot->curcid &&
+		f->key_completion == snapshot->snapXactCompletionCount &&
+		f->key_flushes == lsm_flush_count)
+		return;
+	lsm_fetcher_drop_segments(f);
+	old = MemoryContextSwitchTo(f->cxt);
+	if (!f->have_storage)
+	{
+		f->storage_id = lsm_storage_id_for_read(f->rs.rel);
+		f->have_storage = true;
+	}
+	f->segs = lsm_catalog_segments(f->storage_id, snapshot);
+	f->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(f->segs->nsegs, 1));
+	MemoryContextSwitchTo(old);
+	if (cacheable && snapshot->snapXactCompletionCount != 0)
+	{
+		f->segs_valid = true;
+		f->key_xmin = snapshot->xmin;
+		f->key_xmax = snapshot->xmax;
+		f->key_curcid = snapshot->curcid;
+		f->key_completion = snapshot->snapXactCompletionCount;
+		f->key_flushes = lsm_flush_count;
+	}
+}
+
+/*
+ * Fetch the row with `rowid` if `snapshot` sees it.  For a dirty snapshot,
+ * may return true for a row of an in-progress transaction with
+ * snapshot->xmin set (and, when it has not been flushed yet, all-NULL
+ * values: the caller only waits on the xid).
+ */
+bool
+lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slot)
+{
+	const LsmMemRow *row;
+	TupleDesc	rowdesc;
+	const LsmSegmentEntry *seg;
+	LsmSegmentHandle *h;
+	int			idx;
+	int			b;
+
+	if (rowid < 0)
+		return false;
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		snapshot->xmin = InvalidTransactionId;
+		snapshot->xmax = InvalidTransactionId;
+		snapshot->speculativeToken = 0;
+	}
+
+	row = lsm_memtable_find(f->rs.rel, rowid, &rowdesc);
+	if (row)
+	{
+		if (!lsm_row_visible_cid(snapshot, true, row->cid))
+			return false;
+		lsm_slot_from_memrow(&f->rs, row, rowdesc, slot);
+		return true;
+	}
+
+	lsm_fetcher_load(f, snapshot);
+	seg = lsm_segment_for_rowid(f->segs, rowid);
+	if (seg != NULL)
+	{
+		int			si = seg - f->segs->segs;
+
+		h = f->handles[si];
+		if (h == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(f->cxt);
+
+			h = lsm_segment_open(&f->rs, seg);
+			f->handles[si] = h;
+			MemoryContextSwitchTo(old);
+		}
+		b = lsm_segment_find_block(h, rowid);
+		if (b < (int) lsm_segr_header(h->reader)->nblocks &&
+			lsm_segr_block(h->reader, b)->first_rowid <= rowid)
+		{
+			lsm_block_decode(&f->rs, h, b, &f->blk);
+			idx = lsm_block_find_rowid(&f->blk, rowid, true);
+			if (idx >= 0)
+			{
+				if (f->blk.cids &&
+					!lsm_row_visible_cid(snapshot, true, (CommandId) f->blk.cids[idx]))
+					return false;
+				if (snapshot->snapshot_type == SNAPSHOT_DIRTY &&
+					TransactionIdIsValid(seg->inserting_xid))
+					snapshot->xmin = seg->inserting_xid;
+				lsm_slot_from_block(&f->rs, &f->blk, idx, slot);
+				return true;
+			}
+		}
+	}
+
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		TransactionId xid;
+
+		if (!f->have_storage)
+		{
+			f->storage_id = lsm_storage_id_for_read(f->rs.rel);
+			f->have_storage = true;
+		}
+		xid = lsm_catalog_inflight_xid(f->storage_id, rowid);
+		if (TransactionIdIsValid(xid))
+		{
+			snapshot->xmin = xid;
+			ExecStoreAllNullTuple(slot);
+			lsm_rowid_to_tid(rowid, &slot->tts_tid);
+			slot->tts_tableOid = RelationGetRelid(f->rs.rel);
+			return true;
+		}
+	}
+	return false;
+}
+
+IndexFetchTableData *
+lsm_index_fetch_begin(Relation rel)
+{
+	LsmIndexFetchData *scan = palloc0(sizeof(LsmIndexFetchData));
+
+	scan->base.rel = rel;
+	scan->fetcher = lsm_fetcher_create(rel);
+	return &scan->base;
+}
+
+void
+lsm_index_fetch_reset(IndexFetchTableData *sscan)
+{
+	LsmIndexFetchData *scan = (LsmIndexFetchData *) sscan;
+
+	/* keep the cached list: it is keyed by snapshot */
+	scan->fetcher->have_storage = false;
+	scan->fetcher->segs_valid = false;
+}
+
+void
+lsm_index_fetch_end(IndexFetchTableData *sscan)
+{
+	LsmIndexFetchData *scan = (LsmIndexFetchData *) sscan;
+
+	lsm_fetcher_destroy(scan->fetcher);
+	pfree(scan);
+}
+
+bool
+lsm_index_fetch_tuple(IndexFetchTableData *sscan, ItemPointer tid,
+					  Snapshot snapshot, TupleTableSlot *slot,
+					  bool *call_again, bool *all_dead)
+{
+	LsmIndexFetchData *scan = (LsmIndexFetchData *) sscan;
+	bool		found;
+
+	*call_again = false;
+	if (all_dead)
+		*all_dead = false;
+	found = lsm_fetch_row(scan->fetcher, lsm_tid_to_rowid(tid), snapshot, slot);
+	if (found)
+		pgstat_count_heap_fetch(sscan->rel);
+	return found;
+}
+
+bool
+lsm_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
+							TupleTableSlot *slot)
+{
+	LsmFetcher *f = lsm_fetcher_create(rel);
+	bool		found;
+
+	found = lsm_fetch_row(f, lsm_tid_to_rowid(tid), snapshot, slot);
+	if (found)
+		ExecMaterializeSlot(slot);
+	lsm_fetcher_destroy(f);
+	return found;
+}
+
+bool
+lsm_tuple_tid_valid(TableScanDesc scan, ItemPointer tid)
+{
+	int64		rowid = lsm_tid_to_rowid(tid);
+
+	return rowid >= 0 &&
+		ItemPointerGetBlockNumber(tid) < lsm_virtual_nblocks(scan->rs_rd);
+}
+
+bool
+lsm_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
+							 Snapshot snapshot)
+{
+	LsmFetcher *f = lsm_fetcher_create(rel);
+	TupleTableSlot *tmp = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+												   &TTSOpsVirtual);
+	bool		found;
+
+	found = lsm_fetch_row(f, lsm_tid_to_rowid(&slot->tts_tid), snapshot, tmp);
+	ExecDropSingleTupleTableSlot(tmp);
+	lsm_fetcher_destroy(f);
+	return found;
+}

@@ -1,0 +1,794 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_scan.c
+ *	  The ordered row cursor of an lsm table and the scans built on it:
+ *	  sequential (both directions), TID range, ANALYZE sampling,
+ *	  TABLESAMPLE and bitmap heap scans.
+ *
+ * NOTES
+ *	  At scan start we list the segments the snapshot sees (lsm catalog)
+ *	  and pin this backend's write buffers of the table.  Segments and
+ *	  buffer runs never overlap in rowid range (see lsm_memtable.c), so
+ *	  sorting these "sources" by first rowid and walking each in order
+ *	  yields every row in rowid order, i.e. in TID order.  That is what lets
+ *	  TID-range scans, BRIN summarisation, CREATE INDEX CONCURRENTLY's
+ *	  validation merge and the virtual block space (rowid / 291) behave as
+ *	  they do on heap.
+ *
+ *	  A flush during the scan (e.g. INSERT INTO t SELECT FROM t) writes a
+ *	  new segment the scan does not list, while the detached buffer stays
+ *	  pinned, so the scan sees each row exactly once; per-row command ids
+ *	  hide the rows the current command wrote.
+ *
+ *	  Virtual blocks: ANALYZE, TABLESAMPLE and bitmap scans address rows by
+ *	  TID block number.  A block here is the rowid range [b*291, b*291+290];
+ *	  we seek the cursor to its first rowid and walk within it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "access/parallel.h"
+#include "access/tsmapi.h"
+#include "access/xact.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "nodes/tidbitmap.h"
+#include "pgstat.h"
+#include "storage/lsm_storage.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "scan/lsm_scan.h"
+
+typedef struct LsmSource
+{
+	int64		first_rowid;
+	int64		last_rowid;
+	int			seg;			/* index into segs, or -1 for a buffer run */
+	LsmMemRun  *run;
+	TupleDesc	rundesc;
+} LsmSource;
+
+typedef struct LsmScanDescData
+{
+	TableScanDescData base;
+	MemoryContext scxt;
+	LsmReadState rs;
+	LsmSegmentList *segs;
+	LsmSegmentHandle **handles;
+	LsmMemBuffer **bufs;
+	int			nbufs;
+	LsmSource  *src;
+	int			nsrc;
+	LsmDecodedBlock blk;
+	bool		own_snapshot;
+
+	/* cursor position: row r of unit (source s, block b) */
+	bool		inited;
+	int			s;
+	int			b;
+	int			r;
+	int			unit_rows;		/* rows of the loaded unit, -1 if not loaded */
+	bool		on_row;			/* positioned on a valid row */
+
+	/* rowid restriction (TID range, virtual block) */
+	int64		lo;
+	int64		hi;
+
+	/* virtual-block scans */
+	BlockNumber nvblocks;
+	BlockNumber next_vblock;
+	BlockNumber cur_vblock;
+	OffsetNumber offsets[MaxHeapTuplesPerPage];
+	int			noffsets;
+	int			next_offset;
+	bool		lossy;
+} LsmScanDescData;
+
+static int
+lsm_source_cmp(const void *a, const void *b)
+{
+	const LsmSource *x = a;
+	const LsmSource *y = b;
+
+	if (x->first_rowid < y->first_rowid)
+		return -1;
+	return x->first_rowid > y->first_rowid ? 1 : 0;
+}
+
+/* (Re)build the source list: visible segments plus pinned buffer runs. */
+static void
+lsm_scan_load_sources(LsmScanDesc scan)
+{
+	Relation	rel = scan->base.rs_rd;
+	MemoryContext old = MemoryContextSwitchTo(scan->scxt);
+	uint64		storage_id;
+	int			n = 0;
+	int			i,
+				r;
+
+	storage_id = lsm_storage_id_for_read(rel);
+	scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
+	scan->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(scan->segs->nsegs, 1));
+	scan->nbufs = lsm_memtable_pin(rel, &scan->bufs);
+
+	for (i = 0; i < scan->nbufs; i++)
+		n += scan->bufs[i]->nruns;
+	scan->src = palloc(sizeof(LsmSource) * Max(scan->segs->nsegs + n, 1));
+	n = 0;
+	for (i = 0; i < scan->segs->nsegs; i++)
+	{
+		LsmSource  *src = &scan->src[n++];
+
+		src->first_rowid = scan->segs->segs[i].min_rowid;
+		src->last_rowid = scan->segs->segs[i].max_rowid;
+		src->seg = i;
+		src->run = NULL;
+	}
+	for (i = 0; i < scan->nbufs; i++)
+	{
+		for (r = 0; r < scan->bufs[i]->nruns; r++)
+		{
+			LsmMemRun  *run = &scan->bufs[i]->runs[r];
+			LsmSource  *src;
+
+			if (run->nrows == 0)
+				continue;
+			src = &scan->src[n++];
+			src->first_rowid = run->rows[0].rowid;
+			src->last_rowid = run->rows[run->nrows - 1].rowid;
+			src->seg = -1;
+			src->run = run;
+			src->rundesc = scan->bufs[i]->tupdesc;
+		}
+	}
+	scan->nsrc = n;
+	qsort(scan->src, n, sizeof(LsmSource), lsm_source_cmp);
+	scan->nvblocks = lsm_virtual_nblocks(rel);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+lsm_scan_release_sources(LsmScanDesc scan)
+{
+	int			i;
+
+	if (scan->bufs)
+		lsm_memtable_unpin(scan->bufs, scan->nbufs);
+	scan->bufs = NULL;
+	scan->nbufs = 0;
+	if (scan->handles && scan->segs)
+	{
+		for (i = 0; i < scan->segs->nsegs; i++)
+			lsm_segment_close(scan->handles[i]);
+	}
+	scan->handles = NULL;
+	scan->segs = NULL;
+	scan->src = NULL;
+	scan->nsrc = 0;
+	scan->blk.valid = false;
+}
+
+static void
+lsm_scan_reset_position(LsmScanDesc scan)
+{
+	scan->inited = false;
+	scan->s = 0;
+	scan->b = 0;
+	scan->r = -1;
+	scan->unit_rows = -1;
+	scan->on_row = false;
+}
+
+TableScanDesc
+lsm_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
+			   ParallelTableScanDesc pscan, uint32 flags)
+{
+	MemoryContext scxt;
+	MemoryContext old;
+	LsmScanDesc scan;
+
+	scxt = AllocSetContextCreate(CurrentMemoryContext, "lsm scan",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(scxt);
+	scan = palloc0(sizeof(LsmScanDescData));
+	scan->scxt = scxt;
+	scan->base.rs_rd = rel;
+	scan->base.rs_snapshot = snapshot;
+	scan->base.rs_nkeys = nkeys;
+	scan->base.rs_key = NULL;
+	scan->base.rs_flags = flags;
+	scan->base.rs_parallel = pscan;
+	if (snapshot == NULL)
+	{
+		/* ANALYZE passes none */
+		scan->base.rs_snapshot = RegisterSnapshot(GetLatestSnapshot());
+		scan->own_snapshot = true;
+	}
+	lsm_read_state_init(&scan->rs, rel, NULL);
+	lsm_block_init(&scan->blk, &scan->rs);
+	scan->lo = 0;
+	scan->hi = PG_INT64_MAX;
+	lsm_scan_reset_position(scan);
+
+	/*
+	 * Parallel scans: until segments are handed out between participants,
+	 * the leader reads everything and workers read nothing.  The planner
+	 * hook keeps parallel plans away from lsm tables; parallel index builds
+	 * always let the leader participate.
+	 */
+	if (pscan != NULL && IsParallelWorker())
+	{
+		scan->segs = palloc0(sizeof(LsmSegmentList));
+		scan->src = NULL;
+		scan->nsrc = 0;
+	}
+	else
+		lsm_scan_load_sources(scan);
+
+	if (flags & SO_TYPE_SEQSCAN)
+		pgstat_count_heap_scan(rel);
+	MemoryContextSwitchTo(old);
+	return (TableScanDesc) scan;
+}
+
+void
+lsm_scan_end(TableScanDesc sscan)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	lsm_scan_release_sources(scan);
+	if (scan->own_snapshot)
+		UnregisterSnapshot(scan->base.rs_snapshot);
+	else if (scan->base.rs_flags & SO_TEMP_SNAPSHOT)
+		UnregisterSnapshot(scan->base.rs_snapshot);
+	MemoryContextDelete(scan->scxt);
+}
+
+void
+lsm_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
+				bool allow_strat, bool allow_sync, bool allow_pagemode)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	if (set_params)
+	{
+		if (allow_strat)
+			scan->base.rs_flags |= SO_ALLOW_STRAT;
+		else
+			scan->base.rs_flags &= ~SO_ALLOW_STRAT;
+		if (allow_pagemode)
+			scan->base.rs_flags |= SO_ALLOW_PAGEMODE;
+		else
+			scan->base.rs_flags &= ~SO_ALLOW_PAGEMODE;
+	}
+	/* our own writes since the scan began must become visible */
+	if (!(scan->base.rs_parallel != NULL && IsParallelWorker()))
+	{
+		lsm_scan_release_sources(scan);
+		lsm_scan_load_sources(scan);
+	}
+	scan->lo = 0;
+	scan->hi = PG_INT64_MAX;
+	lsm_scan_reset_position(scan);
+}
+
+/* ---- the cursor ---- */
+
+static int
+lsm_source_nunits(LsmScanDesc scan, int s)
+{
+	LsmSource  *src = &scan->src[s];
+	LsmSegmentHandle *h;
+
+	if (src->seg < 0)
+		return 1;
+	h = scan->handles[src->seg];
+	if (h == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(scan->scxt);
+
+		h = lsm_segment_open(&scan->rs, &scan->segs->segs[src->seg]);
+		scan->handles[src->seg] = h;
+		MemoryContextSwitchTo(old);
+	}
+	return (int) lsm_segr_header(h->reader)->nblocks;
+}
+
+/* Does unit (s, b) hold any rowid of [lo, hi]?  Reads no data. */
+static bool
+lsm_unit_in_range(LsmScanDesc scan, int s, int b)
+{
+	LsmSource  *src = &scan->src[s];
+	const LsmBlockInfo *bi;
+
+	if (src->last_rowid < scan->lo || src->first_rowid > scan->hi)
+		return false;
+	if (src->seg < 0)
+		return true;
+	bi = lsm_segr_block(scan->handles[src->seg]->reader, b);
+	return !(bi->last_rowid < scan->lo || bi->first_rowid > scan->hi);
+}
+
+static void
+lsm_unit_load(LsmScanDesc scan)
+{
+	LsmSource  *src = &scan->src[scan->s];
+
+	if (src->seg < 0)
+		scan->unit_rows = src->run->nrows;
+	else
+	{
+		lsm_block_decode(&scan->rs, scan->handles[src->seg], scan->b, &scan->blk);
+		scan->unit_rows = (int) scan->blk.nrows;
+	}
+}
+
+static inline int64
+lsm_cursor_rowid(LsmScanDesc scan)
+{
+	LsmSource  *src = &scan->src[scan->s];
+
+	return src->seg < 0 ? src->run->rows[scan->r].rowid : scan->blk.rowids[scan->r];
+}
+
+static inline bool
+lsm_cursor_visible(LsmScanDesc scan)
+{
+	LsmSource  *src = &scan->src[scan->s];
+	Snapshot	snap = scan->base.rs_snapshot;
+
+	if (src->seg < 0)
+		return lsm_row_visible_cid(snap, true, src->run->rows[scan->r].cid);
+	if (scan->blk.cids == NULL)
+		return true;
+	return lsm_row_visible_cid(snap, true, (CommandId) scan->blk.cids[scan->r]);
+}
+
+static void
+lsm_cursor_fill(LsmScanDesc scan, TupleTableSlot *slot)
+{
+	LsmSource  *src = &scan->src[scan->s];
+
+	if (src->seg < 0)
+		lsm_slot_from_memrow(&scan->rs, &src->run->rows[scan->r], src->rundesc, slot);
+	else
+		lsm_slot_from_block(&scan->rs, &scan->blk, scan->r, slot);
+}
+
+/* Move to the next (or previous) row; false at the end. */
+static bool
+lsm_cursor_step(LsmScanDesc scan, ScanDirection dir)
+{
+	if (ScanDirectionIsForward(dir))
+	{
+		if (!scan->inited)
+		{
+			scan->inited = true;
+			scan->s = 0;
+			scan->b = 0;
+			scan->r = -1;
+			scan->unit_rows = -1;
+		}
+		for (;;)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (scan->s >= scan->nsrc)
+			{
+				scan->s = scan->nsrc;
+				scan->on_row = false;
+				return false;
+			}
+			if (scan->unit_rows < 0)
+			{
+				if (scan->b >= lsm_source_nunits(scan, scan->s))
+				{
+					scan->s++;
+					scan->b = 0;
+					scan->r = -1;
+					continue;
+				}
+				if (!lsm_unit_in_range(scan, scan->s, scan->b))
+				{
+					scan->b++;
+					continue;
+				}
+				lsm_unit_load(scan);
+			}
+			if (scan->r + 1 < scan->unit_rows)
+			{
+				scan->r++;
+				scan->on_row = true;
+				return true;
+			}
+			scan->b++;
+			scan->r = -1;
+			scan->unit_rows = -1;
+		}
+	}
+	else
+	{
+		if (!scan->inited || scan->s >= scan->nsrc)
+		{
+			scan->inited = true;
+			scan->s = scan->nsrc - 1;
+			scan->b = scan->s >= 0 ? lsm_source_nunits(scan, scan->s) - 1 : 0;
+			scan->r = INT_MAX;
+			scan->unit_rows = -1;
+		}
+		for (;;)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (scan->s < 0)
+			{
+				scan->on_row = false;
+				return false;
+			}
+			if (scan->unit_rows < 0)
+			{
+				if (scan->b < 0)
+				{
+					scan->s--;
+					if (scan->s >= 0)
+						scan->b = lsm_source_nunits(scan, scan->s) - 1;
+					scan->r = INT_MAX;
+					continue;
+				}
+				if (!lsm_unit_in_range(scan, scan->s, scan->b))
+				{
+					scan->b--;
+					continue;
+				}
+				lsm_unit_load(scan);
+				if (scan->r > scan->unit_rows)
+					scan->r = scan->unit_rows;
+			}
+			if (scan->r - 1 >= 0)
+			{
+				scan->r--;
+				scan->on_row = true;
+				return true;
+			}
+			scan->b--;
+			scan->r = INT_MAX;
+			scan->unit_rows = -1;
+		}
+	}
+}
+
+/* Position the cursor just before the first row with rowid >= target. */
+static void
+lsm_cursor_seek(LsmScanDesc scan, int64 target)
+{
+	int			lo = 0,
+				hi = scan->nsrc;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (scan->src[mid].last_rowid < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	scan->inited = true;
+	scan->on_row = false;
+	scan->s = lo;
+	scan->b = 0;
+	scan->r = -1;
+	scan->unit_rows = -1;
+	if (lo >= scan->nsrc)
+		return;
+	if (scan->src[lo].seg >= 0)
+	{
+		lsm_source_nunits(scan, lo);
+		scan->b = lsm_segment_find_block(scan->handles[scan->src[lo].seg], target);
+		if (scan->b >= lsm_source_nunits(scan, lo))
+			return;
+		lsm_unit_load(scan);
+		scan->r = lsm_block_find_rowid(&scan->blk, target, false) - 1;
+	}
+	else
+	{
+		LsmMemRun  *run = scan->src[lo].run;
+		int			l = 0,
+					h = run->nrows;
+
+		while (l < h)
+		{
+			int			mid = l + (h - l) / 2;
+
+			if (run->rows[mid].rowid < target)
+				l = mid + 1;
+			else
+				h = mid;
+		}
+		lsm_unit_load(scan);
+		scan->r = l - 1;
+	}
+}
+
+/* Next visible row in [lo, hi] in the given direction. */
+static bool
+lsm_cursor_next_visible(LsmScanDesc scan, ScanDirection dir, TupleTableSlot *slot)
+{
+	while (lsm_cursor_step(scan, dir))
+	{
+		int64		rowid = lsm_cursor_rowid(scan);
+
+		if (rowid > scan->hi)
+		{
+			if (ScanDirectionIsForward(dir))
+				break;
+			continue;
+		}
+		if (rowid < scan->lo)
+		{
+			if (ScanDirectionIsBackward(dir))
+				break;
+			continue;
+		}
+		if (!lsm_cursor_visible(scan))
+			continue;
+		lsm_cursor_fill(scan, slot);
+		return true;
+	}
+	ExecClearTuple(slot);
+	return false;
+}
+
+bool
+lsm_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
+					 TupleTableSlot *slot)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	if (ScanDirectionIsNoMovement(direction))
+		return false;
+	if (lsm_cursor_next_visible(scan, direction, slot))
+	{
+		pgstat_count_heap_getnext(scan->base.rs_rd);
+		return true;
+	}
+	/* heap forgets its position at either end: a later call starts over */
+	scan->inited = false;
+	scan->unit_rows = -1;
+	return false;
+}
+
+/* ---- TID range ---- */
+
+static int64
+lsm_tid_lower_rowid(ItemPointer tid)
+{
+	BlockNumber blk = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	if (off < 1)
+		off = 1;
+	if (off > LSM_ROWS_PER_VBLOCK)
+		return ((int64) blk + 1) * LSM_ROWS_PER_VBLOCK;
+	return (int64) blk * LSM_ROWS_PER_VBLOCK + off - 1;
+}
+
+static int64
+lsm_tid_upper_rowid(ItemPointer tid)
+{
+	BlockNumber blk = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	if (off < 1)
+		return (int64) blk * LSM_ROWS_PER_VBLOCK - 1;
+	if (off > LSM_ROWS_PER_VBLOCK)
+		off = LSM_ROWS_PER_VBLOCK;
+	return (int64) blk * LSM_ROWS_PER_VBLOCK + off - 1;
+}
+
+void
+lsm_scan_set_tidrange(TableScanDesc sscan, ItemPointer mintid, ItemPointer maxtid)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	scan->lo = lsm_tid_lower_rowid(mintid);
+	scan->hi = lsm_tid_upper_rowid(maxtid);
+	lsm_scan_reset_position(scan);
+}
+
+bool
+lsm_scan_getnextslot_tidrange(TableScanDesc sscan, ScanDirection direction,
+							  TupleTableSlot *slot)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	if (scan->lo > scan->hi)
+	{
+		ExecClearTuple(slot);
+		return false;
+	}
+	if (!scan->inited && ScanDirectionIsForward(direction))
+		lsm_cursor_seek(scan, scan->lo);
+	return lsm_scan_getnextslot(sscan, direction, slot);
+}
+
+/* ---- virtual blocks: ANALYZE, TABLESAMPLE, bitmap heap scans ---- */
+
+static void
+lsm_scan_enter_vblock(LsmScanDesc scan, BlockNumber blockno)
+{
+	scan->cur_vblock = blockno;
+	scan->lo = (int64) blockno * LSM_ROWS_PER_VBLOCK;
+	scan->hi = scan->lo + LSM_ROWS_PER_VBLOCK - 1;
+	lsm_cursor_seek(scan, scan->lo);
+}
+
+/*
+ * Advance to the row with rowid `target` (ascending targets only).  True
+ * if it exists and is visible; the cursor then stands on it.
+ */
+static bool
+lsm_cursor_advance_to(LsmScanDesc scan, int64 target)
+{
+	for (;;)
+	{
+		int64		rowid;
+
+		if (!scan->on_row || lsm_cursor_rowid(scan) < target)
+		{
+			if (!lsm_cursor_step(scan, ForwardScanDirection))
+				return false;
+		}
+		rowid = lsm_cursor_rowid(scan);
+		if (rowid < target)
+			continue;
+		if (rowid > target)
+			return false;
+		return lsm_cursor_visible(scan);
+	}
+}
+
+bool
+lsm_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
+							BufferAccessStrategy bstrategy)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	lsm_scan_enter_vblock(scan, blockno);
+	return true;
+}
+
+bool
+lsm_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
+							double *liverows, double *deadrows,
+							TupleTableSlot *slot)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	if (lsm_cursor_next_visible(scan, ForwardScanDirection, slot))
+	{
+		*liverows += 1;
+		return true;
+	}
+	return false;
+}
+
+bool
+lsm_scan_bitmap_next_block(TableScanDesc sscan, TBMIterateResult *tbmres)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	if (tbmres->blockno >= scan->nvblocks)
+		return false;
+	lsm_scan_enter_vblock(scan, tbmres->blockno);
+	scan->lossy = tbmres->ntuples < 0;
+	scan->noffsets = 0;
+	scan->next_offset = 0;
+	if (!scan->lossy)
+	{
+		int			i;
+
+		for (i = 0; i < tbmres->ntuples; i++)
+			scan->offsets[scan->noffsets++] = tbmres->offsets[i];
+	}
+	return true;
+}
+
+bool
+lsm_scan_bitmap_next_tuple(TableScanDesc sscan, TBMIterateResult *tbmres,
+						   TupleTableSlot *slot)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	if (scan->lossy)
+	{
+		if (lsm_cursor_next_visible(scan, ForwardScanDirection, slot))
+		{
+			pgstat_count_heap_fetch(scan->base.rs_rd);
+			return true;
+		}
+		return false;
+	}
+	while (scan->next_offset < scan->noffsets)
+	{
+		OffsetNumber off = scan->offsets[scan->next_offset++];
+
+		if (off < 1 || off > LSM_ROWS_PER_VBLOCK)
+			continue;
+		if (lsm_cursor_advance_to(scan, scan->lo + off - 1))
+		{
+			lsm_cursor_fill(scan, slot);
+			pgstat_count_heap_fetch(scan->base.rs_rd);
+			return true;
+		}
+	}
+	ExecClearTuple(slot);
+	return false;
+}
+
+bool
+lsm_scan_sample_next_block(TableScanDesc sscan, SampleScanState *scanstate)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+	TsmRoutine *tsm = scanstate->tsmroutine;
+	BlockNumber blockno;
+
+	if (scan->nvblocks == 0)
+		return false;
+	if (tsm->NextSampleBlock)
+	{
+		blockno = tsm->NextSampleBlock(scanstate, scan->nvblocks);
+		if (!BlockNumberIsValid(blockno))
+			return false;
+	}
+	else
+	{
+		if (scan->next_vblock >= scan->nvblocks)
+		{
+			scan->next_vblock = 0;
+			return false;
+		}
+		blockno = scan->next_vblock++;
+	}
+	lsm_scan_enter_vblock(scan, blockno);
+	return true;
+}
+
+bool
+lsm_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
+						   TupleTableSlot *slot)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+	TsmRoutine *tsm = scanstate->tsmroutine;
+
+	for (;;)
+	{
+		OffsetNumber off;
+
+		CHECK_FOR_INTERRUPTS();
+		off = tsm->NextSampleTuple(scanstate, scan->cur_vblock,
+								   (OffsetNumber) LSM_ROWS_PER_VBLOCK);
+		if (!OffsetNumberIsValid(off))
+		{
+			ExecClearTuple(slot);
+			return false;
+		}
+		if (lsm_cursor_advance_to(scan, scan->lo + off - 1))
+		{
+			lsm_cursor_fill(scan, slot);
+			pgstat_count_heap_getnext(scan->base.rs_rd);
+			return true;
+		}
+	}
+}
+
+int64
+lsm_scan_rowid_of_last(TableScanDesc sscan)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	return scan->on_row ? lsm_cursor_rowid(scan) : -1;
+}

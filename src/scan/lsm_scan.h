@@ -1,0 +1,144 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_scan.h
+ *	  Reading lsm tables: segment decoding, the ordered row cursor behind
+ *	  sequential, TID-range, sample, bitmap and ANALYZE scans, and point
+ *	  fetches by rowid.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LSM_SCAN_H
+#define LSM_SCAN_H
+
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "utils/rel.h"
+
+#include "lsm_am.h"
+#include "catalog/lsm_catalog.h"
+#include "txn/lsm_txn.h"
+
+/* Where the rows of an open segment go in the current tuple descriptor. */
+#define LSM_MAP_MISSING		(-1)	/* added after the segment: attmissingval */
+#define LSM_MAP_NULL		(-2)	/* dropped: NULL */
+
+typedef struct LsmSegmentHandle
+{
+	LsmSegmentEntry entry;
+	LsmSegReader *reader;
+	const LsmColumnDesc *cols;
+	int			ncols;
+	int		   *map;			/* per current attribute */
+} LsmSegmentHandle;
+
+/* One decoded block, as Datums of the current tuple descriptor. */
+typedef struct LsmDecodedBlock
+{
+	bool		valid;
+	int64		segment_id;
+	uint32		blockno;
+	uint32		nrows;
+	int64	   *rowids;			/* points into rowdec */
+	int64	   *cids;			/* NULL unless the segment is our own */
+	Datum	  **values;			/* [attr][row] */
+	bool	  **isnull;			/* [attr][row] */
+	int			values_cap;
+	/* private */
+	MemoryContext arena;		/* reset per block: realigned copies */
+	char	   *raw;
+	Size		raw_cap;
+	LsmDecoded	rowdec;
+	LsmDecoded	ciddec;
+	LsmDecoded *coldec;			/* per segment column, grown as needed */
+	int			ncoldec;
+} LsmDecodedBlock;
+
+/* What every reader of a relation shares. */
+typedef struct LsmReadState
+{
+	Relation	rel;
+	TupleDesc	tupdesc;
+	MemoryContext cxt;			/* lives as long as the scan */
+	LsmAllocator alloc;
+	BufferAccessStrategy strategy;
+	Datum	   *missing;		/* per attribute: attmissingval or NULL */
+	bool	   *missing_null;
+} LsmReadState;
+
+/* lsm_segread.c */
+extern void lsm_read_state_init(LsmReadState *rs, Relation rel,
+								BufferAccessStrategy strategy);
+extern LsmSegmentHandle *lsm_segment_open(LsmReadState *rs,
+										  const LsmSegmentEntry *entry);
+extern void lsm_segment_close(LsmSegmentHandle *h);
+extern void lsm_block_init(LsmDecodedBlock *blk, LsmReadState *rs);
+extern void lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h,
+							 uint32 blockno, LsmDecodedBlock *blk);
+extern int	lsm_block_find_rowid(const LsmDecodedBlock *blk, int64 rowid,
+								 bool exact);
+extern int	lsm_segment_find_block(const LsmSegmentHandle *h, int64 rowid);
+extern void lsm_slot_from_block(LsmReadState *rs, LsmDecodedBlock *blk,
+								int row, TupleTableSlot *slot);
+extern void lsm_slot_from_memrow(LsmReadState *rs, const LsmMemRow *row,
+								 TupleDesc rowdesc, TupleTableSlot *slot);
+extern bool lsm_row_visible_cid(Snapshot snapshot, bool own, CommandId cid);
+extern int64 lsm_verify_segment(LsmReadState *rs, LsmSegmentHandle *h,
+								int64 *blocks, int64 *chunks);
+
+/* lsm_scan.c */
+typedef struct LsmScanDescData *LsmScanDesc;
+extern TableScanDesc lsm_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
+									ScanKey key, ParallelTableScanDesc pscan,
+									uint32 flags);
+extern void lsm_scan_end(TableScanDesc scan);
+extern void lsm_scan_rescan(TableScanDesc scan, ScanKey key, bool set_params,
+							bool allow_strat, bool allow_sync, bool allow_pagemode);
+extern bool lsm_scan_getnextslot(TableScanDesc scan, ScanDirection direction,
+								 TupleTableSlot *slot);
+extern void lsm_scan_set_tidrange(TableScanDesc scan, ItemPointer mintid,
+								  ItemPointer maxtid);
+extern bool lsm_scan_getnextslot_tidrange(TableScanDesc scan,
+										  ScanDirection direction,
+										  TupleTableSlot *slot);
+extern bool lsm_scan_analyze_next_block(TableScanDesc scan, BlockNumber blockno,
+										BufferAccessStrategy bstrategy);
+extern bool lsm_scan_analyze_next_tuple(TableScanDesc scan,
+										TransactionId OldestXmin,
+										double *liverows, double *deadrows,
+										TupleTableSlot *slot);
+extern bool lsm_scan_bitmap_next_block(TableScanDesc scan,
+									   struct TBMIterateResult *tbmres);
+extern bool lsm_scan_bitmap_next_tuple(TableScanDesc scan,
+									   struct TBMIterateResult *tbmres,
+									   TupleTableSlot *slot);
+extern bool lsm_scan_sample_next_block(TableScanDesc scan,
+									   struct SampleScanState *scanstate);
+extern bool lsm_scan_sample_next_tuple(TableScanDesc scan,
+									   struct SampleScanState *scanstate,
+									   TupleTableSlot *slot);
+extern int64 lsm_scan_rowid_of_last(TableScanDesc scan);
+
+/* lsm_fetch.c */
+typedef struct LsmFetcher LsmFetcher;
+extern LsmFetcher *lsm_fetcher_create(Relation rel);
+extern void lsm_fetcher_reset(LsmFetcher *f);
+extern void lsm_fetcher_destroy(LsmFetcher *f);
+extern bool lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot,
+						  TupleTableSlot *slot);
+extern void lsm_note_flush(void);
+
+extern IndexFetchTableData *lsm_index_fetch_begin(Relation rel);
+extern void lsm_index_fetch_reset(IndexFetchTableData *scan);
+extern void lsm_index_fetch_end(IndexFetchTableData *scan);
+extern bool lsm_index_fetch_tuple(IndexFetchTableData *scan, ItemPointer tid,
+								  Snapshot snapshot, TupleTableSlot *slot,
+								  bool *call_again, bool *all_dead);
+extern bool lsm_tuple_fetch_row_version(Relation rel, ItemPointer tid,
+										Snapshot snapshot, TupleTableSlot *slot);
+extern bool lsm_tuple_tid_valid(TableScanDesc scan, ItemPointer tid);
+extern bool lsm_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
+										 Snapshot snapshot);
+
+#endif							/* LSM_SCAN_H */

@@ -1,0 +1,587 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_segread.c
+ *	  Opening segments and decoding their blocks into Datums of the table's
+ *	  current tuple descriptor.
+ *
+ * NOTES
+ *	  A segment describes its own columns (attnum, storage kind, type), so
+ *	  a segment written before an ALTER TABLE is read by attnum: columns
+ *	  dropped since read as NULL, columns added since read as their
+ *	  attmissingval (or NULL), binary-compatible type changes read the same
+ *	  bytes.  Changes that are not binary compatible make PostgreSQL rewrite
+ *	  the table into a new storage, so a mismatch of storage kind is damage.
+ *
+ *	  Decoded values point into buffers owned by the LsmDecodedBlock and
+ *	  stay valid until the next block is decoded into it.  A value whose
+ *	  alignment PostgreSQL relies on (a 4-byte-header varlena, a fixed-length
+ *	  type whose width is not a multiple of its alignment) is copied to an
+ *	  aligned place in the block's arena when it is not already aligned.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "miscadmin.h"
+#include "storage/smgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "scan/lsm_scan.h"
+#include "storage/lsm_storage.h"
+
+void
+lsm_read_state_init(LsmReadState *rs, Relation rel, BufferAccessStrategy strategy)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	rs->rel = rel;
+	rs->tupdesc = desc;
+	rs->cxt = CurrentMemoryContext;
+	rs->alloc = lsm_pg_allocator(rs->cxt);
+	rs->strategy = strategy;
+	rs->missing = palloc0(sizeof(Datum) * Max(desc->natts, 1));
+	rs->missing_null = palloc(sizeof(bool) * Max(desc->natts, 1));
+	for (i = 0; i < desc->natts; i++)
+	{
+		rs->missing_null[i] = true;
+		if (desc->constr && desc->constr->missing &&
+			!TupleDescAttr(desc, i)->attisdropped)
+			rs->missing[i] = getmissingattr(desc, i + 1, &rs->missing_null[i]);
+	}
+}
+
+static uint8
+lsm_kind_of(Form_pg_attribute att, uint16 *width)
+{
+	if (att->attbyval &&
+		(att->attlen == 1 || att->attlen == 2 || att->attlen == 4 ||
+		 att->attlen == 8))
+	{
+		*width = att->attlen;
+		return LSM_KIND_INT;
+	}
+	if (att->attlen > 0)
+	{
+		*width = att->attlen;
+		return LSM_KIND_FIXED;
+	}
+	*width = 0;
+	return LSM_KIND_VARLEN;
+}
+
+/* Read the segment's meta area and map its columns; errors on damage. */
+LsmSegmentHandle *
+lsm_segment_open(LsmReadState *rs, const LsmSegmentEntry *entry)
+{
+	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
+	LsmSegmentHandle *h = palloc0(sizeof(LsmSegmentHandle));
+	char		hdrbuf[LSM_SEG_HEADER_SIZE];
+	LsmSegHeader hdr;
+	char	   *meta;
+	int			st;
+	int			natts = rs->tupdesc->natts;
+	int			i;
+
+	h->entry = *entry;
+	if (entry->total_bytes < LSM_SEG_HEADER_SIZE)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
+						 "catalog size of segment is too small");
+	lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
+				   LSM_SEG_HEADER_SIZE, hdrbuf, rs->strategy, entry->segment_id);
+	st = lsm_seg_parse_header((const uint8 *) hdrbuf, LSM_SEG_HEADER_SIZE, &hdr);
+	if (st != LSM_OK)
+		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading header");
+	if (hdr.meta_len < LSM_SEG_HEADER_SIZE ||
+		hdr.total_len != (uint64) entry->total_bytes ||
+		hdr.meta_len > hdr.total_len)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
+						 "header disagrees with the lsm catalog");
+	meta = palloc_extended(hdr.meta_len, MCXT_ALLOC_HUGE);
+	lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
+				   hdr.meta_len, meta, rs->strategy, entry->segment_id);
+	st = lsm_segr_open((const uint8 *) meta, hdr.meta_len, &rs->alloc, &h->reader);
+	pfree(meta);
+	if (st != LSM_OK)
+		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading directory");
+	h->cols = lsm_segr_columns(h->reader);
+	h->ncols = lsm_segr_header(h->reader)->ncols;
+	if ((int64) lsm_segr_header(h->reader)->nrows != entry->row_count)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
+						 "row count disagrees with the lsm catalog");
+
+	h->map = palloc(sizeof(int) * Max(natts, 1));
+	for (i = 0; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(rs->tupdesc, i);
+		int			c;
+
+		h->map[i] = LSM_MAP_MISSING;
+		if (att->attisdropped)
+		{
+			h->map[i] = LSM_MAP_NULL;
+			continue;
+		}
+		c = (i < h->ncols && h->cols[i].attnum == i + 1) ? i : -1;
+		if (c < 0)
+		{
+			int			k;
+
+			for (k = 0; k < h->ncols; k++)
+				if (h->cols[k].attnum == i + 1)
+				{
+					c = k;
+					break;
+				}
+		}
+		if (c < 0)
+			continue;			/* added after this segment was written */
+		if (h->cols[c].flags & LSM_COLF_DROPPED)
+			h->map[i] = LSM_MAP_NULL;
+		else
+		{
+			uint16		width;
+			uint8		kind = lsm_kind_of(att, &width);
+
+			if (kind != h->cols[c].kind || width != h->cols[c].width)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("lsm relation \"%s\" segment " INT64_FORMAT ": column %d is stored as kind %u width %u, the table says kind %u width %u",
+								RelationGetRelationName(rs->rel),
+								entry->segment_id, i + 1, h->cols[c].kind,
+								h->cols[c].width, kind, width)));
+			h->map[i] = c;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return h;
+}
+
+void
+lsm_segment_close(LsmSegmentHandle *h)
+{
+	if (h == NULL)
+		return;
+	if (h->reader)
+		lsm_segr_free(h->reader);
+	pfree(h->map);
+	pfree(h);
+}
+
+void
+lsm_block_init(LsmDecodedBlock *blk, LsmReadState *rs)
+{
+	memset(blk, 0, sizeof(LsmDecodedBlock));
+	blk->arena = AllocSetContextCreate(rs->cxt, "lsm decoded block",
+									   ALLOCSET_DEFAULT_SIZES);
+	lsm_decoded_init(&blk->rowdec, &rs->alloc);
+	lsm_decoded_init(&blk->ciddec, &rs->alloc);
+}
+
+static void
+lsm_block_ensure(LsmDecodedBlock *blk, LsmReadState *rs, int ncols, uint32 nrows)
+{
+	int			natts = rs->tupdesc->natts;
+	int			i;
+
+	if (blk->values == NULL)
+	{
+		blk->values = MemoryContextAllocZero(rs->cxt, sizeof(Datum *) * Max(natts, 1));
+		blk->isnull = MemoryContextAllocZero(rs->cxt, sizeof(bool *) * Max(natts, 1));
+	}
+	if ((int) nrows > blk->values_cap)
+	{
+		int			cap = Max((int) nrows, 1024);
+
+		for (i = 0; i < natts; i++)
+		{
+			if (blk->values[i])
+				pfree(blk->values[i]);
+			if (blk->isnull[i])
+				pfree(blk->isnull[i]);
+			blk->values[i] = MemoryContextAlloc(rs->cxt, sizeof(Datum) * cap);
+			blk->isnull[i] = MemoryContextAlloc(rs->cxt, sizeof(bool) * cap);
+		}
+		blk->values_cap = cap;
+	}
+	if (ncols > blk->ncoldec)
+	{
+		LsmDecoded *dec = MemoryContextAllocZero(rs->cxt, sizeof(LsmDecoded) * ncols);
+
+		if (blk->coldec)
+		{
+			memcpy(dec, blk->coldec, sizeof(LsmDecoded) * blk->ncoldec);
+			pfree(blk->coldec);
+		}
+		for (i = blk->ncoldec; i < ncols; i++)
+			lsm_decoded_init(&dec[i], &rs->alloc);
+		blk->coldec = dec;
+		blk->ncoldec = ncols;
+	}
+}
+
+static const uint8 *
+lsm_chunk_bytes(LsmReadState *rs, LsmSegmentHandle *h, const LsmBlockInfo *bi,
+				const LsmChunkInfo *ci, uint32 blockno, const char *raw)
+{
+	if (ci->offset < bi->data_offset ||
+		ci->offset + ci->stored_len > bi->data_offset + bi->data_len)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id, blockno,
+						 "chunk lies outside its block");
+	return (const uint8 *) raw + (ci->offset - bi->data_offset);
+}
+
+/* Decode one block (all live columns) into blk, unless it already holds it. */
+void
+lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
+				 LsmDecodedBlock *blk)
+{
+	const LsmBlockInfo *bi;
+	int			natts = rs->tupdesc->natts;
+	int			st;
+	int			i;
+	uint32		r;
+
+	if (blk->valid && blk->segment_id == h->entry.segment_id &&
+		blk->blockno == blockno)
+		return;
+	blk->valid = false;
+	bi = lsm_segr_block(h->reader, blockno);
+	if (bi == NULL)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id, blockno,
+						 "block number out of range");
+	lsm_block_ensure(blk, rs, h->ncols, bi->nrows);
+	MemoryContextReset(blk->arena);
+
+	if (bi->data_len > blk->raw_cap)
+	{
+		if (blk->raw)
+			pfree(blk->raw);
+		blk->raw = MemoryContextAllocExtended(rs->cxt, bi->data_len + 8,
+											  MCXT_ALLOC_HUGE);
+		blk->raw_cap = bi->data_len;
+	}
+	lsm_pages_read(rs->rel, h->entry.start_block, h->entry.nblocks,
+				   bi->data_offset, bi->data_len, blk->raw, rs->strategy,
+				   h->entry.segment_id);
+
+	st = lsm_decode_chunk(&bi->rowids, lsm_rowid_column(), bi->nrows,
+						  lsm_chunk_bytes(rs, h, bi, &bi->rowids, blockno, blk->raw),
+						  &blk->rowdec);
+	if (st != LSM_OK)
+		lsm_format_error(st, rs->rel, h->entry.segment_id, blockno, "rowid chunk");
+	blk->rowids = blk->rowdec.ints;
+	blk->cids = NULL;
+	if (h->entry.own_xact && bi->cids.stored_len > 0)
+	{
+		st = lsm_decode_chunk(&bi->cids, lsm_cid_column(), bi->nrows,
+							  lsm_chunk_bytes(rs, h, bi, &bi->cids, blockno, blk->raw),
+							  &blk->ciddec);
+		if (st != LSM_OK)
+			lsm_format_error(st, rs->rel, h->entry.segment_id, blockno,
+							 "command id chunk");
+		blk->cids = blk->ciddec.ints;
+	}
+
+	for (i = 0; i < natts; i++)
+	{
+		int			c = h->map[i];
+		Datum	   *vals = blk->values[i];
+		bool	   *nulls = blk->isnull[i];
+		Form_pg_attribute att = TupleDescAttr(rs->tupdesc, i);
+		LsmDecoded *d;
+		const LsmColumnDesc *cd;
+
+		if (c < 0)
+		{
+			bool		isnull = (c == LSM_MAP_NULL) || rs->missing_null[i];
+			Datum		v = (c == LSM_MAP_NULL) ? (Datum) 0 : rs->missing[i];
+
+			for (r = 0; r < bi->nrows; r++)
+			{
+				vals[r] = v;
+				nulls[r] = isnull;
+			}
+			continue;
+		}
+		d = &blk->coldec[c];
+		cd = &h->cols[c];
+		st = lsm_decode_chunk(&bi->cols[c], cd, bi->nrows,
+							  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], blockno, blk->raw),
+							  d);
+		if (st != LSM_OK)
+			lsm_format_error(st, rs->rel, h->entry.segment_id, blockno,
+							 NameStr(att->attname));
+		if (d->has_nulls)
+			memcpy(nulls, d->nulls, bi->nrows);
+		else
+			memset(nulls, 0, bi->nrows);
+
+		if (cd->kind == LSM_KIND_INT)
+		{
+			for (r = 0; r < bi->nrows; r++)
+				vals[r] = (Datum) d->ints[r];
+		}
+		else if (cd->kind == LSM_KIND_FIXED)
+		{
+			int			align = cd->align ? cd->align : 1;
+			bool		aligned = ((uintptr_t) d->fixed % align == 0) &&
+				(cd->width % align == 0);
+
+			if (aligned)
+			{
+				for (r = 0; r < bi->nrows; r++)
+					vals[r] = PointerGetDatum(d->fixed + (Size) r * cd->width);
+			}
+			else
+			{
+				Size		stride = TYPEALIGN(align, cd->width);
+				char	   *copy = MemoryContextAllocExtended(blk->arena,
+															  stride * bi->nrows + MAXIMUM_ALIGNOF,
+															  MCXT_ALLOC_HUGE);
+
+				copy = (char *) MAXALIGN(copy);
+				for (r = 0; r < bi->nrows; r++)
+				{
+					memcpy(copy + stride * r, d->fixed + (Size) r * cd->width, cd->width);
+					vals[r] = PointerGetDatum(copy + stride * r);
+				}
+			}
+		}
+		else
+		{
+			for (r = 0; r < bi->nrows; r++)
+			{
+				const uint8 *p = d->var_data[r];
+
+				if (nulls[r])
+				{
+					vals[r] = (Datum) 0;
+					continue;
+				}
+				if (p == NULL ||
+					(att->attlen == -1 &&
+					 (d->var_len[r] == 0 ||
+					  (Size) VARSIZE_ANY(p) != d->var_len[r])))
+					lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id,
+									 blockno, NameStr(att->attname));
+				if (att->attlen == -1 && VARATT_IS_4B(p) &&
+					((uintptr_t) p & 3) != 0)
+				{
+					char	   *copy = MemoryContextAllocExtended(blk->arena,
+																  d->var_len[r],
+																  MCXT_ALLOC_HUGE);
+
+					memcpy(copy, p, d->var_len[r]);
+					p = (const uint8 *) copy;
+				}
+				vals[r] = PointerGetDatum(p);
+			}
+		}
+	}
+	blk->segment_id = h->entry.segment_id;
+	blk->blockno = blockno;
+	blk->nrows = bi->nrows;
+	blk->valid = true;
+}
+
+/*
+ * Index of `rowid` in the block; with exact = false the index of the first
+ * row at or after it (nrows if none).  -1 if exact and absent.
+ */
+int
+lsm_block_find_rowid(const LsmDecodedBlock *blk, int64 rowid, bool exact)
+{
+	int			lo = 0,
+				hi = (int) blk->nrows;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (blk->rowids[mid] < rowid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (exact)
+		return (lo < (int) blk->nrows && blk->rowids[lo] == rowid) ? lo : -1;
+	return lo;
+}
+
+/* Block whose rowid range holds rowid, else the first block after it. */
+int
+lsm_segment_find_block(const LsmSegmentHandle *h, int64 rowid)
+{
+	int			lo = 0,
+				hi = (int) lsm_segr_header(h->reader)->nblocks;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (lsm_segr_block(h->reader, mid)->last_rowid < rowid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void
+lsm_slot_from_block(LsmReadState *rs, LsmDecodedBlock *blk, int row,
+					TupleTableSlot *slot)
+{
+	int			natts = rs->tupdesc->natts;
+	int			i;
+
+	ExecClearTuple(slot);
+	for (i = 0; i < natts; i++)
+	{
+		slot->tts_values[i] = blk->values[i][row];
+		slot->tts_isnull[i] = blk->isnull[i][row];
+	}
+	ExecStoreVirtualTuple(slot);
+	lsm_rowid_to_tid(blk->rowids[row], &slot->tts_tid);
+	slot->tts_tableOid = RelationGetRelid(rs->rel);
+}
+
+void
+lsm_slot_from_memrow(LsmReadState *rs, const LsmMemRow *row, TupleDesc rowdesc,
+					 TupleTableSlot *slot)
+{
+	HeapTupleData htup;
+	int			natts = rs->tupdesc->natts;
+	int			i;
+
+	ExecClearTuple(slot);
+	htup.t_len = row->tuple->t_len + MINIMAL_TUPLE_OFFSET;
+	htup.t_data = (HeapTupleHeader) ((char *) row->tuple - MINIMAL_TUPLE_OFFSET);
+	if (rowdesc->natts <= natts)
+	{
+		heap_deform_tuple(&htup, rowdesc, slot->tts_values, slot->tts_isnull);
+		for (i = 0; i < natts; i++)
+		{
+			if (TupleDescAttr(rs->tupdesc, i)->attisdropped)
+			{
+				slot->tts_values[i] = (Datum) 0;
+				slot->tts_isnull[i] = true;
+			}
+			else if (i >= rowdesc->natts)
+			{
+				slot->tts_values[i] = rs->missing[i];
+				slot->tts_isnull[i] = rs->missing_null[i];
+			}
+		}
+	}
+	else
+		elog(ERROR, "buffered row of \"%s\" has more columns than the table",
+			 RelationGetRelationName(rs->rel));
+	ExecStoreVirtualTuple(slot);
+	lsm_rowid_to_tid(row->rowid, &slot->tts_tid);
+	slot->tts_tableOid = RelationGetRelid(rs->rel);
+}
+
+/* Rows our own transaction wrote are visible to earlier commands only. */
+bool
+lsm_row_visible_cid(Snapshot snapshot, bool own, CommandId cid)
+{
+	if (!own)
+		return true;
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
+		return cid < snapshot->curcid;
+	return true;
+}
+
+/*
+ * Decode every chunk of every block of a segment, checking checksums and
+ * invariants.  Returns the number of rows.
+ */
+int64
+lsm_verify_segment(LsmReadState *rs, LsmSegmentHandle *h, int64 *blocks,
+				   int64 *chunks)
+{
+	const LsmSegHeader *hdr = lsm_segr_header(h->reader);
+	LsmDecoded	dec;
+	char	   *raw = NULL;
+	Size		raw_cap = 0;
+	int64		rows = 0;
+	int64		prev = -1;
+	uint32		b;
+	int			c;
+	int			st;
+
+	lsm_decoded_init(&dec, &rs->alloc);
+	if (h->entry.start_block + h->entry.nblocks >
+		smgrnblocks(RelationGetSmgr(rs->rel), MAIN_FORKNUM))
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id, -1,
+						 "segment pages lie beyond the end of the relation");
+	for (b = 0; b < hdr->nblocks; b++)
+	{
+		const LsmBlockInfo *bi = lsm_segr_block(h->reader, b);
+
+		CHECK_FOR_INTERRUPTS();
+		if (bi->data_len > raw_cap)
+		{
+			if (raw)
+				pfree(raw);
+			raw = palloc_extended(bi->data_len + 8, MCXT_ALLOC_HUGE);
+			raw_cap = bi->data_len;
+		}
+		lsm_pages_read(rs->rel, h->entry.start_block, h->entry.nblocks,
+					   bi->data_offset, bi->data_len, raw, rs->strategy,
+					   h->entry.segment_id);
+		st = lsm_decode_chunk(&bi->rowids, lsm_rowid_column(), bi->nrows,
+							  lsm_chunk_bytes(rs, h, bi, &bi->rowids, b, raw), &dec);
+		if (st != LSM_OK)
+			lsm_format_error(st, rs->rel, h->entry.segment_id, b, "rowid chunk");
+		(*chunks)++;
+		{
+			uint32		r;
+
+			for (r = 0; r < bi->nrows; r++)
+			{
+				if (dec.ints[r] <= prev ||
+					dec.ints[r] < h->entry.min_rowid ||
+					dec.ints[r] > h->entry.max_rowid)
+					lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id,
+									 b, "rowids out of order or outside the segment's range");
+				prev = dec.ints[r];
+			}
+		}
+		if (bi->cids.stored_len > 0)
+		{
+			st = lsm_decode_chunk(&bi->cids, lsm_cid_column(), bi->nrows,
+								  lsm_chunk_bytes(rs, h, bi, &bi->cids, b, raw), &dec);
+			if (st != LSM_OK)
+				lsm_format_error(st, rs->rel, h->entry.segment_id, b,
+								 "command id chunk");
+			(*chunks)++;
+		}
+		for (c = 0; c < h->ncols; c++)
+		{
+			st = lsm_decode_chunk(&bi->cols[c], &h->cols[c], bi->nrows,
+								  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], b, raw),
+								  &dec);
+			if (st != LSM_OK)
+			{
+				char		what[64];
+
+				snprintf(what, sizeof(what), "column %d", h->cols[c].attnum);
+				lsm_format_error(st, rs->rel, h->entry.segment_id, b, what);
+			}
+			(*chunks)++;
+		}
+		rows += bi->nrows;
+		(*blocks)++;
+	}
+	if (rows != h->entry.row_count)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id, -1,
+						 "row count disagrees with the lsm catalog");
+	lsm_decoded_free(&dec);
+	if (raw)
+		pfree(raw);
+	return rows;
+}

@@ -1,0 +1,259 @@
+/*-------------------------------------------------------------------------
+ *
+ * sql_api.c
+ *	  SQL-callable functions of schema "lsm": segments, stats, verify,
+ *	  collect_garbage, and the publication guard.
+ *
+ * NOTES
+ *	  The functions are not STRICT so that a NULL argument gets a clear
+ *	  error instead of a silent NULL.  They read with the active snapshot,
+ *	  so a transaction sees its own new segments; rows still in its write
+ *	  buffer are counted as buffered_rows by lsm.stats.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/pg_class.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/smgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "lsm_am.h"
+#include "catalog/lsm_catalog.h"
+#include "scan/lsm_scan.h"
+#include "storage/lsm_storage.h"
+#include "txn/lsm_txn.h"
+
+PG_FUNCTION_INFO_V1(lsm_segments);
+PG_FUNCTION_INFO_V1(lsm_stats);
+PG_FUNCTION_INFO_V1(lsm_verify);
+PG_FUNCTION_INFO_V1(lsm_collect_garbage);
+PG_FUNCTION_INFO_V1(lsm_refuse_publication);
+
+/* Open the argument as an lsm table the caller may read, or error out. */
+static Relation
+lsm_open_argument(FunctionCallInfo fcinfo)
+{
+	Oid			relid;
+	Relation	rel;
+	AclResult	aclresult;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation argument must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!lsm_is_lsm_relation(rel))
+	{
+		char	   *name = pstrdup(RelationGetRelationName(rel));
+
+		relation_close(rel, AccessShareLock);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an lsm table", name),
+				 errhint("Use a table created with USING lsm.")));
+	}
+	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+	return rel;
+}
+
+Datum
+lsm_segments(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel = lsm_open_argument(fcinfo);
+	LsmSegmentList *segs;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	segs = lsm_catalog_segments(lsm_relation_storage_id(rel), GetActiveSnapshot());
+	for (i = 0; i < segs->nsegs; i++)
+	{
+		LsmSegmentEntry *s = &segs->segs[i];
+		Datum		values[11];
+		bool		nulls[11];
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int64GetDatum(s->segment_id);
+		values[1] = Int32GetDatum(s->level);
+		values[2] = Int64GetDatum(s->min_rowid);
+		values[3] = Int64GetDatum(s->max_rowid);
+		values[4] = Int64GetDatum(s->row_count);
+		values[5] = Int64GetDatum(s->deleted_count);
+		values[6] = Int32GetDatum(s->schema_version);
+		values[7] = Int64GetDatum((int64) s->start_block);
+		values[8] = Int32GetDatum((int32) s->nblocks);
+		values[9] = Int64GetDatum(s->total_bytes);
+		values[10] = Int64GetDatum(s->raw_bytes);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	relation_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
+
+Datum
+lsm_stats(PG_FUNCTION_ARGS)
+{
+	Relation	rel = lsm_open_argument(fcinfo);
+	TupleDesc	tupdesc;
+	LsmSegmentList *segs;
+	uint64		storage_id = lsm_relation_storage_id(rel);
+	int64		l0 = 0,
+				rows = 0,
+				live = 0,
+				bytes = 0,
+				raw = 0;
+	Datum		values[9];
+	bool		nulls[9];
+	int			i;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	segs = lsm_catalog_segments(storage_id, GetActiveSnapshot());
+	for (i = 0; i < segs->nsegs; i++)
+	{
+		LsmSegmentEntry *s = &segs->segs[i];
+
+		if (s->level == 0)
+			l0++;
+		rows += s->row_count;
+		live += s->row_count - s->deleted_count;
+		bytes += s->total_bytes;
+		raw += s->raw_bytes;
+	}
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int64GetDatum((int64) storage_id);
+	values[1] = Int64GetDatum(segs->nsegs);
+	values[2] = Int64GetDatum(l0);
+	values[3] = Int64GetDatum(rows);
+	values[4] = Int64GetDatum(live);
+	values[5] = Int64GetDatum(lsm_memtable_buffered_rows(rel));
+	values[6] = Int64GetDatum(bytes);
+	values[7] = Int64GetDatum(raw);
+	values[8] = Int64GetDatum((int64) smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) * BLCKSZ);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * Read every block of every visible segment, verifying checksums, the
+ * directory and the catalog's description; also check that segments do not
+ * share pages or rowids.  The first damage raises an error naming
+ * relation, segment and block.
+ */
+Datum
+lsm_verify(PG_FUNCTION_ARGS)
+{
+	Relation	rel = lsm_open_argument(fcinfo);
+	TupleDesc	tupdesc;
+	LsmReadState rs;
+	LsmSegmentList *segs;
+	LsmMetaPageData meta;
+	int64		blocks = 0,
+				chunks = 0,
+				rows = 0;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	int			i;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	lsm_meta_read(rel, &meta);
+	lsm_read_state_init(&rs, rel, NULL);
+	segs = lsm_catalog_segments(lsm_relation_storage_id(rel), GetActiveSnapshot());
+	for (i = 0; i < segs->nsegs; i++)
+	{
+		LsmSegmentEntry *s = &segs->segs[i];
+		LsmSegmentHandle *h;
+		int			j;
+
+		if (s->min_rowid > s->max_rowid || s->max_rowid >= meta.next_rowid)
+			lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
+							 "rowid range is outside what the metapage handed out");
+		if (s->start_block == LSM_METAPAGE_BLKNO)
+			lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
+							 "segment overlaps the metapage");
+		for (j = 0; j < i; j++)
+		{
+			LsmSegmentEntry *o = &segs->segs[j];
+
+			if (o->max_rowid >= s->min_rowid)
+				lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
+								 "rowid range overlaps another segment");
+			if (s->start_block < o->start_block + o->nblocks &&
+				o->start_block < s->start_block + s->nblocks)
+				lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
+								 "pages overlap another segment");
+		}
+		h = lsm_segment_open(&rs, s);
+		rows += lsm_verify_segment(&rs, h, &blocks, &chunks);
+		lsm_segment_close(h);
+	}
+	values[0] = Int64GetDatum(segs->nsegs);
+	values[1] = Int64GetDatum(blocks);
+	values[2] = Int64GetDatum(chunks);
+	values[3] = Int64GetDatum(rows);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+Datum
+lsm_collect_garbage(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(lsm_catalog_collect_garbage());
+}
+
+/*
+ * Event trigger for CREATE/ALTER PUBLICATION: lsm tables write no heap WAL,
+ * so logical decoding would silently publish nothing of them.
+ */
+Datum
+lsm_refuse_publication(PG_FUNCTION_ARGS)
+{
+	const char *query =
+		"SELECT c.oid::regclass::text FROM pg_publication_rel pr"
+		" JOIN pg_class c ON c.oid = pr.prrelid"
+		" JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'lsm'"
+		" UNION ALL "
+		"SELECT c.oid::regclass::text FROM pg_publication_namespace pn"
+		" JOIN pg_class c ON c.relnamespace = pn.pnnspid"
+		" JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'lsm'"
+		" LIMIT 1";
+	char	   *name = NULL;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lsm.refuse_publication() must be called as an event trigger")));
+	SPI_connect();
+	if (SPI_execute(query, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not check publications for lsm tables");
+	if (SPI_processed > 0)
+		name = pstrdup(SPI_getvalue(SPI_tuptable->vals[0],
+									SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	if (name)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lsm table %s cannot be part of a publication", name),
+				 errdetail("Logical decoding does not see changes of lsm tables.")));
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,55 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_storage.h
+ *	  The relation's own pages: metapage, segment extents, WAL-logged I/O.
+ *
+ * Block 0 of the main fork is the metapage.  Segment byte strings occupy
+ * runs of consecutive pages after it; each page is a standard-layout page
+ * whose contents are LSM_PAGE_PAYLOAD bytes of the segment.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LSM_STORAGE_H
+#define LSM_STORAGE_H
+
+#include "storage/bufmgr.h"
+#include "storage/relfilenode.h"
+#include "utils/rel.h"
+
+#define LSM_META_MAGIC			0x4D4D534CU	/* "LSMM" */
+#define LSM_META_VERSION		1
+#define LSM_METAPAGE_BLKNO		0
+#define LSM_PAGE_PAYLOAD		(BLCKSZ - SizeOfPageHeaderData)
+
+/* metapage flags */
+#define LSM_META_FROM_INIT_FORK	0x0001	/* copy of the init fork: reset */
+
+typedef struct LsmMetaPageData
+{
+	uint32		magic;
+	uint32		version;		/* on-disk format version (docs/FORMAT.md) */
+	uint64		storage_id;		/* key of this storage in the lsm catalog */
+	int64		next_rowid;		/* rowids below this may be handed out */
+	uint32		flags;
+	uint32		reserved;
+} LsmMetaPageData;
+
+/* lsm_metapage.c */
+extern void lsm_meta_create(RelFileNode node, char persistence,
+							uint64 storage_id);
+extern void lsm_meta_reinit(Relation rel, uint64 storage_id);
+extern void lsm_meta_read(Relation rel, LsmMetaPageData *meta);
+extern uint64 lsm_storage_id_for_read(Relation rel);
+extern uint64 lsm_storage_id_for_write(Relation rel);
+extern uint64 lsm_relation_storage_id(Relation rel);
+extern int64 lsm_meta_alloc_rowids(Relation rel, int64 count);
+extern BlockNumber lsm_virtual_nblocks(Relation rel);
+
+/* lsm_pages.c */
+extern BlockNumber lsm_pages_append(Relation rel, const char *data, Size len,
+									uint32 *npages);
+extern void lsm_pages_read(Relation rel, BlockNumber start, uint32 npages,
+						   uint64 offset, Size len, char *dst,
+						   BufferAccessStrategy strategy, int64 segment_id);
+
+#endif							/* LSM_STORAGE_H */

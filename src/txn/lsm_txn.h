@@ -1,0 +1,72 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_txn.h
+ *	  Per-transaction write buffers (memtables), rowid batches and the
+ *	  flush of a buffer into a level-0 segment.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LSM_TXN_H
+#define LSM_TXN_H
+
+#include "access/tupdesc.h"
+#include "executor/tuptable.h"
+#include "storage/relfilenode.h"
+#include "utils/rel.h"
+
+/* One buffered row. */
+typedef struct LsmMemRow
+{
+	int64		rowid;
+	CommandId	cid;
+	MinimalTuple tuple;
+} LsmMemRow;
+
+/* Rows taken from one rowid batch, ascending by rowid. */
+typedef struct LsmMemRun
+{
+	int			nrows;
+	int			cap;
+	LsmMemRow  *rows;
+} LsmMemRun;
+
+/*
+ * The rows a (relation, subtransaction level) has buffered.  A scan that
+ * reads a buffer pins it (refcount); a flush or discard detaches the buffer
+ * and frees it once the last reader lets go.
+ */
+typedef struct LsmMemBuffer
+{
+	MemoryContext cxt;			/* holds the buffer and all its rows */
+	TupleDesc	tupdesc;		/* the descriptor rows were formed with */
+	int			nruns;
+	int			maxruns;
+	LsmMemRun  *runs;			/* ascending, non-overlapping */
+	int64		nrows;
+	Size		bytes;
+	int			refcount;
+	bool		detached;
+} LsmMemBuffer;
+
+/* lsm_memtable.c */
+extern void lsm_txn_init(void);
+extern void lsm_memtable_insert(Relation rel, TupleTableSlot *slot,
+								CommandId cid, bool speculative);
+extern void lsm_memtable_abandon_row(Relation rel, int64 rowid);
+extern void lsm_memtable_maybe_flush(Relation rel);
+extern void lsm_memtable_flush_relation(Relation rel);
+extern void lsm_memtable_discard_relation(Oid relid);
+extern int	lsm_memtable_pin(Relation rel, LsmMemBuffer ***bufs);
+extern void lsm_memtable_unpin(LsmMemBuffer **bufs, int nbufs);
+extern const LsmMemRow *lsm_memtable_find(Relation rel, int64 rowid,
+										  TupleDesc *tupdesc);
+extern int64 lsm_memtable_buffered_rows(Relation rel);
+extern bool lsm_memtable_has_rows(Relation rel);
+
+/* lsm_flush.c */
+extern void lsm_flush_buffer(Relation rel, uint64 storage_id,
+							 LsmMemBuffer *buf);
+extern void lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
+						   int nrows, const LsmMemRow *rows, bool with_cids);
+
+#endif							/* LSM_TXN_H */

@@ -1,0 +1,172 @@
+# Copyright (c) lsm_am authors
+
+# Physical streaming replication of lsm tables.
+#
+# A standby made from a base backup (which already holds one lsm table with
+# data) streams everything else from the primary: CREATE EXTENSION, new lsm
+# tables, committed, rolled-back and partly rolled-back (subtransaction)
+# inserts, a multi-segment insert, COPY and TRUNCATE.  After catch-up the
+# standby must return exactly what the primary returns, and lsm.verify() must
+# pass on the standby.  Both servers run with wal_consistency_checking =
+# 'generic', so the standby also checks every replayed page against its
+# full-page image.
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+# allows_streaming sets shared_buffers = 1MB and max_connections = 10.
+$primary->append_conf(
+	'postgresql.conf', qq{
+shared_preload_libraries = 'lsm_am'
+wal_consistency_checking = 'generic'
+shared_buffers = '32MB'
+max_connections = 20
+max_wal_size = '1GB'
+# small segments, so that the large insert spans several of them
+lsm.segment_rows = 50000
+});
+$primary->start;
+
+# A table that exists before the base backup: the standby gets its pages
+# from the backup, not from WAL.
+$primary->safe_psql(
+	'postgres', q{
+CREATE EXTENSION lsm_am;
+CREATE TABLE before_backup (i int, t text) USING lsm;
+INSERT INTO before_backup SELECT i, 'b' || i FROM generate_series(1, 5000) i;
+});
+
+# The slot keeps the primary from recycling WAL the standby still needs
+# (the test writes a lot of WAL: full-page images for every new page).
+$primary->safe_psql('postgres',
+	"SELECT pg_create_physical_replication_slot('standby_slot')");
+$primary->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'base', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "primary_slot_name = 'standby_slot'");
+$standby->start;
+
+# Everything below reaches the standby only through WAL.
+$primary->safe_psql(
+	'postgres', q{
+CREATE TABLE t (i int, g int, payload text) USING lsm;
+
+-- committed
+INSERT INTO t SELECT i, i % 7, md5(i::text) FROM generate_series(1, 1000) i;
+
+-- one more transaction on the table from before the backup
+INSERT INTO before_backup SELECT i, 'b' || i FROM generate_series(5001, 6000) i;
+});
+
+# rolled back: none of these rows may appear
+$primary->safe_psql(
+	'postgres', q{
+BEGIN;
+INSERT INTO t SELECT i, i % 7, 'rolled back' FROM generate_series(1001, 2000) i;
+ROLLBACK;
+});
+
+# subtransaction rolled back: 2001..3000 and 4001..5000 stay, 3001..4000 go
+$primary->safe_psql(
+	'postgres', q{
+BEGIN;
+INSERT INTO t SELECT i, i % 7, md5(i::text) FROM generate_series(2001, 3000) i;
+SAVEPOINT s1;
+INSERT INTO t SELECT i, i % 7, 'rolled back' FROM generate_series(3001, 4000) i;
+ROLLBACK TO SAVEPOINT s1;
+INSERT INTO t SELECT i, i % 7, md5(i::text) FROM generate_series(4001, 5000) i;
+SAVEPOINT s2;
+INSERT INTO t SELECT i, i % 7, md5(i::text) FROM generate_series(5001, 5500) i;
+RELEASE SAVEPOINT s2;
+COMMIT;
+});
+
+# a large insert: several segments
+$primary->safe_psql('postgres',
+	q{INSERT INTO t SELECT i, i % 7, md5(i::text) FROM generate_series(10001, 260000) i});
+
+# COPY
+my $copy = "COPY t FROM STDIN;\n";
+$copy .= join("\t", $_, $_ % 7, 'copied') . "\n" for 300001 .. 302000;
+$copy .= "\\.\n";
+$primary->safe_psql('postgres', $copy);
+
+# TRUNCATE gives the table new storage; then new rows
+$primary->safe_psql(
+	'postgres', q{
+CREATE TABLE t2 (k bigint, v text) USING lsm;
+INSERT INTO t2 SELECT k, 'old' FROM generate_series(1, 3000) k;
+TRUNCATE t2;
+INSERT INTO t2 SELECT k, 'new' FROM generate_series(1, 2000) k;
+});
+
+$primary->wait_for_catchup($standby);
+
+my %expect = (
+	t => join('|', 1000 + 1000 + 1000 + 500 + 250000 + 2000,
+		(1000 * 1001 / 2) + (2001 + 3000) * 500 + (4001 + 5500) * 750 +
+		  (10001 + 260000) * 250000 / 2 + (300001 + 302000) * 1000),
+	t2            => '2000|2001000',
+	before_backup => '6000|18003000',);
+
+my %aggq = (
+	t             => 'SELECT count(*), sum(i) FROM t',
+	t2            => 'SELECT count(*), sum(k) FROM t2',
+	before_backup => 'SELECT count(*), sum(i) FROM before_backup',);
+
+for my $tbl (sort keys %aggq)
+{
+	my $p = $primary->safe_psql('postgres', $aggq{$tbl});
+	my $s = $standby->safe_psql('postgres', $aggq{$tbl});
+	is($p, $expect{$tbl}, "$tbl: primary has the expected rows");
+	is($s, $p, "$tbl: standby count and sum match the primary");
+}
+
+is($standby->safe_psql('postgres', q{SELECT count(*) FROM t WHERE payload = 'rolled back'}),
+	'0', 'standby: no rolled-back rows');
+is($standby->safe_psql('postgres', q{SELECT count(*) FROM t2 WHERE v <> 'new'}),
+	'0', 'standby: no rows from before TRUNCATE');
+
+# Full contents, in a fixed order.
+for my $q (
+	'SELECT * FROM t ORDER BY i',
+	'SELECT * FROM t2 ORDER BY k',
+	'SELECT * FROM before_backup ORDER BY i',
+	'SELECT g, count(*), min(payload), max(payload) FROM t GROUP BY g ORDER BY g')
+{
+	my $p = $primary->safe_psql('postgres', $q);
+	my $s = $standby->safe_psql('postgres', $q);
+	ok($p eq $s, "standby returns what the primary returns: $q");
+}
+
+for my $tbl (qw(t t2 before_backup))
+{
+	my ($ret, $out, $err) =
+	  $standby->psql('postgres', "SELECT segments_checked > 0 FROM lsm.verify('$tbl')");
+	is($ret, 0, "standby: lsm.verify('$tbl') succeeds") or diag($err);
+	is($out, 't', "standby: lsm.verify('$tbl') checked segments");
+}
+
+# Writing on a standby is refused, as for heap.
+my ($ret, $out, $err) =
+  $standby->psql('postgres', 'INSERT INTO t VALUES (0, 0, NULL)');
+isnt($ret, 0, 'standby: INSERT is refused');
+like($err, qr/read-only transaction/, 'standby: INSERT fails as read-only');
+
+# More WAL after a standby restart: replay picks up where it stopped.
+$standby->restart;
+$primary->safe_psql('postgres',
+	q{INSERT INTO t SELECT i, i % 7, md5(i::text) FROM generate_series(400001, 401000) i});
+$primary->wait_for_catchup($standby);
+is( $standby->safe_psql('postgres', 'SELECT count(*), sum(i) FROM t'),
+	$primary->safe_psql('postgres', 'SELECT count(*), sum(i) FROM t'),
+	'standby matches the primary after its restart and more inserts');
+
+$standby->stop;
+$primary->stop;
+done_testing();
