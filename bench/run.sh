@@ -35,7 +35,13 @@ TABLES=(heap)
 if [ "$SKIP_LSM" = 1 ]; then export LSM_NO_PRELOAD=1; fi
 
 if [ "$SKIP_LSM" != 1 ] && [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-	lsm_build_install >&2 || lsm_die "build failed"
+	BUILD_LOG=$(mktemp "${TMPDIR:-/tmp}/lsm_am_build.XXXXXX")
+	lsm_log "building and installing lsm_am (log: $BUILD_LOG)"
+	if ! lsm_build_install >"$BUILD_LOG" 2>&1; then
+		cat "$BUILD_LOG" >&2
+		lsm_die "build failed"
+	fi
+	rm -f "$BUILD_LOG"
 fi
 
 trap lsm_cluster_stop EXIT

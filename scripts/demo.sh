@@ -31,7 +31,13 @@ RUNS=3
 if [ "$NO_DEPS" != 1 ]; then
 	"$LSM_ROOT/scripts/install-deps.sh" >&2
 fi
-lsm_build_install >&2 || lsm_die "build failed"
+BUILD_LOG=$(mktemp "${TMPDIR:-/tmp}/lsm_am_build.XXXXXX")
+lsm_log "building and installing lsm_am (log: $BUILD_LOG)"
+if ! lsm_build_install >"$BUILD_LOG" 2>&1; then
+	cat "$BUILD_LOG" >&2
+	lsm_die "build failed"
+fi
+rm -f "$BUILD_LOG"
 
 trap lsm_cluster_stop EXIT
 trap 'exit 130' INT TERM

@@ -93,7 +93,7 @@ count_prove()
 			[ "$f" -eq 0 ] && f=1
 			failed=$((failed + f))
 		fi
-	done < <(grep -E '^t/.*\(Wstat: [0-9]+ Tests: [0-9]+ Failed: [0-9]+\)' "$out")
+	done < <(grep -E '^t/\S+\s+\(Wstat: .*Tests: [0-9]+ Failed: [0-9]+\)' "$out")
 	t=$((total - failed)); [ $t -lt 0 ] && t=0
 	PASSED=$((PASSED + t)); FAILED=$((FAILED + failed))
 	LAST="$t passed, $failed failed"
@@ -212,11 +212,13 @@ if compgen -G "$SCRATCH/t/*.pl" >/dev/null; then
 		FAILED=$((FAILED + 1)); note tap "no prove result (exit $rc; 1 failure)"
 	fi
 	if [ "$rc" -ne 0 ]; then
-		for f in "$SCRATCH"/tmp_check/log/*; do
-			case "$f" in
-				*/regress_log_*) show_file "$f" 300 ;;
-				*.log) show_file "$f" 150 ;;
-			esac
+		# logs of the failed test scripts only: regress_log_NAME (the test's
+		# own output) and NAME_<node>.log (server logs)
+		for name in $(sed -n 's|^t/\([^ ]*\)\.pl[[:space:]]*(Wstat.*|\1|p' "$LOGDIR/tap.out"); do
+			show_file "$SCRATCH/tmp_check/log/regress_log_$name" 400
+			for f in "$SCRATCH/tmp_check/log/${name}"_*.log; do
+				show_file "$f" 150
+			done
 		done
 	fi
 else

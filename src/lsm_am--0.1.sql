@@ -16,7 +16,7 @@ CREATE TABLE lsm.storage (
 	storage_id	bigint		NOT NULL PRIMARY KEY,
 	relid		oid			NOT NULL,
 	created_at	timestamptz	NOT NULL DEFAULT now()
-);
+) USING heap;
 CREATE INDEX storage_relid_idx ON lsm.storage (relid);
 
 -- One row per segment.  The row is inserted by the (sub)transaction that
@@ -36,7 +36,7 @@ CREATE TABLE lsm.segment (
 	raw_bytes		bigint	NOT NULL,
 	written_xid		xid8	NOT NULL,
 	PRIMARY KEY (storage_id, segment_id)
-);
+) USING heap;
 CREATE INDEX segment_rowid_idx ON lsm.segment (storage_id, min_rowid);
 
 -- Rowid ranges reserved by transactions that may still hold rows of them in
@@ -47,7 +47,7 @@ CREATE TABLE lsm.inflight (
 	storage_id	bigint	NOT NULL,
 	min_rowid	bigint	NOT NULL,
 	max_rowid	bigint	NOT NULL
-);
+) USING heap;
 CREATE INDEX inflight_rowid_idx ON lsm.inflight (storage_id, min_rowid);
 
 CREATE FUNCTION lsm.lsm_tableam_handler(internal)

@@ -121,10 +121,10 @@ sub child_pids
 	return @kids;
 }
 
-# SIGKILL the postmaster and every server process at once, as if the
-# machine's PostgreSQL had been killed by the OOM killer: nothing gets to
-# write anything more.  (Killing only the postmaster would leave busy
-# backends running on, and a new postmaster would refuse to start.)
+# SIGKILL the postmaster and every server process at once, as when the
+# container running PostgreSQL is killed: nothing gets to write anything
+# more.  (Killing only the postmaster would leave busy backends running on,
+# and a new postmaster would refuse to start.)
 sub crash_server
 {
 	my ($node) = @_;
@@ -133,9 +133,12 @@ sub crash_server
 	my $pm = <$fh>;
 	close $fh;
 	chomp $pm;
+	# Stop the postmaster first, so that it forks nothing between our
+	# listing its children and killing them.
+	kill 'STOP', $pm;
 	my @kids = child_pids($pm);
-	$node->kill9;
 	kill 'KILL', @kids;
+	$node->kill9;
 	my $deadline = time + 60;
 	while (grep { alive($_) } $pm, @kids)
 	{
@@ -247,6 +250,18 @@ FROM crash_t WHERE batch NOT IN (SELECT batch FROM committed)});
 	my $badpayload = $node->safe_psql('postgres',
 		q{SELECT count(*) FROM crash_t WHERE payload IS DISTINCT FROM md5(batch || ':' || i)});
 	is($badpayload, '0', "cycle $cycle: every payload intact");
+
+	# lsm.stats counts the rows of the segments visible now: exactly the
+	# committed ones.
+	is( $node->safe_psql(
+			'postgres',
+			q{SELECT s.row_count = c.n, s.buffered_rows
+			  FROM lsm.stats('crash_t') s, (SELECT sum(nrows) AS n FROM committed) c}),
+		't|0',
+		"cycle $cycle: lsm.stats('crash_t') counts exactly the committed rows");
+	note "crash_t: "
+	  . $node->safe_psql('postgres',
+		q{SELECT segments || ' segments, ' || row_count || ' rows' FROM lsm.stats('crash_t')});
 
 	my ($ret, $out, $err) = $node->psql('postgres',
 		q{SELECT segments_checked > 0 FROM lsm.verify('crash_t')});

@@ -127,6 +127,13 @@ for my $tbl (sort keys %aggq)
 	is($s, $p, "$tbl: standby count and sum match the primary");
 }
 
+cmp_ok($standby->safe_psql('postgres', q{SELECT count(*) FROM lsm.segments('t')}),
+	'>=', 5, 'standby: the large insert made several segments');
+is( $standby->safe_psql(
+		'postgres', q{SELECT row_count, buffered_rows FROM lsm.stats('t')}),
+	$primary->safe_psql(
+		'postgres', q{SELECT row_count, buffered_rows FROM lsm.stats('t')}),
+	'standby: lsm.stats matches the primary');
 is($standby->safe_psql('postgres', q{SELECT count(*) FROM t WHERE payload = 'rolled back'}),
 	'0', 'standby: no rolled-back rows');
 is($standby->safe_psql('postgres', q{SELECT count(*) FROM t2 WHERE v <> 'new'}),

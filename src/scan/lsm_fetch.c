@@ -170,6 +170,7 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 
 	if (rowid < 0)
 		return false;
+	lsm_read_state_use_desc(&f->rs, slot->tts_tupleDescriptor);
 	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
 	{
 		snapshot->xmin = InvalidTransactionId;

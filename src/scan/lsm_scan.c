@@ -49,7 +49,7 @@ typedef struct LsmSource
 	int64		first_rowid;
 	int64		last_rowid;
 	int			seg;			/* index into segs, or -1 for a buffer run */
-	LsmMemRun  *run;
+	LsmMemRun	run;			/* copy: rows appended later are not ours */
 	TupleDesc	rundesc;
 } LsmSource;
 
@@ -127,7 +127,7 @@ lsm_scan_load_sources(LsmScanDesc scan)
 		src->first_rowid = scan->segs->segs[i].min_rowid;
 		src->last_rowid = scan->segs->segs[i].max_rowid;
 		src->seg = i;
-		src->run = NULL;
+		memset(&src->run, 0, sizeof(LsmMemRun));
 	}
 	for (i = 0; i < scan->nbufs; i++)
 	{
@@ -142,7 +142,7 @@ lsm_scan_load_sources(LsmScanDesc scan)
 			src->first_rowid = run->rows[0].rowid;
 			src->last_rowid = run->rows[run->nrows - 1].rowid;
 			src->seg = -1;
-			src->run = run;
+			src->run = *run;
 			src->rundesc = scan->bufs[i]->tupdesc;
 		}
 	}
@@ -320,7 +320,7 @@ lsm_unit_load(LsmScanDesc scan)
 	LsmSource  *src = &scan->src[scan->s];
 
 	if (src->seg < 0)
-		scan->unit_rows = src->run->nrows;
+		scan->unit_rows = src->run.nrows;
 	else
 	{
 		lsm_block_decode(&scan->rs, scan->handles[src->seg], scan->b, &scan->blk);
@@ -333,7 +333,7 @@ lsm_cursor_rowid(LsmScanDesc scan)
 {
 	LsmSource  *src = &scan->src[scan->s];
 
-	return src->seg < 0 ? src->run->rows[scan->r].rowid : scan->blk.rowids[scan->r];
+	return src->seg < 0 ? src->run.rows[scan->r].rowid : scan->blk.rowids[scan->r];
 }
 
 static inline bool
@@ -343,7 +343,7 @@ lsm_cursor_visible(LsmScanDesc scan)
 	Snapshot	snap = scan->base.rs_snapshot;
 
 	if (src->seg < 0)
-		return lsm_row_visible_cid(snap, true, src->run->rows[scan->r].cid);
+		return lsm_row_visible_cid(snap, true, src->run.rows[scan->r].cid);
 	if (scan->blk.cids == NULL)
 		return true;
 	return lsm_row_visible_cid(snap, true, (CommandId) scan->blk.cids[scan->r]);
@@ -354,10 +354,16 @@ lsm_cursor_fill(LsmScanDesc scan, TupleTableSlot *slot)
 {
 	LsmSource  *src = &scan->src[scan->s];
 
+	if (slot->tts_tupleDescriptor != scan->rs.tupdesc)
+		lsm_read_state_use_desc(&scan->rs, slot->tts_tupleDescriptor);
 	if (src->seg < 0)
-		lsm_slot_from_memrow(&scan->rs, &src->run->rows[scan->r], src->rundesc, slot);
+		lsm_slot_from_memrow(&scan->rs, &src->run.rows[scan->r], src->rundesc, slot);
 	else
+	{
+		/* re-decodes only if the descriptor changed since the block was read */
+		lsm_block_decode(&scan->rs, scan->handles[src->seg], scan->b, &scan->blk);
 		lsm_slot_from_block(&scan->rs, &scan->blk, scan->r, slot);
+	}
 }
 
 /* Move to the next (or previous) row; false at the end. */
@@ -495,7 +501,7 @@ lsm_cursor_seek(LsmScanDesc scan, int64 target)
 	}
 	else
 	{
-		LsmMemRun  *run = scan->src[lo].run;
+		LsmMemRun  *run = &scan->src[lo].run;
 		int			l = 0,
 					h = run->nrows;
 
@@ -517,6 +523,8 @@ lsm_cursor_seek(LsmScanDesc scan, int64 target)
 static bool
 lsm_cursor_next_visible(LsmScanDesc scan, ScanDirection dir, TupleTableSlot *slot)
 {
+	/* decode for the slot's descriptor before the cursor loads a block */
+	lsm_read_state_use_desc(&scan->rs, slot->tts_tupleDescriptor);
 	while (lsm_cursor_step(scan, dir))
 	{
 		int64		rowid = lsm_cursor_rowid(scan);
@@ -712,6 +720,7 @@ lsm_scan_bitmap_next_tuple(TableScanDesc sscan, TBMIterateResult *tbmres,
 		}
 		return false;
 	}
+	lsm_read_state_use_desc(&scan->rs, slot->tts_tupleDescriptor);
 	while (scan->next_offset < scan->noffsets)
 	{
 		OffsetNumber off = scan->offsets[scan->next_offset++];
@@ -764,6 +773,7 @@ lsm_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
 	LsmScanDesc scan = (LsmScanDesc) sscan;
 	TsmRoutine *tsm = scanstate->tsmroutine;
 
+	lsm_read_state_use_desc(&scan->rs, slot->tts_tupleDescriptor);
 	for (;;)
 	{
 		OffsetNumber off;

@@ -30,13 +30,15 @@ typedef struct LsmSegmentHandle
 	LsmSegReader *reader;
 	const LsmColumnDesc *cols;
 	int			ncols;
-	int		   *map;			/* per current attribute */
+	int		   *map;			/* per attribute of the reader's descriptor */
+	int			map_gen;		/* LsmReadState.desc_gen the map is for */
 } LsmSegmentHandle;
 
 /* One decoded block, as Datums of the current tuple descriptor. */
 typedef struct LsmDecodedBlock
 {
 	bool		valid;
+	int			desc_gen;
 	int64		segment_id;
 	uint32		blockno;
 	uint32		nrows;
@@ -45,6 +47,7 @@ typedef struct LsmDecodedBlock
 	Datum	  **values;			/* [attr][row] */
 	bool	  **isnull;			/* [attr][row] */
 	int			values_cap;
+	int			natts_alloc;	/* attributes values/isnull have room for */
 	/* private */
 	MemoryContext arena;		/* reset per block: realigned copies */
 	char	   *raw;
@@ -65,11 +68,13 @@ typedef struct LsmReadState
 	BufferAccessStrategy strategy;
 	Datum	   *missing;		/* per attribute: attmissingval or NULL */
 	bool	   *missing_null;
+	int			desc_gen;		/* bumped when tupdesc changes */
 } LsmReadState;
 
 /* lsm_segread.c */
 extern void lsm_read_state_init(LsmReadState *rs, Relation rel,
 								BufferAccessStrategy strategy);
+extern void lsm_read_state_use_desc(LsmReadState *rs, TupleDesc desc);
 extern LsmSegmentHandle *lsm_segment_open(LsmReadState *rs,
 										  const LsmSegmentEntry *entry);
 extern void lsm_segment_close(LsmSegmentHandle *h);

@@ -31,17 +31,23 @@
 #include "scan/lsm_scan.h"
 #include "storage/lsm_storage.h"
 
+/*
+ * Decode into Datums of `desc`: normally the relation's descriptor, but a
+ * table rewrite (ALTER COLUMN TYPE) reads the old storage with the old
+ * descriptor while the relcache already has the new one, so readers follow
+ * the descriptor of the slot they fill.
+ */
 void
-lsm_read_state_init(LsmReadState *rs, Relation rel, BufferAccessStrategy strategy)
+lsm_read_state_use_desc(LsmReadState *rs, TupleDesc desc)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
+	MemoryContext old;
 	int			i;
 
-	rs->rel = rel;
+	if (desc == rs->tupdesc)
+		return;
+	old = MemoryContextSwitchTo(rs->cxt);
 	rs->tupdesc = desc;
-	rs->cxt = CurrentMemoryContext;
-	rs->alloc = lsm_pg_allocator(rs->cxt);
-	rs->strategy = strategy;
+	rs->desc_gen++;
 	rs->missing = palloc0(sizeof(Datum) * Max(desc->natts, 1));
 	rs->missing_null = palloc(sizeof(bool) * Max(desc->natts, 1));
 	for (i = 0; i < desc->natts; i++)
@@ -51,6 +57,19 @@ lsm_read_state_init(LsmReadState *rs, Relation rel, BufferAccessStrategy strateg
 			!TupleDescAttr(desc, i)->attisdropped)
 			rs->missing[i] = getmissingattr(desc, i + 1, &rs->missing_null[i]);
 	}
+	MemoryContextSwitchTo(old);
+}
+
+void
+lsm_read_state_init(LsmReadState *rs, Relation rel, BufferAccessStrategy strategy)
+{
+	rs->rel = rel;
+	rs->tupdesc = NULL;
+	rs->desc_gen = 0;
+	rs->cxt = CurrentMemoryContext;
+	rs->alloc = lsm_pg_allocator(rs->cxt);
+	rs->strategy = strategy;
+	lsm_read_state_use_desc(rs, RelationGetDescr(rel));
 }
 
 static uint8
@@ -72,47 +91,18 @@ lsm_kind_of(Form_pg_attribute att, uint16 *width)
 	return LSM_KIND_VARLEN;
 }
 
-/* Read the segment's meta area and map its columns; errors on damage. */
-LsmSegmentHandle *
-lsm_segment_open(LsmReadState *rs, const LsmSegmentEntry *entry)
+/* Map the segment's columns onto the reader's descriptor, by attnum. */
+static void
+lsm_segment_build_map(LsmReadState *rs, LsmSegmentHandle *h)
 {
-	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
-	LsmSegmentHandle *h = palloc0(sizeof(LsmSegmentHandle));
-	char		hdrbuf[LSM_SEG_HEADER_SIZE];
-	LsmSegHeader hdr;
-	char	   *meta;
-	int			st;
 	int			natts = rs->tupdesc->natts;
+	const LsmSegmentEntry *entry = &h->entry;
 	int			i;
 
-	h->entry = *entry;
-	if (entry->total_bytes < LSM_SEG_HEADER_SIZE)
-		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
-						 "catalog size of segment is too small");
-	lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
-				   LSM_SEG_HEADER_SIZE, hdrbuf, rs->strategy, entry->segment_id);
-	st = lsm_seg_parse_header((const uint8 *) hdrbuf, LSM_SEG_HEADER_SIZE, &hdr);
-	if (st != LSM_OK)
-		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading header");
-	if (hdr.meta_len < LSM_SEG_HEADER_SIZE ||
-		hdr.total_len != (uint64) entry->total_bytes ||
-		hdr.meta_len > hdr.total_len)
-		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
-						 "header disagrees with the lsm catalog");
-	meta = palloc_extended(hdr.meta_len, MCXT_ALLOC_HUGE);
-	lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
-				   hdr.meta_len, meta, rs->strategy, entry->segment_id);
-	st = lsm_segr_open((const uint8 *) meta, hdr.meta_len, &rs->alloc, &h->reader);
-	pfree(meta);
-	if (st != LSM_OK)
-		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading directory");
-	h->cols = lsm_segr_columns(h->reader);
-	h->ncols = lsm_segr_header(h->reader)->ncols;
-	if ((int64) lsm_segr_header(h->reader)->nrows != entry->row_count)
-		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
-						 "row count disagrees with the lsm catalog");
-
-	h->map = palloc(sizeof(int) * Max(natts, 1));
+	if (h->map)
+		pfree(h->map);
+	h->map = MemoryContextAlloc(rs->cxt, sizeof(int) * Max(natts, 1));
+	h->map_gen = rs->desc_gen;
 	for (i = 0; i < natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(rs->tupdesc, i);
@@ -155,6 +145,47 @@ lsm_segment_open(LsmReadState *rs, const LsmSegmentEntry *entry)
 			h->map[i] = c;
 		}
 	}
+}
+
+/* Read the segment's meta area and map its columns; errors on damage. */
+LsmSegmentHandle *
+lsm_segment_open(LsmReadState *rs, const LsmSegmentEntry *entry)
+{
+	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
+	LsmSegmentHandle *h = palloc0(sizeof(LsmSegmentHandle));
+	char		hdrbuf[LSM_SEG_HEADER_SIZE];
+	LsmSegHeader hdr;
+	char	   *meta;
+	int			st;
+
+	h->entry = *entry;
+	if (entry->total_bytes < LSM_SEG_HEADER_SIZE)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
+						 "catalog size of segment is too small");
+	lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
+				   LSM_SEG_HEADER_SIZE, hdrbuf, rs->strategy, entry->segment_id);
+	st = lsm_seg_parse_header((const uint8 *) hdrbuf, LSM_SEG_HEADER_SIZE, &hdr);
+	if (st != LSM_OK)
+		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading header");
+	if (hdr.meta_len < LSM_SEG_HEADER_SIZE ||
+		hdr.total_len != (uint64) entry->total_bytes ||
+		hdr.meta_len > hdr.total_len)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
+						 "header disagrees with the lsm catalog");
+	meta = palloc_extended(hdr.meta_len, MCXT_ALLOC_HUGE);
+	lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
+				   hdr.meta_len, meta, rs->strategy, entry->segment_id);
+	st = lsm_segr_open((const uint8 *) meta, hdr.meta_len, &rs->alloc, &h->reader);
+	pfree(meta);
+	if (st != LSM_OK)
+		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading directory");
+	h->cols = lsm_segr_columns(h->reader);
+	h->ncols = lsm_segr_header(h->reader)->ncols;
+	if ((int64) lsm_segr_header(h->reader)->nrows != entry->row_count)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
+						 "row count disagrees with the lsm catalog");
+
+	lsm_segment_build_map(rs, h);
 	MemoryContextSwitchTo(old);
 	return h;
 }
@@ -186,21 +217,27 @@ lsm_block_ensure(LsmDecodedBlock *blk, LsmReadState *rs, int ncols, uint32 nrows
 	int			natts = rs->tupdesc->natts;
 	int			i;
 
-	if (blk->values == NULL)
+	if (blk->values == NULL || natts > blk->natts_alloc)
 	{
+		/* first use, or a wider descriptor: start over */
 		blk->values = MemoryContextAllocZero(rs->cxt, sizeof(Datum *) * Max(natts, 1));
 		blk->isnull = MemoryContextAllocZero(rs->cxt, sizeof(bool *) * Max(natts, 1));
+		blk->natts_alloc = Max(natts, 1);
+		blk->values_cap = 0;
 	}
 	if ((int) nrows > blk->values_cap)
 	{
 		int			cap = Max((int) nrows, 1024);
 
-		for (i = 0; i < natts; i++)
+		for (i = 0; i < blk->natts_alloc; i++)
 		{
 			if (blk->values[i])
 				pfree(blk->values[i]);
 			if (blk->isnull[i])
 				pfree(blk->isnull[i]);
+		}
+		for (i = 0; i < blk->natts_alloc; i++)
+		{
 			blk->values[i] = MemoryContextAlloc(rs->cxt, sizeof(Datum) * cap);
 			blk->isnull[i] = MemoryContextAlloc(rs->cxt, sizeof(bool) * cap);
 		}
@@ -244,8 +281,10 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 	int			i;
 	uint32		r;
 
+	if (h->map_gen != rs->desc_gen)
+		lsm_segment_build_map(rs, h);
 	if (blk->valid && blk->segment_id == h->entry.segment_id &&
-		blk->blockno == blockno)
+		blk->blockno == blockno && blk->desc_gen == rs->desc_gen)
 		return;
 	blk->valid = false;
 	bi = lsm_segr_block(h->reader, blockno);
@@ -384,6 +423,7 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 	blk->segment_id = h->entry.segment_id;
 	blk->blockno = blockno;
 	blk->nrows = bi->nrows;
+	blk->desc_gen = rs->desc_gen;
 	blk->valid = true;
 }
 

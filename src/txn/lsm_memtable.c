@@ -124,13 +124,34 @@ lsm_buffer_release(LsmMemBuffer *buf)
 		MemoryContextDelete(buf->cxt);
 }
 
+/*
+ * Grow an array of the buffer.  While a scan pins the buffer it holds
+ * pointers to the old array, so the old one is then left in place (it goes
+ * with the buffer's context) instead of being freed by repalloc.
+ */
+static void *
+lsm_buffer_grow(LsmMemBuffer *buf, void *old, Size oldsize, Size newsize)
+{
+	void	   *p;
+
+	if (old == NULL)
+		return MemoryContextAllocExtended(buf->cxt, newsize, MCXT_ALLOC_HUGE);
+	if (buf->refcount == 0)
+		return repalloc_huge(old, newsize);
+	p = MemoryContextAllocExtended(buf->cxt, newsize, MCXT_ALLOC_HUGE);
+	memcpy(p, old, oldsize);
+	return p;
+}
+
 static int
 lsm_buffer_new_run(LsmMemBuffer *buf)
 {
 	if (buf->nruns == buf->maxruns)
 	{
+		buf->runs = lsm_buffer_grow(buf, buf->runs,
+									sizeof(LsmMemRun) * buf->maxruns,
+									sizeof(LsmMemRun) * buf->maxruns * 2);
 		buf->maxruns *= 2;
-		buf->runs = repalloc(buf->runs, sizeof(LsmMemRun) * buf->maxruns);
 	}
 	memset(&buf->runs[buf->nruns], 0, sizeof(LsmMemRun));
 	return buf->nruns++;
@@ -144,10 +165,9 @@ lsm_run_append(LsmMemBuffer *buf, LsmMemRun *run, int64 rowid, CommandId cid,
 	{
 		int			newcap = run->cap == 0 ? 64 : run->cap * 2;
 
-		if (run->rows == NULL)
-			run->rows = MemoryContextAlloc(buf->cxt, sizeof(LsmMemRow) * newcap);
-		else
-			run->rows = repalloc_huge(run->rows, sizeof(LsmMemRow) * newcap);
+		run->rows = lsm_buffer_grow(buf, run->rows,
+									sizeof(LsmMemRow) * run->cap,
+									sizeof(LsmMemRow) * newcap);
 		run->cap = newcap;
 	}
 	run->rows[run->nrows].rowid = rowid;
@@ -339,16 +359,27 @@ lsm_memtable_flush(Relation rel, LsmMemtable *mt)
 static int64
 lsm_memtable_next_rowid(Relation rel, LsmMemtable *mt)
 {
+	bool		new_range = false;
+
 	if (mt->batch_next >= mt->batch_end)
 	{
-		mt->batch_next = lsm_meta_alloc_rowids(rel, mt->batch_size);
-		mt->batch_end = mt->batch_next + mt->batch_size;
+		int64		first = lsm_meta_alloc_rowids(rel, mt->batch_size);
+
+		/*
+		 * A batch right after the previous one (nobody else took rowids in
+		 * between) continues the current run, so one writer makes one
+		 * segment however many batches it needs.
+		 */
+		if (first != mt->batch_end)
+			mt->cur_run = -1;
+		mt->batch_next = first;
+		mt->batch_end = first + mt->batch_size;
 		mt->batch_size = Min(mt->batch_size * 2, LSM_MAX_BATCH);
-		mt->cur_run = -1;
+		new_range = true;
 	}
-	if (mt->cur_run < 0)
+	if (mt->cur_run < 0 || new_range)
 	{
-		/* first row of this level from this batch: publish it */
+		/* first row of this level from this range: publish it */
 		if (mt->publish)
 		{
 			ItemPointerData tid;
@@ -366,7 +397,8 @@ lsm_memtable_next_rowid(Relation rel, LsmMemtable *mt)
 				MemoryContextSwitchTo(old);
 			}
 		}
-		mt->cur_run = lsm_buffer_new_run(mt->buf);
+		if (mt->cur_run < 0)
+			mt->cur_run = lsm_buffer_new_run(mt->buf);
 	}
 	return mt->batch_next++;
 }
@@ -743,6 +775,8 @@ lsm_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 static void
 lsm_memtable_flush_all(void)
 {
+	bool		cci_done = false;
+
 	while (memtables)
 	{
 		LsmMemtable *mt = memtables;
@@ -757,6 +791,12 @@ lsm_memtable_flush_all(void)
 				lsm_batch_cache_put(mt);
 			}
 			relation_close(rel, NoLock);
+		}
+		if (mt->inflight != NIL && !cci_done)
+		{
+			/* our reservations may come from the current command */
+			CommandCounterIncrement();
+			cci_done = true;
 		}
 		foreach(lc, mt->inflight)
 			lsm_catalog_delete_inflight((ItemPointer) lfirst(lc));
