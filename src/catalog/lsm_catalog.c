@@ -273,7 +273,21 @@ lsm_catalog_delete_rows(const char *relname, const char *indexname,
 	scan = systable_beginscan(rel, lsm_catalog_relid(indexname), true,
 							  NULL, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-		CatalogTupleDelete(rel, &tup->t_self);
+	{
+		TM_FailureData tmfd;
+		TM_Result	result;
+
+		/*
+		 * A row our own transaction already deleted in this command (a
+		 * reservation withdrawn at pre-commit, then ON COMMIT DELETE ROWS)
+		 * still looks live to the scan: deleting it again is a no-op.
+		 */
+		result = heap_delete(rel, &tup->t_self, GetCurrentCommandId(true),
+							 InvalidSnapshot, true, &tmfd, false);
+		if (result != TM_Ok && result != TM_SelfModified)
+			elog(ERROR, "could not delete lsm catalog row of storage " UINT64_FORMAT ": result %d",
+				 storage_id, (int) result);
+	}
 	systable_endscan(scan);
 	table_close(rel, RowExclusiveLock);
 }

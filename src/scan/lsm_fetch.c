@@ -55,8 +55,61 @@ struct LsmFetcher
 	CommandId	key_curcid;
 	uint64		key_completion;
 	uint64		key_flushes;
-	LsmDecodedBlock blk;
+	LsmDecodedBlock *blk;		/* from the pool, or private */
+	int			pool_slot;		/* -1 if private */
 };
+
+/*
+ * Decoded blocks for point fetches, kept across queries of this backend so
+ * that an index lookup does not allocate (and page-fault) megabytes each
+ * time.  A slot is taken by a fetcher and given back when it ends, or at
+ * transaction end if an error skipped that.
+ */
+#define LSM_FETCH_POOL	4
+
+static LsmDecodedBlock *fetch_pool[LSM_FETCH_POOL];
+static bool fetch_pool_busy[LSM_FETCH_POOL];
+static MemoryContext fetch_pool_cxt = NULL;
+
+void
+lsm_fetch_pool_at_xact_end(void)
+{
+	int			i;
+
+	for (i = 0; i < LSM_FETCH_POOL; i++)
+		fetch_pool_busy[i] = false;
+}
+
+static LsmDecodedBlock *
+lsm_fetch_pool_take(MemoryContext private_cxt, int *slot)
+{
+	int			i;
+	LsmDecodedBlock *blk;
+
+	if (fetch_pool_cxt == NULL)
+		fetch_pool_cxt = AllocSetContextCreate(TopMemoryContext,
+											   "lsm fetch blocks",
+											   ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < LSM_FETCH_POOL; i++)
+	{
+		if (fetch_pool_busy[i])
+			continue;
+		if (fetch_pool[i] == NULL)
+		{
+			fetch_pool[i] = MemoryContextAlloc(fetch_pool_cxt,
+											   sizeof(LsmDecodedBlock));
+			lsm_block_init(fetch_pool[i], fetch_pool_cxt);
+		}
+		fetch_pool_busy[i] = true;
+		fetch_pool[i]->valid = false;
+		*slot = i;
+		return fetch_pool[i];
+	}
+	blk = MemoryContextAlloc(private_cxt, sizeof(LsmDecodedBlock));
+	lsm_block_init(blk, private_cxt);
+	*slot = -1;
+	return blk;
+}
 
 typedef struct LsmIndexFetchData
 {
@@ -84,7 +137,7 @@ lsm_fetcher_create(Relation rel)
 
 	f->cxt = cxt;
 	lsm_read_state_init(&f->rs, rel, NULL);
-	lsm_block_init(&f->blk, &f->rs);
+	f->blk = lsm_fetch_pool_take(cxt, &f->pool_slot);
 	MemoryContextSwitchTo(old);
 	return f;
 }
@@ -102,7 +155,7 @@ lsm_fetcher_drop_segments(LsmFetcher *f)
 	f->segs = NULL;
 	f->handles = NULL;
 	f->segs_valid = false;
-	f->blk.valid = false;
+	f->blk->valid = false;
 }
 
 void
@@ -116,6 +169,11 @@ void
 lsm_fetcher_destroy(LsmFetcher *f)
 {
 	lsm_fetcher_drop_segments(f);
+	if (f->pool_slot >= 0)
+	{
+		f->blk->valid = false;
+		fetch_pool_busy[f->pool_slot] = false;
+	}
 	MemoryContextDelete(f->cxt);
 }
 
@@ -206,17 +264,17 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		if (b < (int) lsm_segr_header(h->reader)->nblocks &&
 			lsm_segr_block(h->reader, b)->first_rowid <= rowid)
 		{
-			lsm_block_decode(&f->rs, h, b, &f->blk);
-			idx = lsm_block_find_rowid(&f->blk, rowid, true);
+			lsm_block_decode(&f->rs, h, b, f->blk);
+			idx = lsm_block_find_rowid(f->blk, rowid, true);
 			if (idx >= 0)
 			{
-				if (f->blk.cids &&
-					!lsm_row_visible_cid(snapshot, true, (CommandId) f->blk.cids[idx]))
+				if (f->blk->cids &&
+					!lsm_row_visible_cid(snapshot, true, (CommandId) f->blk->cids[idx]))
 					return false;
 				if (snapshot->snapshot_type == SNAPSHOT_DIRTY &&
 					TransactionIdIsValid(seg->inserting_xid))
 					snapshot->xmin = seg->inserting_xid;
-				lsm_slot_from_block(&f->rs, &f->blk, idx, slot);
+				lsm_slot_from_block(&f->rs, f->blk, idx, slot);
 				return true;
 			}
 		}

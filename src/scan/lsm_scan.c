@@ -210,7 +210,7 @@ lsm_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 		scan->own_snapshot = true;
 	}
 	lsm_read_state_init(&scan->rs, rel, NULL);
-	lsm_block_init(&scan->blk, &scan->rs);
+	lsm_block_init(&scan->blk, scxt);
 	scan->lo = 0;
 	scan->hi = PG_INT64_MAX;
 	lsm_scan_reset_position(scan);

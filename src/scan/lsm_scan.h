@@ -49,6 +49,8 @@ typedef struct LsmDecodedBlock
 	int			values_cap;
 	int			natts_alloc;	/* attributes values/isnull have room for */
 	/* private */
+	MemoryContext cxt;			/* owns everything below */
+	LsmAllocator alloc;			/* format allocations in cxt */
 	MemoryContext arena;		/* reset per block: realigned copies */
 	char	   *raw;
 	Size		raw_cap;
@@ -78,7 +80,8 @@ extern void lsm_read_state_use_desc(LsmReadState *rs, TupleDesc desc);
 extern LsmSegmentHandle *lsm_segment_open(LsmReadState *rs,
 										  const LsmSegmentEntry *entry);
 extern void lsm_segment_close(LsmSegmentHandle *h);
-extern void lsm_block_init(LsmDecodedBlock *blk, LsmReadState *rs);
+extern void lsm_reader_cache_at_xact_end(void);
+extern void lsm_block_init(LsmDecodedBlock *blk, MemoryContext parent);
 extern void lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h,
 							 uint32 blockno, LsmDecodedBlock *blk);
 extern int	lsm_block_find_rowid(const LsmDecodedBlock *blk, int64 rowid,
@@ -133,6 +136,7 @@ extern void lsm_fetcher_destroy(LsmFetcher *f);
 extern bool lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot,
 						  TupleTableSlot *slot);
 extern void lsm_note_flush(void);
+extern void lsm_fetch_pool_at_xact_end(void);
 
 extern IndexFetchTableData *lsm_index_fetch_begin(Relation rel);
 extern void lsm_index_fetch_reset(IndexFetchTableData *scan);

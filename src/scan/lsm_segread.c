@@ -25,6 +25,7 @@
 #include "access/htup_details.h"
 #include "miscadmin.h"
 #include "storage/smgr.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -147,18 +148,81 @@ lsm_segment_build_map(LsmReadState *rs, LsmSegmentHandle *h)
 	}
 }
 
-/* Read the segment's meta area and map its columns; errors on damage. */
-LsmSegmentHandle *
-lsm_segment_open(LsmReadState *rs, const LsmSegmentEntry *entry)
+/*
+ * Parsed segment directories, cached per backend.  A segment image never
+ * changes once written and segment ids are never reused, so an entry stays
+ * right for as long as anyone can name the segment.  Handles point into the
+ * cache; it is emptied only at transaction end (when no scan is open) and
+ * only when it has grown past LSM_READER_CACHE_BYTES.
+ */
+#define LSM_READER_CACHE_BYTES	(64 * 1024 * 1024)
+
+typedef struct LsmReaderKey
 {
-	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
-	LsmSegmentHandle *h = palloc0(sizeof(LsmSegmentHandle));
+	uint64		storage_id;
+	int64		segment_id;
+} LsmReaderKey;
+
+typedef struct LsmReaderEntry
+{
+	LsmReaderKey key;
+	LsmSegReader *reader;
+} LsmReaderEntry;
+
+static HTAB *reader_cache = NULL;
+static MemoryContext reader_cxt = NULL;
+static LsmAllocator reader_alloc;
+static Size reader_cache_bytes = 0;
+
+void
+lsm_reader_cache_at_xact_end(void)
+{
+	if (reader_cache != NULL && reader_cache_bytes > LSM_READER_CACHE_BYTES)
+	{
+		hash_destroy(reader_cache);
+		reader_cache = NULL;
+		MemoryContextReset(reader_cxt);
+		reader_cache_bytes = 0;
+	}
+}
+
+static LsmSegReader *
+lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
+{
+	LsmReaderKey key;
+	LsmReaderEntry *e;
+	bool		found;
 	char		hdrbuf[LSM_SEG_HEADER_SIZE];
 	LsmSegHeader hdr;
 	char	   *meta;
 	int			st;
+	LsmSegReader *reader;
 
-	h->entry = *entry;
+	if (reader_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (reader_cxt == NULL)
+		{
+			reader_cxt = AllocSetContextCreate(TopMemoryContext,
+											   "lsm segment directories",
+											   ALLOCSET_DEFAULT_SIZES);
+			reader_alloc = lsm_pg_allocator(reader_cxt);
+		}
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(LsmReaderKey);
+		ctl.entrysize = sizeof(LsmReaderEntry);
+		ctl.hcxt = reader_cxt;
+		reader_cache = hash_create("lsm segment directories", 256, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.storage_id = lsm_relation_storage_id(rs->rel);
+	key.segment_id = entry->segment_id;
+	e = hash_search(reader_cache, &key, HASH_FIND, NULL);
+	if (e != NULL)
+		return e->reader;
+
 	if (entry->total_bytes < LSM_SEG_HEADER_SIZE)
 		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
 						 "catalog size of segment is too small");
@@ -169,22 +233,35 @@ lsm_segment_open(LsmReadState *rs, const LsmSegmentEntry *entry)
 		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading header");
 	if (hdr.meta_len < LSM_SEG_HEADER_SIZE ||
 		hdr.total_len != (uint64) entry->total_bytes ||
-		hdr.meta_len > hdr.total_len)
+		hdr.meta_len > hdr.total_len ||
+		(int64) hdr.nrows != entry->row_count)
 		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
 						 "header disagrees with the lsm catalog");
 	meta = palloc_extended(hdr.meta_len, MCXT_ALLOC_HUGE);
 	lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
 				   hdr.meta_len, meta, rs->strategy, entry->segment_id);
-	st = lsm_segr_open((const uint8 *) meta, hdr.meta_len, &rs->alloc, &h->reader);
+	st = lsm_segr_open((const uint8 *) meta, hdr.meta_len, &reader_alloc, &reader);
 	pfree(meta);
 	if (st != LSM_OK)
 		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading directory");
+
+	e = hash_search(reader_cache, &key, HASH_ENTER, &found);
+	e->reader = reader;
+	reader_cache_bytes += hdr.meta_len * 2;
+	return reader;
+}
+
+/* Open a segment for reading: its (cached) directory and column map. */
+LsmSegmentHandle *
+lsm_segment_open(LsmReadState *rs, const LsmSegmentEntry *entry)
+{
+	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
+	LsmSegmentHandle *h = palloc0(sizeof(LsmSegmentHandle));
+
+	h->entry = *entry;
+	h->reader = lsm_reader_lookup(rs, entry);
 	h->cols = lsm_segr_columns(h->reader);
 	h->ncols = lsm_segr_header(h->reader)->ncols;
-	if ((int64) lsm_segr_header(h->reader)->nrows != entry->row_count)
-		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
-						 "row count disagrees with the lsm catalog");
-
 	lsm_segment_build_map(rs, h);
 	MemoryContextSwitchTo(old);
 	return h;
@@ -195,20 +272,27 @@ lsm_segment_close(LsmSegmentHandle *h)
 {
 	if (h == NULL)
 		return;
-	if (h->reader)
-		lsm_segr_free(h->reader);
+	/* the reader belongs to the cache */
 	pfree(h->map);
 	pfree(h);
 }
 
+/*
+ * A decoded block owns its memory (a context under `parent`), so that point
+ * fetches can keep one across queries instead of allocating and faulting in
+ * fresh buffers every time.
+ */
 void
-lsm_block_init(LsmDecodedBlock *blk, LsmReadState *rs)
+lsm_block_init(LsmDecodedBlock *blk, MemoryContext parent)
 {
 	memset(blk, 0, sizeof(LsmDecodedBlock));
-	blk->arena = AllocSetContextCreate(rs->cxt, "lsm decoded block",
+	blk->cxt = AllocSetContextCreate(parent, "lsm decoded block",
+									 ALLOCSET_DEFAULT_SIZES);
+	blk->alloc = lsm_pg_allocator(blk->cxt);
+	blk->arena = AllocSetContextCreate(blk->cxt, "lsm decoded block arena",
 									   ALLOCSET_DEFAULT_SIZES);
-	lsm_decoded_init(&blk->rowdec, &rs->alloc);
-	lsm_decoded_init(&blk->ciddec, &rs->alloc);
+	lsm_decoded_init(&blk->rowdec, &blk->alloc);
+	lsm_decoded_init(&blk->ciddec, &blk->alloc);
 }
 
 static void
@@ -220,8 +304,8 @@ lsm_block_ensure(LsmDecodedBlock *blk, LsmReadState *rs, int ncols, uint32 nrows
 	if (blk->values == NULL || natts > blk->natts_alloc)
 	{
 		/* first use, or a wider descriptor: start over */
-		blk->values = MemoryContextAllocZero(rs->cxt, sizeof(Datum *) * Max(natts, 1));
-		blk->isnull = MemoryContextAllocZero(rs->cxt, sizeof(bool *) * Max(natts, 1));
+		blk->values = MemoryContextAllocZero(blk->cxt, sizeof(Datum *) * Max(natts, 1));
+		blk->isnull = MemoryContextAllocZero(blk->cxt, sizeof(bool *) * Max(natts, 1));
 		blk->natts_alloc = Max(natts, 1);
 		blk->values_cap = 0;
 	}
@@ -238,14 +322,14 @@ lsm_block_ensure(LsmDecodedBlock *blk, LsmReadState *rs, int ncols, uint32 nrows
 		}
 		for (i = 0; i < blk->natts_alloc; i++)
 		{
-			blk->values[i] = MemoryContextAlloc(rs->cxt, sizeof(Datum) * cap);
-			blk->isnull[i] = MemoryContextAlloc(rs->cxt, sizeof(bool) * cap);
+			blk->values[i] = MemoryContextAlloc(blk->cxt, sizeof(Datum) * cap);
+			blk->isnull[i] = MemoryContextAlloc(blk->cxt, sizeof(bool) * cap);
 		}
 		blk->values_cap = cap;
 	}
 	if (ncols > blk->ncoldec)
 	{
-		LsmDecoded *dec = MemoryContextAllocZero(rs->cxt, sizeof(LsmDecoded) * ncols);
+		LsmDecoded *dec = MemoryContextAllocZero(blk->cxt, sizeof(LsmDecoded) * ncols);
 
 		if (blk->coldec)
 		{
@@ -253,7 +337,7 @@ lsm_block_ensure(LsmDecodedBlock *blk, LsmReadState *rs, int ncols, uint32 nrows
 			pfree(blk->coldec);
 		}
 		for (i = blk->ncoldec; i < ncols; i++)
-			lsm_decoded_init(&dec[i], &rs->alloc);
+			lsm_decoded_init(&dec[i], &blk->alloc);
 		blk->coldec = dec;
 		blk->ncoldec = ncols;
 	}
@@ -298,7 +382,7 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 	{
 		if (blk->raw)
 			pfree(blk->raw);
-		blk->raw = MemoryContextAllocExtended(rs->cxt, bi->data_len + 8,
+		blk->raw = MemoryContextAllocExtended(blk->cxt, bi->data_len + 8,
 											  MCXT_ALLOC_HUGE);
 		blk->raw_cap = bi->data_len;
 	}

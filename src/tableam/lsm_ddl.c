@@ -296,9 +296,24 @@ lsm_relation_estimate_size(Relation rel, int32 *attr_widths,
 
 	if (smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM))
 		physical = smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM);
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	live = physical > 0 ? lsm_live_row_count(rel, snapshot) : 0;
-	UnregisterSnapshot(snapshot);
+	if (physical > 0 && rel->rd_rel->reltuples >= 0 && rel->rd_rel->relpages > 0)
+	{
+		/*
+		 * Analyzed or vacuumed: scale the recorded density to the current
+		 * virtual block space, as heap scales by its current page count.
+		 * This avoids a catalog scan every time a query is planned.
+		 */
+		double		density = rel->rd_rel->reltuples / rel->rd_rel->relpages;
+
+		live = (int64) rint(density * lsm_virtual_nblocks(rel)) +
+			lsm_memtable_buffered_rows(rel);
+	}
+	else
+	{
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+		live = physical > 0 ? lsm_live_row_count(rel, snapshot) : 0;
+		UnregisterSnapshot(snapshot);
+	}
 
 	*allvisfrac = 0;
 	*pages = Max(physical, 1);

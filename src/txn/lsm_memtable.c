@@ -47,6 +47,7 @@
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
 #include "storage/lsm_storage.h"
+#include "scan/lsm_scan.h"
 #include "txn/lsm_txn.h"
 
 #define LSM_FIRST_BATCH		256
@@ -821,6 +822,8 @@ lsm_xact_callback(XactEvent event, void *arg)
 			/* buffers lived in TopTransactionContext */
 			memtables = NULL;
 			last_used = NULL;
+			lsm_reader_cache_at_xact_end();
+			lsm_fetch_pool_at_xact_end();
 			break;
 		default:
 			break;
