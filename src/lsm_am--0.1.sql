@@ -89,12 +89,16 @@ AS 'MODULE_PATHNAME', 'lsm_collect_garbage'
 LANGUAGE C;
 
 -- Logical decoding sees nothing of an lsm table (it writes no heap WAL), so
--- adding one to a publication is refused.
+-- any command that would leave a permanent lsm table in a publication is
+-- refused: publication changes, and table changes (a new table in a
+-- published schema or under FOR ALL TABLES, SET ACCESS METHOD, ATTACH).
 CREATE FUNCTION lsm.refuse_publication() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'lsm_refuse_publication'
 LANGUAGE C;
 CREATE EVENT TRIGGER lsm_refuse_publication ON ddl_command_end
-	WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION')
+	WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'CREATE TABLE',
+				 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE',
+				 'CREATE MATERIALIZED VIEW')
 	EXECUTE FUNCTION lsm.refuse_publication();
 
 -- The catalog tables hold no user data of their own: pg_dump must not dump

@@ -28,9 +28,12 @@
 #include "optimizer/paths.h"
 #include "storage/smgr.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+
+#include <stdio.h>
 
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
@@ -170,6 +173,42 @@ lsm_is_lsm_relation(Relation rel)
 /* ---- hooks ---- */
 
 /*
+ * A table rewrite (VACUUM FULL, CLUSTER, ALTER TYPE, SET ACCESS METHOD,
+ * REFRESH) builds the new storage under a transient table named
+ * "pg_temp_<oid of the table>", swaps relfilenodes and drops the transient
+ * table.  When that drop comes, the new storage's lsm.storage row still names
+ * the transient table: give it to the table it now belongs to, after
+ * checking that table's metapage really holds that storage.
+ */
+static void
+lsm_adopt_rewritten_storage(Oid transient)
+{
+	Oid			target;
+	char		tail;
+	Relation	rel;
+	char	   *name = get_rel_name(transient);
+
+	if (name == NULL ||
+		sscanf(name, "pg_temp_%u%c", &target, &tail) != 1 ||
+		!OidIsValid(target) || target == transient ||
+		!lsm_catalog_available())
+		return;
+	rel = try_relation_open(target, NoLock);
+	if (rel == NULL)
+		return;
+	if (lsm_is_lsm_relation(rel) &&
+		smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM) &&
+		smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) > 0)
+	{
+		LsmMetaPageData meta;
+
+		lsm_meta_read(rel, &meta);
+		lsm_catalog_set_storage_relid(meta.storage_id, target);
+	}
+	relation_close(rel, NoLock);
+}
+
+/*
  * DROP of an lsm table: forget its buffered rows and remove its catalog
  * rows, in the dropping transaction.
  */
@@ -180,8 +219,9 @@ lsm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 
-	if (access == OAT_DROP && classId == RelationRelationId && subId == 0 &&
-		lsm_relid_is_lsm(objectId))
+	if (access != OAT_DROP || classId != RelationRelationId || subId != 0)
+		return;
+	if (lsm_relid_is_lsm(objectId))
 	{
 		Relation	rel;
 
@@ -199,6 +239,10 @@ lsm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		}
 		relation_close(rel, NoLock);
 	}
+	/* the transient table of a rewrite into lsm may itself be heap */
+	if (get_rel_relkind(objectId) == RELKIND_RELATION ||
+		get_rel_relkind(objectId) == RELKIND_MATVIEW)
+		lsm_adopt_rewritten_storage(objectId);
 }
 
 /*

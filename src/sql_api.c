@@ -222,20 +222,39 @@ lsm_collect_garbage(PG_FUNCTION_ARGS)
 }
 
 /*
- * Event trigger for CREATE/ALTER PUBLICATION: lsm tables write no heap WAL,
- * so logical decoding would silently publish nothing of them.
+ * Event trigger at the end of CREATE/ALTER PUBLICATION and of the commands
+ * that create or change tables: lsm tables write no heap WAL, so logical
+ * decoding would silently publish nothing of them.  Refuse any command that
+ * leaves a permanent lsm table in a publication: named in it, in one of its
+ * schemas, under a published partitioned table, or covered by FOR ALL
+ * TABLES.  Only the publications and tables the command touched are checked.
  */
 Datum
 lsm_refuse_publication(PG_FUNCTION_ARGS)
 {
 	const char *query =
-		"SELECT c.oid::regclass::text FROM pg_publication_rel pr"
-		" JOIN pg_class c ON c.oid = pr.prrelid"
-		" JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'lsm'"
-		" UNION ALL "
-		"SELECT c.oid::regclass::text FROM pg_publication_namespace pn"
-		" JOIN pg_class c ON c.relnamespace = pn.pnnspid"
-		" JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'lsm'"
+		"WITH ddl AS (SELECT classid, objid FROM pg_event_trigger_ddl_commands()),"
+		" pubs AS ("
+		"  SELECT objid AS oid FROM ddl WHERE classid = 'pg_publication'::regclass"
+		"  UNION SELECT pr.prpubid FROM ddl JOIN pg_publication_rel pr ON pr.oid = ddl.objid"
+		"   WHERE ddl.classid = 'pg_publication_rel'::regclass"
+		"  UNION SELECT pn.pnpubid FROM ddl JOIN pg_publication_namespace pn ON pn.oid = ddl.objid"
+		"   WHERE ddl.classid = 'pg_publication_namespace'::regclass),"
+		" rels AS ("
+		"  SELECT objid AS oid FROM ddl WHERE classid = 'pg_class'::regclass"
+		"  UNION SELECT t.relid FROM ddl, pg_partition_tree(ddl.objid) t"
+		"   WHERE ddl.classid = 'pg_class'::regclass),"
+		" lsm AS ("
+		"  SELECT c.oid, c.relnamespace FROM pg_class c JOIN pg_am a ON a.oid = c.relam"
+		"   WHERE a.amname = 'lsm' AND c.relpersistence = 'p' AND c.relkind = 'r')"
+		" SELECT l.oid::regclass::text FROM lsm l, pg_publication p"
+		"  WHERE (p.oid IN (SELECT oid FROM pubs) OR l.oid IN (SELECT oid FROM rels))"
+		"   AND (p.puballtables"
+		"    OR EXISTS (SELECT 1 FROM pg_publication_namespace pn"
+		"               WHERE pn.pnpubid = p.oid AND pn.pnnspid = l.relnamespace)"
+		"    OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = p.oid"
+		"               AND (pr.prrelid = l.oid OR pr.prrelid IN"
+		"                    (SELECT relid FROM pg_partition_ancestors(l.oid)))))"
 		" LIMIT 1";
 	char	   *name = NULL;
 
@@ -244,7 +263,8 @@ lsm_refuse_publication(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("lsm.refuse_publication() must be called as an event trigger")));
 	SPI_connect();
-	if (SPI_execute(query, true, 1) != SPI_OK_SELECT)
+	/* not read-only: SPI then makes the command's own changes visible */
+	if (SPI_execute(query, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not check publications for lsm tables");
 	if (SPI_processed > 0)
 		name = pstrdup(SPI_getvalue(SPI_tuptable->vals[0],

@@ -303,6 +303,39 @@ lsm_catalog_drop_storage(uint64 storage_id)
 	lsm_catalog_delete_rows("storage", "storage_pkey", storage_id);
 }
 
+/*
+ * Record that `storage_id` now belongs to relation `relid` (a rewrite built
+ * it under PostgreSQL's transient table and then swapped it in).
+ */
+void
+lsm_catalog_set_storage_relid(uint64 storage_id, Oid relid)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	rel = table_open(lsm_catalog_relid("storage"), RowExclusiveLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("storage_pkey"), true,
+							  NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		bool		repl[3] = {false, true, false};
+		HeapTuple	newtup;
+
+		values[1] = ObjectIdGetDatum(relid);
+		newtup = heap_modify_tuple(tup, RelationGetDescr(rel), values, nulls, repl);
+		CatalogTupleUpdate(rel, &newtup->t_self, newtup);
+		heap_freetuple(newtup);
+	}
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+}
+
 /* Reserve [min_rowid, max_rowid] for the current (sub)transaction. */
 ItemPointerData
 lsm_catalog_insert_inflight(uint64 storage_id, int64 min_rowid, int64 max_rowid)

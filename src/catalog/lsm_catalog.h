@@ -44,6 +44,7 @@ extern LsmSegmentList *lsm_catalog_segments(uint64 storage_id,
 extern const LsmSegmentEntry *lsm_segment_for_rowid(const LsmSegmentList *list,
 													int64 rowid);
 extern void lsm_catalog_drop_storage(uint64 storage_id);
+extern void lsm_catalog_set_storage_relid(uint64 storage_id, Oid relid);
 extern ItemPointerData lsm_catalog_insert_inflight(uint64 storage_id,
 												   int64 min_rowid,
 												   int64 max_rowid);

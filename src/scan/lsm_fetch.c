@@ -177,6 +177,65 @@ lsm_fetcher_destroy(LsmFetcher *f)
 	MemoryContextDelete(f->cxt);
 }
 
+/*
+ * The segment list of the last storage fetched from, shared by the fetchers
+ * of later queries in this backend.  Two MVCC snapshots with the same xmin,
+ * xmax and transaction-completion count see the same committed
+ * transactions (PostgreSQL's own snapshot-reuse rule), so they list the
+ * same segments, as long as this backend has written none since
+ * (lsm_flush_count).  Only short lists are kept; each user copies it.
+ */
+#define LSM_SHARED_LIST_MAX		1024
+
+static MemoryContext shared_list_cxt = NULL;
+static LsmSegmentList *shared_list = NULL;
+static uint64 shared_storage_id;
+static TransactionId shared_xmin;
+static TransactionId shared_xmax;
+static uint64 shared_completion;
+static uint64 shared_flushes;
+
+static LsmSegmentList *
+lsm_shared_list_get(uint64 storage_id, Snapshot snapshot)
+{
+	LsmSegmentList *copy;
+
+	if (shared_list == NULL || shared_storage_id != storage_id ||
+		shared_xmin != snapshot->xmin || shared_xmax != snapshot->xmax ||
+		shared_completion != snapshot->snapXactCompletionCount ||
+		shared_flushes != lsm_flush_count)
+		return NULL;
+	copy = palloc(sizeof(LsmSegmentList));
+	copy->nsegs = shared_list->nsegs;
+	copy->segs = palloc(sizeof(LsmSegmentEntry) * Max(copy->nsegs, 1));
+	memcpy(copy->segs, shared_list->segs, sizeof(LsmSegmentEntry) * copy->nsegs);
+	return copy;
+}
+
+static void
+lsm_shared_list_put(uint64 storage_id, Snapshot snapshot,
+					const LsmSegmentList *list)
+{
+	if (list->nsegs > LSM_SHARED_LIST_MAX ||
+		snapshot->snapXactCompletionCount == 0)
+		return;
+	if (shared_list_cxt == NULL)
+		shared_list_cxt = AllocSetContextCreate(TopMemoryContext,
+												"lsm shared segment list",
+												ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(shared_list_cxt);
+	shared_list = MemoryContextAlloc(shared_list_cxt, sizeof(LsmSegmentList));
+	shared_list->nsegs = list->nsegs;
+	shared_list->segs = MemoryContextAlloc(shared_list_cxt,
+										   sizeof(LsmSegmentEntry) * Max(list->nsegs, 1));
+	memcpy(shared_list->segs, list->segs, sizeof(LsmSegmentEntry) * list->nsegs);
+	shared_storage_id = storage_id;
+	shared_xmin = snapshot->xmin;
+	shared_xmax = snapshot->xmax;
+	shared_completion = snapshot->snapXactCompletionCount;
+	shared_flushes = lsm_flush_count;
+}
+
 static void
 lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
 {
@@ -193,10 +252,16 @@ lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
 	old = MemoryContextSwitchTo(f->cxt);
 	if (!f->have_storage)
 	{
-		f->storage_id = lsm_storage_id_for_read(f->rs.rel);
+		f->storage_id = lsm_relation_storage_id(f->rs.rel);
 		f->have_storage = true;
 	}
-	f->segs = lsm_catalog_segments(f->storage_id, snapshot);
+	f->segs = cacheable ? lsm_shared_list_get(f->storage_id, snapshot) : NULL;
+	if (f->segs == NULL)
+	{
+		f->segs = lsm_catalog_segments(f->storage_id, snapshot);
+		if (cacheable)
+			lsm_shared_list_put(f->storage_id, snapshot, f->segs);
+	}
 	f->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(f->segs->nsegs, 1));
 	MemoryContextSwitchTo(old);
 	if (cacheable && snapshot->snapXactCompletionCount != 0)
@@ -286,7 +351,7 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 
 		if (!f->have_storage)
 		{
-			f->storage_id = lsm_storage_id_for_read(f->rs.rel);
+			f->storage_id = lsm_relation_storage_id(f->rs.rel);
 			f->have_storage = true;
 		}
 		xid = lsm_catalog_inflight_xid(f->storage_id, rowid);

@@ -708,7 +708,7 @@ lsm_memtable_merge(LsmMemtable *child, LsmMemtable *parent)
 						   run->rows[i].cid, copy);
 		}
 	}
-	parent->inflight = list_concat(parent->inflight, child->inflight);
+	/* the caller moves child->inflight to the parent */
 }
 
 static void
@@ -777,6 +777,7 @@ static void
 lsm_memtable_flush_all(void)
 {
 	bool		cci_done = false;
+	bool		wrote = (memtables != NULL);
 
 	while (memtables)
 	{
@@ -803,6 +804,13 @@ lsm_memtable_flush_all(void)
 			lsm_catalog_delete_inflight((ItemPointer) lfirst(lc));
 		lsm_memtable_unlink(mt);
 	}
+
+	/*
+	 * Make the new catalog rows visible to what runs later in this commit
+	 * (ON COMMIT DELETE ROWS truncates and must see the segments to remove).
+	 */
+	if (wrote)
+		CommandCounterIncrement();
 }
 
 static void
