@@ -42,7 +42,7 @@
 
 PG_MODULE_MAGIC;
 
-int			lsm_block_rows = 2048;
+int			lsm_block_rows = 1024;
 int			lsm_segment_rows = 1048576;
 int			lsm_memtable_limit_kb = 131072;
 int			lsm_compression_level = 1;
@@ -276,7 +276,7 @@ _PG_init(void)
 	DefineCustomIntVariable("lsm.block_rows",
 							"Rows per block of a new segment.",
 							"Zone maps and point reads work per block.",
-							&lsm_block_rows, 2048, 64, 65536,
+							&lsm_block_rows, 1024, 64, 65536,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lsm.segment_rows",
 							"Rows a write buffer holds before it is flushed into a segment.",
