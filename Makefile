@@ -24,6 +24,7 @@ OBJS = \
 	src/catalog/lsm_catalog.o \
 	src/txn/lsm_memtable.o \
 	src/txn/lsm_flush.o \
+	src/txn/lsm_dml.o \
 	src/scan/lsm_segread.o \
 	src/scan/lsm_scan.o \
 	src/scan/lsm_fetch.o \

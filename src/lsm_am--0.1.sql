@@ -50,6 +50,29 @@ CREATE TABLE lsm.inflight (
 ) USING heap;
 CREATE INDEX inflight_rowid_idx ON lsm.inflight (storage_id, min_rowid);
 
+-- Delete records: one row per deleted or updated row version, inserted by
+-- the deleting (sub)transaction, so its visibility is the delete's
+-- visibility (merge-on-read).  successor: the new version's rowid for an
+-- UPDATE, -1 for a DELETE, -2 for a row moved to another partition.  The
+-- primary key serialises competing deleters of one row.
+CREATE TABLE lsm.deleted (
+	storage_id	bigint	NOT NULL,
+	rowid		bigint	NOT NULL,
+	successor	bigint	NOT NULL,
+	PRIMARY KEY (storage_id, rowid)
+) USING heap;
+
+-- Row locks (SELECT FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE, foreign-key
+-- checks): one row per lock taken, inserted by the locking (sub)transaction.
+-- A lock is held while its inserter is in progress.  mode is the
+-- LockTupleMode (0 key share, 1 share, 2 no key update, 3 update).
+CREATE TABLE lsm.rowlock (
+	storage_id	bigint	NOT NULL,
+	rowid		bigint	NOT NULL,
+	mode		int4	NOT NULL
+) USING heap;
+CREATE INDEX rowlock_rowid_idx ON lsm.rowlock (storage_id, rowid);
+
 CREATE FUNCTION lsm.lsm_tableam_handler(internal)
 RETURNS table_am_handler
 AS 'MODULE_PATHNAME', 'lsm_tableam_handler'
@@ -103,4 +126,4 @@ CREATE EVENT TRIGGER lsm_refuse_publication ON ddl_command_end
 
 -- The catalog tables hold no user data of their own: pg_dump must not dump
 -- their rows (a restored lsm table gets new storage and new segments).
-REVOKE ALL ON lsm.storage, lsm.segment, lsm.inflight FROM PUBLIC;
+REVOKE ALL ON lsm.storage, lsm.segment, lsm.inflight, lsm.deleted, lsm.rowlock FROM PUBLIC;

@@ -42,6 +42,7 @@
 
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
+#include "scan/lsm_scan.h"
 #include "storage/lsm_storage.h"
 
 /* column numbers of lsm.segment */
@@ -90,6 +91,8 @@ lsm_catalog_available(void)
 
 	return OidIsValid(nsp) &&
 		OidIsValid(get_relname_relid("segment", nsp)) &&
+		OidIsValid(get_relname_relid("deleted", nsp)) &&
+		OidIsValid(get_relname_relid("rowlock", nsp)) &&
 		OidIsValid(get_relname_relid("storage", nsp)) &&
 		OidIsValid(get_relname_relid("inflight", nsp));
 }
@@ -300,6 +303,8 @@ lsm_catalog_drop_storage(uint64 storage_id)
 		return;
 	lsm_catalog_delete_rows("segment", "segment_rowid_idx", storage_id);
 	lsm_catalog_delete_rows("inflight", "inflight_rowid_idx", storage_id);
+	lsm_catalog_delete_rows("deleted", "deleted_pkey", storage_id);
+	lsm_catalog_delete_rows("rowlock", "rowlock_rowid_idx", storage_id);
 	lsm_catalog_delete_rows("storage", "storage_pkey", storage_id);
 }
 
@@ -507,4 +512,321 @@ lsm_catalog_collect_garbage(void)
 		removed++;
 	}
 	return removed;
+}
+
+/* ---- delete records ---- */
+
+/* Record that `rowid` is deleted (or updated into `successor`). */
+void
+lsm_catalog_insert_delete(uint64 storage_id, int64 rowid, int64 successor)
+{
+	Relation	rel;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	HeapTuple	tup;
+
+	values[0] = Int64GetDatum((int64) storage_id);
+	values[1] = Int64GetDatum(rowid);
+	values[2] = Int64GetDatum(successor);
+	rel = table_open(lsm_catalog_relid("deleted"), RowExclusiveLock);
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	CatalogTupleInsert(rel, tup);
+	heap_freetuple(tup);
+	table_close(rel, RowExclusiveLock);
+	lsm_note_delete();
+}
+
+static void
+lsm_delete_keys(ScanKeyData *key, uint64 storage_id, int64 rowid)
+{
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(rowid));
+}
+
+/*
+ * What deleters have done to `rowid`, as a dirty snapshot sees it: the
+ * state of the one live delete record (committed, ours, or in progress).
+ * Aborted records are invisible and so do not count.
+ */
+void
+lsm_catalog_probe_delete(uint64 storage_id, int64 rowid, LsmDeleteProbe *probe)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	HeapTuple	tup;
+	SnapshotData dirty;
+
+	memset(probe, 0, sizeof(LsmDeleteProbe));
+	probe->state = LSM_DEL_NONE;
+	probe->successor = LSM_SUCCESSOR_NONE;
+	InitDirtySnapshot(dirty);
+	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
+	lsm_delete_keys(key, storage_id, rowid);
+	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
+							  &dirty, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
+
+		probe->successor = DatumGetInt64(heap_getattr(tup, 3,
+													  RelationGetDescr(rel),
+													  &isnull));
+		probe->xid = xmin;
+		if (TransactionIdIsCurrentTransactionId(xmin))
+		{
+			probe->state = LSM_DEL_OWN;
+			probe->cid = HeapTupleHeaderGetCmin(tup->t_data);
+		}
+		else if (TransactionIdIsValid(dirty.xmin))
+			probe->state = LSM_DEL_IN_PROGRESS;
+		else
+			probe->state = LSM_DEL_COMMITTED;
+		break;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/* Does `snapshot` see a delete of `rowid`?  (MVCC, SELF and similar.) */
+bool
+lsm_catalog_row_deleted(uint64 storage_id, int64 rowid, Snapshot snapshot)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	bool		found;
+
+	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
+	lsm_delete_keys(key, storage_id, rowid);
+	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
+							  snapshot, 2, key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+static int
+lsm_int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * The rowids whose delete `snapshot` sees, sorted (palloc'd; NULL when
+ * none).  This is the merge-on-read set a scan skips.
+ */
+int64 *
+lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int64	   *set = NULL;
+	int			cap = 0;
+
+	*n = 0;
+	if (storage_id == 0)
+		return NULL;
+	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
+							  snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+
+		if (*n == cap)
+		{
+			cap = cap == 0 ? 64 : cap * 2;
+			set = set ? repalloc_huge(set, sizeof(int64) * cap) :
+				palloc(sizeof(int64) * cap);
+		}
+		set[(*n)++] = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel),
+												 &isnull));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (*n > 1)
+		qsort(set, *n, sizeof(int64), lsm_int64_cmp);
+	return set;
+}
+
+/* ---- row locks ---- */
+
+ItemPointerData
+lsm_catalog_insert_rowlock(uint64 storage_id, int64 rowid, int mode)
+{
+	Relation	rel;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	HeapTuple	tup;
+	ItemPointerData tid;
+
+	values[0] = Int64GetDatum((int64) storage_id);
+	values[1] = Int64GetDatum(rowid);
+	values[2] = Int32GetDatum(mode);
+	rel = table_open(lsm_catalog_relid("rowlock"), RowExclusiveLock);
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	CatalogTupleInsert(rel, tup);
+	tid = tup->t_self;
+	heap_freetuple(tup);
+	table_close(rel, RowExclusiveLock);
+	return tid;
+}
+
+/* Do two row-lock modes (LockTupleMode values) conflict?  As heap's table. */
+static bool
+lsm_lock_modes_conflict(int a, int b)
+{
+	/* key share 0, share 1, no key update 2, update 3 */
+	static const bool conflicts[4][4] = {
+		{false, false, false, true},
+		{false, false, true, true},
+		{false, true, true, true},
+		{true, true, true, true}
+	};
+
+	return conflicts[a][b];
+}
+
+/*
+ * A transaction other than ours, still in progress, holding a lock on
+ * `rowid` that conflicts with `mode`; InvalidTransactionId if none.
+ * *own_covers: we already hold a lock at least as strong.
+ */
+TransactionId
+lsm_catalog_rowlock_conflict(uint64 storage_id, int64 rowid, int mode,
+							 bool *own_covers)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	HeapTuple	tup;
+	SnapshotData dirty;
+	TransactionId result = InvalidTransactionId;
+
+	*own_covers = false;
+	InitDirtySnapshot(dirty);
+	rel = table_open(lsm_catalog_relid("rowlock"), AccessShareLock);
+	lsm_delete_keys(key, storage_id, rowid);
+	scan = systable_beginscan(rel, lsm_catalog_relid("rowlock_rowid_idx"), true,
+							  &dirty, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int			held = DatumGetInt32(heap_getattr(tup, 3, RelationGetDescr(rel),
+													  &isnull));
+		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
+
+		if (TransactionIdIsCurrentTransactionId(xmin))
+		{
+			if (held >= mode)
+				*own_covers = true;
+			continue;
+		}
+		/* only a lock whose holder still runs counts */
+		if (!TransactionIdIsValid(dirty.xmin))
+			continue;
+		if (held >= 0 && held < 4 && lsm_lock_modes_conflict(held, mode))
+		{
+			result = dirty.xmin;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* Delete one row of an lsm catalog table by TID, tolerating our own delete. */
+void
+lsm_catalog_delete_tid(const char *relname, ItemPointer tid)
+{
+	Relation	rel;
+	TM_FailureData tmfd;
+
+	rel = table_open(lsm_catalog_relid(relname), RowExclusiveLock);
+	(void) heap_delete(rel, tid, GetCurrentCommandId(true), InvalidSnapshot,
+					   true, &tmfd, false);
+	table_close(rel, RowExclusiveLock);
+}
+
+/* Does any delete record exist for the storage, whoever wrote it? */
+bool
+lsm_catalog_has_deletes(uint64 storage_id)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	bool		found;
+
+	if (storage_id == 0)
+		return false;
+	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
+							  SnapshotAny, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Rowids whose delete every running and future snapshot sees: the record
+ * was inserted by a committed transaction older than `horizon` and is not
+ * itself deleted.  Sorted; NULL when none.  Their index entries can go.
+ */
+int64 *
+lsm_catalog_settled_deletes(uint64 storage_id, TransactionId horizon, int *n)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int64	   *set = NULL;
+	int			cap = 0;
+
+	*n = 0;
+	if (storage_id == 0)
+		return NULL;
+	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	/* a fresh MVCC snapshot: committed records, not deleted */
+	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
+							  GetLatestSnapshot(), 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
+		bool		isnull;
+
+		if (TransactionIdIsCurrentTransactionId(xmin) ||
+			!TransactionIdPrecedes(xmin, horizon))
+			continue;
+		if (*n == cap)
+		{
+			cap = cap == 0 ? 64 : cap * 2;
+			set = set ? repalloc_huge(set, sizeof(int64) * cap) :
+				palloc(sizeof(int64) * cap);
+		}
+		set[(*n)++] = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel),
+												 &isnull));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (*n > 1)
+		qsort(set, *n, sizeof(int64), lsm_int64_cmp);
+	return set;
 }

@@ -51,6 +51,46 @@ extern ItemPointerData lsm_catalog_insert_inflight(uint64 storage_id,
 extern void lsm_catalog_delete_inflight(ItemPointer tid);
 extern TransactionId lsm_catalog_inflight_xid(uint64 storage_id, int64 rowid);
 extern bool lsm_catalog_available(void);
+
+/* delete records (lsm.deleted) */
+#define LSM_SUCCESSOR_NONE		(-1)	/* plain DELETE */
+#define LSM_SUCCESSOR_MOVED		(-2)	/* moved to another partition */
+
+typedef enum LsmDeleteState
+{
+	LSM_DEL_NONE,				/* no live delete record */
+	LSM_DEL_OWN,				/* deleted by our own transaction */
+	LSM_DEL_IN_PROGRESS,		/* by another transaction still running */
+	LSM_DEL_COMMITTED			/* by a committed transaction */
+} LsmDeleteState;
+
+typedef struct LsmDeleteProbe
+{
+	LsmDeleteState state;
+	TransactionId xid;			/* the deleter */
+	CommandId	cid;			/* LSM_DEL_OWN: the deleting command */
+	int64		successor;
+} LsmDeleteProbe;
+
+extern void lsm_catalog_insert_delete(uint64 storage_id, int64 rowid,
+									  int64 successor);
+extern void lsm_catalog_probe_delete(uint64 storage_id, int64 rowid,
+									 LsmDeleteProbe *probe);
+extern bool lsm_catalog_row_deleted(uint64 storage_id, int64 rowid,
+									Snapshot snapshot);
+extern bool lsm_catalog_has_deletes(uint64 storage_id);
+extern int64 *lsm_catalog_settled_deletes(uint64 storage_id,
+										  TransactionId horizon, int *n);
+extern int64 *lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot,
+									  int *n);
+
+/* row locks (lsm.rowlock) */
+extern ItemPointerData lsm_catalog_insert_rowlock(uint64 storage_id,
+												  int64 rowid, int mode);
+extern TransactionId lsm_catalog_rowlock_conflict(uint64 storage_id,
+												  int64 rowid, int mode,
+												  bool *own_covers);
+extern void lsm_catalog_delete_tid(const char *relname, ItemPointer tid);
 extern int64 lsm_catalog_collect_garbage(void);
 
 #endif							/* LSM_CATALOG_H */

@@ -33,6 +33,7 @@
 #include "access/xact.h"
 #include "executor/tuptable.h"
 #include "pgstat.h"
+#include "storage/predicate.h"
 #include "storage/lsm_storage.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -55,6 +56,7 @@ struct LsmFetcher
 	CommandId	key_curcid;
 	uint64		key_completion;
 	uint64		key_flushes;
+	bool		deletes_possible;	/* any delete record for the storage */
 	LsmDecodedBlock *blk;		/* from the pool, or private */
 	int			pool_slot;		/* -1 if private */
 };
@@ -122,6 +124,13 @@ static uint64 lsm_flush_count = 0;
 
 void
 lsm_note_flush(void)
+{
+	lsm_flush_count++;
+}
+
+/* a delete by this backend makes the "no deletes" shortcut stale too */
+void
+lsm_note_delete(void)
 {
 	lsm_flush_count++;
 }
@@ -194,9 +203,10 @@ static TransactionId shared_xmin;
 static TransactionId shared_xmax;
 static uint64 shared_completion;
 static uint64 shared_flushes;
+static bool shared_deletes;
 
 static LsmSegmentList *
-lsm_shared_list_get(uint64 storage_id, Snapshot snapshot)
+lsm_shared_list_get(uint64 storage_id, Snapshot snapshot, bool *deletes)
 {
 	LsmSegmentList *copy;
 
@@ -205,6 +215,7 @@ lsm_shared_list_get(uint64 storage_id, Snapshot snapshot)
 		shared_completion != snapshot->snapXactCompletionCount ||
 		shared_flushes != lsm_flush_count)
 		return NULL;
+	*deletes = shared_deletes;
 	copy = palloc(sizeof(LsmSegmentList));
 	copy->nsegs = shared_list->nsegs;
 	copy->segs = palloc(sizeof(LsmSegmentEntry) * Max(copy->nsegs, 1));
@@ -214,7 +225,7 @@ lsm_shared_list_get(uint64 storage_id, Snapshot snapshot)
 
 static void
 lsm_shared_list_put(uint64 storage_id, Snapshot snapshot,
-					const LsmSegmentList *list)
+					const LsmSegmentList *list, bool deletes)
 {
 	if (list->nsegs > LSM_SHARED_LIST_MAX ||
 		snapshot->snapXactCompletionCount == 0)
@@ -234,6 +245,7 @@ lsm_shared_list_put(uint64 storage_id, Snapshot snapshot,
 	shared_xmax = snapshot->xmax;
 	shared_completion = snapshot->snapXactCompletionCount;
 	shared_flushes = lsm_flush_count;
+	shared_deletes = deletes;
 }
 
 static void
@@ -255,12 +267,16 @@ lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
 		f->storage_id = lsm_relation_storage_id(f->rs.rel);
 		f->have_storage = true;
 	}
-	f->segs = cacheable ? lsm_shared_list_get(f->storage_id, snapshot) : NULL;
+	f->segs = cacheable ? lsm_shared_list_get(f->storage_id, snapshot,
+											  &f->deletes_possible) : NULL;
 	if (f->segs == NULL)
 	{
 		f->segs = lsm_catalog_segments(f->storage_id, snapshot);
+		/* any delete record at all, whoever wrote it? */
+		f->deletes_possible = lsm_catalog_has_deletes(f->storage_id);
 		if (cacheable)
-			lsm_shared_list_put(f->storage_id, snapshot, f->segs);
+			lsm_shared_list_put(f->storage_id, snapshot, f->segs,
+								f->deletes_possible);
 	}
 	f->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(f->segs->nsegs, 1));
 	MemoryContextSwitchTo(old);
@@ -273,6 +289,42 @@ lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
 		f->key_completion = snapshot->snapXactCompletionCount;
 		f->key_flushes = lsm_flush_count;
 	}
+}
+
+/*
+ * False if `snapshot` sees a delete of `rowid`.  A dirty snapshot sees a
+ * row whose deleter still runs, with snapshot->xmax set to the deleter.
+ */
+static bool
+lsm_fetch_delete_check(LsmFetcher *f, int64 rowid, Snapshot snapshot)
+{
+	LsmDeleteProbe probe;
+
+	if (snapshot->snapshot_type == SNAPSHOT_ANY ||
+		snapshot->snapshot_type == SNAPSHOT_NON_VACUUMABLE)
+		return true;
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
+	{
+		lsm_fetcher_load(f, snapshot);
+		if (!f->deletes_possible)
+			return true;
+		return !lsm_catalog_row_deleted(f->storage_id, rowid, snapshot);
+	}
+	if (!f->have_storage)
+	{
+		f->storage_id = lsm_relation_storage_id(f->rs.rel);
+		f->have_storage = true;
+	}
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		lsm_catalog_probe_delete(f->storage_id, rowid, &probe);
+		if (probe.state == LSM_DEL_COMMITTED || probe.state == LSM_DEL_OWN)
+			return false;
+		if (probe.state == LSM_DEL_IN_PROGRESS)
+			snapshot->xmax = probe.xid;
+		return true;
+	}
+	return !lsm_catalog_row_deleted(f->storage_id, rowid, snapshot);
 }
 
 /*
@@ -300,6 +352,11 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		snapshot->xmax = InvalidTransactionId;
 		snapshot->speculativeToken = 0;
 	}
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
+		PredicateLockRelation(f->rs.rel, snapshot);
+
+	if (!lsm_fetch_delete_check(f, rowid, snapshot))
+		return false;
 
 	row = lsm_memtable_find(f->rs.rel, rowid, &rowdesc);
 	if (row)

@@ -37,6 +37,7 @@
 #include "nodes/execnodes.h"
 #include "nodes/tidbitmap.h"
 #include "pgstat.h"
+#include "storage/predicate.h"
 #include "storage/lsm_storage.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -66,6 +67,8 @@ typedef struct LsmScanDescData
 	int			nsrc;
 	LsmDecodedBlock blk;
 	bool		own_snapshot;
+	int64	   *deleted;		/* rowids whose delete the snapshot sees */
+	int			ndeleted;
 
 	/* cursor position: row r of unit (source s, block b) */
 	bool		inited;
@@ -113,6 +116,8 @@ lsm_scan_load_sources(LsmScanDesc scan)
 
 	storage_id = lsm_storage_id_for_read(rel);
 	scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
+	scan->deleted = lsm_scan_deleted_set(storage_id, scan->base.rs_snapshot,
+										 &scan->ndeleted);
 	scan->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(scan->segs->nsegs, 1));
 	scan->nbufs = lsm_memtable_pin(rel, &scan->bufs);
 
@@ -171,6 +176,8 @@ lsm_scan_release_sources(LsmScanDesc scan)
 	scan->src = NULL;
 	scan->nsrc = 0;
 	scan->blk.valid = false;
+	scan->deleted = NULL;
+	scan->ndeleted = 0;
 }
 
 static void
@@ -232,6 +239,8 @@ lsm_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 
 	if (flags & SO_TYPE_SEQSCAN)
 		pgstat_count_heap_scan(rel);
+	if (scan->base.rs_snapshot->snapshot_type == SNAPSHOT_MVCC)
+		PredicateLockRelation(rel, scan->base.rs_snapshot);
 	MemoryContextSwitchTo(old);
 	return (TableScanDesc) scan;
 }
@@ -336,12 +345,52 @@ lsm_cursor_rowid(LsmScanDesc scan)
 	return src->seg < 0 ? src->run.rows[scan->r].rowid : scan->blk.rowids[scan->r];
 }
 
+static bool
+lsm_rowid_in_set(const int64 *set, int n, int64 rowid)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (set[mid] == rowid)
+			return true;
+		if (set[mid] < rowid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
+}
+
+/*
+ * The delete set a scan applies (merge-on-read).  SnapshotAny and
+ * non-vacuumable snapshots see deleted rows; a dirty snapshot sees rows
+ * whose deleter is still running.
+ */
+int64 *
+lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
+{
+	*n = 0;
+	if (snapshot->snapshot_type == SNAPSHOT_ANY ||
+		snapshot->snapshot_type == SNAPSHOT_NON_VACUUMABLE)
+		return NULL;
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+		snapshot = SnapshotSelf;
+	return lsm_catalog_deleted_set(storage_id, snapshot, n);
+}
+
 static inline bool
 lsm_cursor_visible(LsmScanDesc scan)
 {
 	LsmSource  *src = &scan->src[scan->s];
 	Snapshot	snap = scan->base.rs_snapshot;
 
+	if (scan->ndeleted > 0 &&
+		lsm_rowid_in_set(scan->deleted, scan->ndeleted, lsm_cursor_rowid(scan)))
+		return false;
 	if (src->seg < 0)
 		return lsm_row_visible_cid(snap, true, src->run.rows[scan->r].cid);
 	if (scan->blk.cids == NULL)

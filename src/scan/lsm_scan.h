@@ -127,6 +127,7 @@ extern bool lsm_scan_sample_next_tuple(TableScanDesc scan,
 									   struct SampleScanState *scanstate,
 									   TupleTableSlot *slot);
 extern int64 lsm_scan_rowid_of_last(TableScanDesc scan);
+extern int64 *lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot, int *n);
 
 /* lsm_fetch.c */
 typedef struct LsmFetcher LsmFetcher;
@@ -136,6 +137,7 @@ extern void lsm_fetcher_destroy(LsmFetcher *f);
 extern bool lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot,
 						  TupleTableSlot *slot);
 extern void lsm_note_flush(void);
+extern void lsm_note_delete(void);
 extern void lsm_fetch_pool_at_xact_end(void);
 
 extern IndexFetchTableData *lsm_index_fetch_begin(Relation rel);

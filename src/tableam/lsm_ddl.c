@@ -35,6 +35,8 @@
 #include "commands/progress.h"
 #include "commands/vacuum.h"
 #include "executor/tuptable.h"
+#include "access/genam.h"
+#include "storage/procarray.h"
 #include "miscadmin.h"
 #include "optimizer/plancat.h"
 #include "pgstat.h"
@@ -240,15 +242,53 @@ lsm_live_row_count(Relation rel, Snapshot snapshot)
 	int64		n = 0;
 	int			i;
 
+	int			ndeleted;
+	int64	   *deleted;
+
 	segs = lsm_catalog_segments(lsm_relation_storage_id(rel), snapshot);
 	for (i = 0; i < segs->nsegs; i++)
 		n += segs->segs[i].row_count - segs->segs[i].deleted_count;
-	return n + lsm_memtable_buffered_rows(rel);
+	deleted = lsm_catalog_deleted_set(lsm_relation_storage_id(rel), snapshot,
+									  &ndeleted);
+	if (deleted)
+		pfree(deleted);
+	return n + lsm_memtable_buffered_rows(rel) - ndeleted;
+}
+
+/* State of the index bulk-delete callback: dead rowids, sorted. */
+typedef struct LsmVacuumDead
+{
+	int64	   *rowids;
+	int			n;
+} LsmVacuumDead;
+
+static bool
+lsm_vacuum_tid_dead(ItemPointer itemptr, void *state)
+{
+	LsmVacuumDead *dead = state;
+	int64		rowid = lsm_tid_to_rowid(itemptr);
+	int			lo = 0,
+				hi = dead->n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (dead->rowids[mid] == rowid)
+			return true;
+		if (dead->rowids[mid] < rowid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
 }
 
 /*
- * Plain VACUUM (and autovacuum).  Until deletes exist there is nothing to
- * reclaim: report statistics so the planner and autovacuum stay informed.
+ * Plain VACUUM (and autovacuum): remove the index entries of rows whose
+ * delete every snapshot sees (settled deletes older than the table's
+ * visibility horizon), then report statistics.  The rows themselves stay
+ * in their segments until compaction folds the deletes into bitmaps.
  */
 void
 lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
@@ -256,13 +296,55 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 {
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	int64		live = lsm_live_row_count(rel, snapshot);
+	TransactionId horizon = GetOldestNonRemovableTransactionId(rel);
+	LsmVacuumDead dead;
+	int			elevel = (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2;
 
 	UnregisterSnapshot(snapshot);
+	dead.rowids = lsm_catalog_settled_deletes(lsm_relation_storage_id(rel),
+											  horizon, &dead.n);
+	if (dead.n > 0 && rel->rd_rel->relhasindex)
+	{
+		Relation   *indrels;
+		int			nindexes;
+		int			i;
+
+		vac_open_indexes(rel, RowExclusiveLock, &nindexes, &indrels);
+		for (i = 0; i < nindexes; i++)
+		{
+			IndexVacuumInfo ivinfo;
+			IndexBulkDeleteResult *stats;
+
+			memset(&ivinfo, 0, sizeof(ivinfo));
+			ivinfo.index = indrels[i];
+			ivinfo.analyze_only = false;
+			ivinfo.report_progress = false;
+			ivinfo.estimated_count = true;
+			ivinfo.message_level = elevel;
+			ivinfo.num_heap_tuples = (double) live;
+			ivinfo.strategy = bstrategy;
+			stats = index_bulk_delete(&ivinfo, NULL, lsm_vacuum_tid_dead, &dead);
+			stats = index_vacuum_cleanup(&ivinfo, stats);
+			if (stats)
+			{
+				ereport(elevel,
+						(errmsg("index \"%s\" now contains %.0f row versions; %.0f removed",
+								RelationGetRelationName(indrels[i]),
+								stats->num_index_tuples, stats->tuples_removed)));
+				pfree(stats);
+			}
+		}
+		vac_close_indexes(nindexes, indrels, NoLock);
+	}
+	ereport(elevel,
+			(errmsg("\"%s\": %lld live rows, %d settled deletes",
+					RelationGetRelationName(rel), (long long) live, dead.n)));
+
 	vac_update_relstats(rel, lsm_virtual_nblocks(rel), (double) live, 0,
 						rel->rd_rel->relhasindex, InvalidTransactionId,
 						InvalidMultiXactId, NULL, NULL, false);
 	pgstat_report_vacuum(RelationGetRelid(rel), rel->rd_rel->relisshared,
-						 live, 0);
+						 live, dead.n);
 }
 
 uint64

@@ -7,8 +7,7 @@
  * NOTES
  *	  Writes go to the transaction's write buffers (src/txn), reads to the
  *	  scan layer (src/scan), storage lifecycle to lsm_ddl.c, index builds to
- *	  lsm_index.c.  UPDATE, DELETE and row locks are not implemented yet and
- *	  fail with feature_not_supported before changing anything.
+ *	  lsm_index.c, UPDATE/DELETE/row locks to src/txn/lsm_dml.c.
  *
  *	  Slots are virtual: segments hold no transaction ids, so xmin/xmax
  *	  system columns are not available (as with every non-heap table AM).
@@ -24,6 +23,7 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "pgstat.h"
+#include "storage/predicate.h"
 #include "utils/rel.h"
 
 #include "lsm_am.h"
@@ -71,6 +71,7 @@ static void
 lsm_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 int options, BulkInsertState bistate)
 {
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	lsm_memtable_insert(rel, slot, cid, false);
 	pgstat_count_heap_insert(rel, 1);
 }
@@ -103,6 +104,7 @@ lsm_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 {
 	int			i;
 
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	for (i = 0; i < ntuples; i++)
 		lsm_memtable_insert(rel, slots[i], cid, false);
 	pgstat_count_heap_insert(rel, ntuples);
@@ -121,56 +123,13 @@ lsm_finish_bulk_insert(Relation rel, int options)
 		lsm_memtable_flush_relation(rel);
 }
 
-static void
-lsm_not_supported(Relation rel, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("%s is not supported on lsm table \"%s\" yet",
-					what, RelationGetRelationName(rel)),
-			 errhint("lsm tables support INSERT, COPY and queries; UPDATE, DELETE and row locks are being built.")));
-}
-
-static TM_Result
-lsm_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
-				 Snapshot snapshot, Snapshot crosscheck, bool wait,
-				 TM_FailureData *tmfd, bool changingPart)
-{
-	lsm_not_supported(rel, "DELETE");
-	return TM_Invisible;
-}
-
-static TM_Result
-lsm_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
-				 CommandId cid, Snapshot snapshot, Snapshot crosscheck,
-				 bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
-				 bool *update_indexes)
-{
-	lsm_not_supported(rel, "UPDATE");
-	return TM_Invisible;
-}
-
-static TM_Result
-lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
-			   TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
-			   LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
-{
-	lsm_not_supported(rel, "locking rows (SELECT FOR UPDATE/SHARE, foreign keys referencing the table)");
-	return TM_Invisible;
-}
-
-static void
-lsm_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
-{
-	/* rows are never updated yet: every version is the latest */
-}
-
 static TransactionId
 lsm_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 {
 	/*
-	 * Never report a row dead: without deletes no row of a committed
-	 * transaction is dead, and saying so wrongly would lose index entries.
+	 * Report nothing deletable: index entries of deleted rows are removed by
+	 * VACUUM (relation_vacuum), which knows the global horizon; saying a
+	 * live row is dead here would lose index entries.
 	 */
 	delstate->ndeltids = 0;
 	return InvalidTransactionId;

@@ -29,6 +29,8 @@
 #include "utils/tuplesort.h"
 
 #include "lsm_am.h"
+#include "catalog/lsm_catalog.h"
+#include "storage/lsm_storage.h"
 #include "scan/lsm_scan.h"
 #include "tableam/lsm_tableam.h"
 
@@ -53,6 +55,14 @@ lsm_index_build_range_scan(Relation tableRelation, Relation indexRelation,
 
 	econtext->ecxt_scantuple = slot;
 	predicate = ExecPrepareQual(indexInfo->ii_Predicate, estate);
+
+	/*
+	 * Deleted rows are left out of the index.  An older snapshot may still
+	 * see some of them, so, as heap does for broken HOT chains, tell
+	 * PostgreSQL to keep transactions older than the index from using it.
+	 */
+	if (lsm_catalog_has_deletes(lsm_relation_storage_id(tableRelation)))
+		indexInfo->ii_BrokenHotChain = true;
 
 	if (own_scan)
 	{

@@ -722,6 +722,7 @@ lsm_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	switch (event)
 	{
 		case SUBXACT_EVENT_PRE_COMMIT_SUB:
+			lsm_dml_subxact_end(true);
 			for (mt = memtables; mt; mt = next)
 			{
 				LsmMemtable *parent;
@@ -757,6 +758,7 @@ lsm_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			}
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
+			lsm_dml_subxact_end(false);
 			for (mt = memtables; mt; mt = next)
 			{
 				next = mt->next;
@@ -821,6 +823,7 @@ lsm_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
 			lsm_memtable_flush_all();
+			lsm_dml_release_locks();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -832,6 +835,7 @@ lsm_xact_callback(XactEvent event, void *arg)
 			last_used = NULL;
 			lsm_reader_cache_at_xact_end();
 			lsm_fetch_pool_at_xact_end();
+			lsm_dml_xact_end();
 			break;
 		default:
 			break;

@@ -9,6 +9,7 @@
 #ifndef LSM_TXN_H
 #define LSM_TXN_H
 
+#include "access/tableam.h"
 #include "access/tupdesc.h"
 #include "executor/tuptable.h"
 #include "storage/relfilenode.h"
@@ -62,6 +63,26 @@ extern const LsmMemRow *lsm_memtable_find(Relation rel, int64 rowid,
 										  TupleDesc *tupdesc);
 extern int64 lsm_memtable_buffered_rows(Relation rel);
 extern bool lsm_memtable_has_rows(Relation rel);
+
+/* lsm_dml.c */
+extern TM_Result lsm_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
+								  Snapshot snapshot, Snapshot crosscheck,
+								  bool wait, TM_FailureData *tmfd,
+								  bool changingPart);
+extern TM_Result lsm_tuple_update(Relation rel, ItemPointer otid,
+								  TupleTableSlot *slot, CommandId cid,
+								  Snapshot snapshot, Snapshot crosscheck,
+								  bool wait, TM_FailureData *tmfd,
+								  LockTupleMode *lockmode,
+								  bool *update_indexes);
+extern TM_Result lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
+								TupleTableSlot *slot, CommandId cid,
+								LockTupleMode mode, LockWaitPolicy wait_policy,
+								uint8 flags, TM_FailureData *tmfd);
+extern void lsm_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid);
+extern void lsm_dml_subxact_end(bool commit);
+extern void lsm_dml_release_locks(void);
+extern void lsm_dml_xact_end(void);
 
 /* lsm_flush.c */
 extern void lsm_flush_buffer(Relation rel, uint64 storage_id,

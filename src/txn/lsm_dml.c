@@ -1,0 +1,392 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_dml.c
+ *	  DELETE, UPDATE and row locks of lsm tables, with heap's semantics.
+ *
+ * NOTES
+ *	  Rows in segments are immutable.  Deleting row r inserts a delete
+ *	  record (storage id, r, successor) into lsm.deleted, as the deleting
+ *	  (sub)transaction, so the delete is visible exactly as that catalog row
+ *	  is: MVCC, rollback and subtransactions come from PostgreSQL.  An UPDATE
+ *	  is a delete whose successor is the new version's rowid (the update
+ *	  chain EvalPlanQual and tuple_lock follow) plus an insert.
+ *
+ *	  Write-write conflicts follow heap's protocol.  A deleter or locker
+ *	  takes the heavyweight tuple lock on the TID for the short time of its
+ *	  check-and-record, so competitors queue in order; inside it the delete
+ *	  record's state decides: in progress -> wait for that transaction and
+ *	  look again; committed -> TM_Updated (ctid = successor) or TM_Deleted;
+ *	  ours -> TM_SelfModified.  Row locks are rows of lsm.rowlock held while
+ *	  their inserting transaction runs (withdrawn at pre-commit, like the
+ *	  rowid reservations); their modes conflict as heap's tuple lock modes
+ *	  do.  Waiting uses XactLockTableWait, so the deadlock detector sees it.
+ *
+ *	  UPDATE always locks the old version in LockTupleExclusive mode; heap
+ *	  uses NO KEY UPDATE when no key column changes, so here a concurrent
+ *	  FOR KEY SHARE (a foreign-key check) waits where heap's would not.
+ *
+ *	  SERIALIZABLE: reads take relation-level predicate locks and writes
+ *	  check for rw-conflicts against them, so write skew is caught (at
+ *	  relation granularity: more false positives than heap's tuple locks).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/lmgr.h"
+#include "storage/predicate.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "lsm_am.h"
+#include "catalog/lsm_catalog.h"
+#include "scan/lsm_scan.h"
+#include "storage/lsm_storage.h"
+#include "txn/lsm_txn.h"
+
+/* Our row-lock records, withdrawn at pre-commit. */
+typedef struct LsmHeldLock
+{
+	ItemPointerData tid;		/* of the lsm.rowlock row */
+	int			nestlevel;
+} LsmHeldLock;
+
+static List *held_locks = NIL;	/* in TopTransactionContext */
+
+static void
+lsm_remember_lock(ItemPointerData tid)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	LsmHeldLock *h = palloc(sizeof(LsmHeldLock));
+
+	h->tid = tid;
+	h->nestlevel = GetCurrentTransactionNestLevel();
+	held_locks = lappend(held_locks, h);
+	MemoryContextSwitchTo(old);
+}
+
+/* Subtransaction end: aborted locks vanish with their rows; committed move up. */
+void
+lsm_dml_subxact_end(bool commit)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	foreach(lc, held_locks)
+	{
+		LsmHeldLock *h = lfirst(lc);
+
+		if (h->nestlevel < level)
+			continue;
+		if (commit)
+			h->nestlevel = level - 1;
+		else
+			held_locks = foreach_delete_current(held_locks, lc);
+	}
+}
+
+/* Pre-commit: withdraw our lock rows (they still hold until we commit). */
+void
+lsm_dml_release_locks(void)
+{
+	ListCell   *lc;
+
+	if (held_locks == NIL)
+		return;
+	CommandCounterIncrement();
+	foreach(lc, held_locks)
+		lsm_catalog_delete_tid("rowlock", &((LsmHeldLock *) lfirst(lc))->tid);
+	held_locks = NIL;
+}
+
+void
+lsm_dml_xact_end(void)
+{
+	held_locks = NIL;
+}
+
+static void
+lsm_fill_failure(TM_FailureData *tmfd, int64 rowid, const LsmDeleteProbe *p)
+{
+	if (p->successor >= 0)
+		lsm_rowid_to_tid(p->successor, &tmfd->ctid);
+	else if (p->successor == LSM_SUCCESSOR_MOVED)
+		ItemPointerSetMovedPartitions(&tmfd->ctid);
+	else
+		lsm_rowid_to_tid(rowid, &tmfd->ctid);
+	tmfd->xmax = p->xid;
+	tmfd->cmax = p->state == LSM_DEL_OWN ? p->cid : InvalidCommandId;
+}
+
+/* Is the row (inserted) visible to `snapshot`?  For crosscheck snapshots. */
+static bool
+lsm_row_visible(Relation rel, int64 rowid, Snapshot snapshot)
+{
+	LsmFetcher *f = lsm_fetcher_create(rel);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+													&TTSOpsVirtual);
+	bool		found = lsm_fetch_row(f, rowid, snapshot, slot);
+
+	ExecDropSingleTupleTableSlot(slot);
+	lsm_fetcher_destroy(f);
+	return found;
+}
+
+/*
+ * Delete `rowid` (recording `successor`) unless a concurrent writer got
+ * there first.  The heap protocol: see the file header.
+ */
+static TM_Result
+lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
+			   Snapshot crosscheck, bool wait, TM_FailureData *tmfd)
+{
+	uint64		storage_id = lsm_relation_storage_id(rel);
+	ItemPointerData tid;
+	LsmDeleteProbe probe;
+
+	if (rowid < 0)
+		elog(ERROR, "invalid TID for lsm table \"%s\"", RelationGetRelationName(rel));
+	lsm_rowid_to_tid(rowid, &tid);
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+
+	for (;;)
+	{
+		TransactionId locker;
+		bool		own;
+
+		CHECK_FOR_INTERRUPTS();
+		if (wait)
+			LockTuple(rel, &tid, ExclusiveLock);
+		else if (!ConditionalLockTuple(rel, &tid, ExclusiveLock))
+		{
+			memset(tmfd, 0, sizeof(TM_FailureData));
+			tmfd->ctid = tid;
+			return TM_BeingModified;
+		}
+
+		lsm_catalog_probe_delete(storage_id, rowid, &probe);
+		switch (probe.state)
+		{
+			case LSM_DEL_OWN:
+				UnlockTuple(rel, &tid, ExclusiveLock);
+				lsm_fill_failure(tmfd, rowid, &probe);
+				return TM_SelfModified;
+			case LSM_DEL_COMMITTED:
+				UnlockTuple(rel, &tid, ExclusiveLock);
+				lsm_fill_failure(tmfd, rowid, &probe);
+				return probe.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
+			case LSM_DEL_IN_PROGRESS:
+				UnlockTuple(rel, &tid, ExclusiveLock);
+				if (!wait)
+				{
+					lsm_fill_failure(tmfd, rowid, &probe);
+					return TM_BeingModified;
+				}
+				XactLockTableWait(probe.xid, rel, &tid, XLTW_Delete);
+				continue;
+			case LSM_DEL_NONE:
+				break;
+		}
+
+		locker = lsm_catalog_rowlock_conflict(storage_id, rowid,
+											  LockTupleExclusive, &own);
+		if (TransactionIdIsValid(locker))
+		{
+			UnlockTuple(rel, &tid, ExclusiveLock);
+			if (!wait)
+			{
+				memset(tmfd, 0, sizeof(TM_FailureData));
+				tmfd->ctid = tid;
+				tmfd->xmax = locker;
+				return TM_BeingModified;
+			}
+			XactLockTableWait(locker, rel, &tid, XLTW_Delete);
+			continue;
+		}
+
+		/* REPEATABLE READ foreign-key checks pass a crosscheck snapshot */
+		if (crosscheck != InvalidSnapshot && !lsm_row_visible(rel, rowid, crosscheck))
+		{
+			UnlockTuple(rel, &tid, ExclusiveLock);
+			memset(tmfd, 0, sizeof(TM_FailureData));
+			tmfd->ctid = tid;
+			return TM_Updated;
+		}
+
+		lsm_catalog_insert_delete(storage_id, rowid, successor);
+		UnlockTuple(rel, &tid, ExclusiveLock);
+		return TM_Ok;
+	}
+}
+
+TM_Result
+lsm_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
+				 Snapshot snapshot, Snapshot crosscheck, bool wait,
+				 TM_FailureData *tmfd, bool changingPart)
+{
+	TM_Result	result;
+
+	result = lsm_delete_row(rel, lsm_tid_to_rowid(tid),
+							changingPart ? LSM_SUCCESSOR_MOVED : LSM_SUCCESSOR_NONE,
+							cid, crosscheck, wait, tmfd);
+	if (result == TM_Ok)
+		pgstat_count_heap_delete(rel);
+	return result;
+}
+
+TM_Result
+lsm_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+				 CommandId cid, Snapshot snapshot, Snapshot crosscheck,
+				 bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
+				 bool *update_indexes)
+{
+	TM_Result	result;
+	int64		newrowid;
+
+	/*
+	 * The executor uses *lockmode for its EvalPlanQual lock when we report
+	 * a concurrent update, so it must be set whatever the result.
+	 */
+	*lockmode = LockTupleExclusive;
+	*update_indexes = true;
+
+	/* the new version first, so the delete record can name it */
+	lsm_memtable_insert(rel, slot, cid, true);
+	newrowid = lsm_tid_to_rowid(&slot->tts_tid);
+	result = lsm_delete_row(rel, lsm_tid_to_rowid(otid), newrowid, cid,
+							crosscheck, wait, tmfd);
+	if (result != TM_Ok)
+	{
+		lsm_memtable_abandon_row(rel, newrowid);
+		return result;
+	}
+	lsm_memtable_maybe_flush(rel);
+	pgstat_count_heap_update(rel, false);
+	return TM_Ok;
+}
+
+/*
+ * Lock a row version (SELECT FOR ..., foreign-key checks, EvalPlanQual).
+ * With TUPLE_LOCK_FLAG_FIND_LAST_VERSION, follows committed updates to the
+ * newest version, locks that one and reports tmfd->traversed.
+ */
+TM_Result
+lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
+			   TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
+			   LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
+{
+	uint64		storage_id = lsm_relation_storage_id(rel);
+	int64		rowid = lsm_tid_to_rowid(tid);
+	ItemPointerData cur;
+	LsmDeleteProbe probe;
+
+	memset(tmfd, 0, sizeof(TM_FailureData));
+	tmfd->traversed = false;
+	if (rowid < 0)
+		return TM_Invisible;
+
+	for (;;)
+	{
+		TransactionId wait_for = InvalidTransactionId;
+		bool		own;
+
+		CHECK_FOR_INTERRUPTS();
+		lsm_rowid_to_tid(rowid, &cur);
+		if (wait_policy == LockWaitBlock)
+			LockTuple(rel, &cur, ExclusiveLock);
+		else if (!ConditionalLockTuple(rel, &cur, ExclusiveLock))
+		{
+			if (wait_policy == LockWaitSkip)
+				return TM_WouldBlock;
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not obtain lock on row in relation \"%s\"",
+							RelationGetRelationName(rel))));
+		}
+
+		lsm_catalog_probe_delete(storage_id, rowid, &probe);
+		if (probe.state == LSM_DEL_OWN)
+		{
+			UnlockTuple(rel, &cur, ExclusiveLock);
+			lsm_fill_failure(tmfd, rowid, &probe);
+			if (probe.cid >= cid)
+				return TM_SelfModified;
+			return TM_Invisible;
+		}
+		if (probe.state == LSM_DEL_COMMITTED)
+		{
+			UnlockTuple(rel, &cur, ExclusiveLock);
+			if ((flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) && probe.successor >= 0)
+			{
+				rowid = probe.successor;
+				tmfd->traversed = true;
+				continue;
+			}
+			lsm_fill_failure(tmfd, rowid, &probe);
+			return probe.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
+		}
+		if (probe.state == LSM_DEL_IN_PROGRESS)
+			wait_for = probe.xid;
+		else
+			wait_for = lsm_catalog_rowlock_conflict(storage_id, rowid, (int) mode,
+													&own);
+		if (TransactionIdIsValid(wait_for))
+		{
+			UnlockTuple(rel, &cur, ExclusiveLock);
+			if (wait_policy == LockWaitSkip)
+				return TM_WouldBlock;
+			if (wait_policy == LockWaitError)
+				ereport(ERROR,
+						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+						 errmsg("could not obtain lock on row in relation \"%s\"",
+								RelationGetRelationName(rel))));
+			XactLockTableWait(wait_for, rel, &cur, XLTW_Lock);
+			continue;
+		}
+		if (!own)
+			lsm_remember_lock(lsm_catalog_insert_rowlock(storage_id, rowid, (int) mode));
+		UnlockTuple(rel, &cur, ExclusiveLock);
+		break;
+	}
+
+	/* hand back the version we locked */
+	{
+		LsmFetcher *f = lsm_fetcher_create(rel);
+		bool		found = lsm_fetch_row(f, rowid, SnapshotAny, slot);
+
+		if (found)
+			ExecMaterializeSlot(slot);
+		lsm_fetcher_destroy(f);
+		if (!found)
+			return TM_Invisible;
+	}
+	*tid = cur;
+	return TM_Ok;
+}
+
+/* Follow committed updates from *tid to the newest version the scan sees. */
+void
+lsm_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
+{
+	Relation	rel = scan->rs_rd;
+	uint64		storage_id = lsm_relation_storage_id(rel);
+	int64		rowid = lsm_tid_to_rowid(tid);
+
+	while (rowid >= 0)
+	{
+		LsmDeleteProbe probe;
+
+		lsm_catalog_probe_delete(storage_id, rowid, &probe);
+		if ((probe.state != LSM_DEL_COMMITTED && probe.state != LSM_DEL_OWN) ||
+			probe.successor < 0 ||
+			!lsm_row_visible(rel, probe.successor, scan->rs_snapshot))
+			break;
+		rowid = probe.successor;
+		lsm_rowid_to_tid(rowid, tid);
+	}
+}
