@@ -48,3 +48,7 @@ EXTRA_CLEAN = tmp_check tmp_check_iso results output_iso regression.diffs regres
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# No automatic dependency tracking under PGXS: rebuild everything when any
+# header changes (a stale object with an old struct layout corrupts memory).
+$(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/*/*.h)

@@ -53,12 +53,15 @@ CREATE INDEX inflight_rowid_idx ON lsm.inflight (storage_id, min_rowid);
 -- Delete records: one row per deleted or updated row version, inserted by
 -- the deleting (sub)transaction, so its visibility is the delete's
 -- visibility (merge-on-read).  successor: the new version's rowid for an
--- UPDATE, -1 for a DELETE, -2 for a row moved to another partition.  The
--- primary key serialises competing deleters of one row.
+-- UPDATE, -1 for a DELETE, -2 for a row moved to another partition.
+-- lockmode: the row lock the change implies while it is in progress (3 for
+-- DELETE and key-changing UPDATE, 2 for other UPDATEs).  The primary key
+-- serialises competing deleters of one row.
 CREATE TABLE lsm.deleted (
 	storage_id	bigint	NOT NULL,
 	rowid		bigint	NOT NULL,
 	successor	bigint	NOT NULL,
+	lockmode	int4	NOT NULL,
 	PRIMARY KEY (storage_id, rowid)
 ) USING heap;
 

@@ -518,16 +518,18 @@ lsm_catalog_collect_garbage(void)
 
 /* Record that `rowid` is deleted (or updated into `successor`). */
 void
-lsm_catalog_insert_delete(uint64 storage_id, int64 rowid, int64 successor)
+lsm_catalog_insert_delete(uint64 storage_id, int64 rowid, int64 successor,
+						  int lockmode)
 {
 	Relation	rel;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
 	HeapTuple	tup;
 
 	values[0] = Int64GetDatum((int64) storage_id);
 	values[1] = Int64GetDatum(rowid);
 	values[2] = Int64GetDatum(successor);
+	values[3] = Int32GetDatum(lockmode);
 	rel = table_open(lsm_catalog_relid("deleted"), RowExclusiveLock);
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	CatalogTupleInsert(rel, tup);
@@ -575,6 +577,9 @@ lsm_catalog_probe_delete(uint64 storage_id, int64 rowid, LsmDeleteProbe *probe)
 		probe->successor = DatumGetInt64(heap_getattr(tup, 3,
 													  RelationGetDescr(rel),
 													  &isnull));
+		probe->lockmode = DatumGetInt32(heap_getattr(tup, 4,
+													 RelationGetDescr(rel),
+													 &isnull));
 		probe->xid = xmin;
 		if (TransactionIdIsCurrentTransactionId(xmin))
 		{
@@ -685,7 +690,7 @@ lsm_catalog_insert_rowlock(uint64 storage_id, int64 rowid, int mode)
 }
 
 /* Do two row-lock modes (LockTupleMode values) conflict?  As heap's table. */
-static bool
+bool
 lsm_lock_modes_conflict(int a, int b)
 {
 	/* key share 0, share 1, no key update 2, update 3 */
@@ -696,6 +701,8 @@ lsm_lock_modes_conflict(int a, int b)
 		{true, true, true, true}
 	};
 
+	if (a < 0 || a > 3 || b < 0 || b > 3)
+		return true;
 	return conflicts[a][b];
 }
 

@@ -70,10 +70,12 @@ typedef struct LsmDeleteProbe
 	TransactionId xid;			/* the deleter */
 	CommandId	cid;			/* LSM_DEL_OWN: the deleting command */
 	int64		successor;
+	int			lockmode;		/* LockTupleMode the change holds */
 } LsmDeleteProbe;
 
 extern void lsm_catalog_insert_delete(uint64 storage_id, int64 rowid,
-									  int64 successor);
+									  int64 successor, int lockmode);
+extern bool lsm_lock_modes_conflict(int a, int b);
 extern void lsm_catalog_probe_delete(uint64 storage_id, int64 rowid,
 									 LsmDeleteProbe *probe);
 extern bool lsm_catalog_row_deleted(uint64 storage_id, int64 rowid,

@@ -57,6 +57,7 @@ struct LsmFetcher
 	uint64		key_completion;
 	uint64		key_flushes;
 	bool		deletes_possible;	/* any delete record for the storage */
+	CommandId	last_cid;		/* own row last fetched: its command id */
 	LsmDecodedBlock *blk;		/* from the pool, or private */
 	int			pool_slot;		/* -1 if private */
 };
@@ -358,11 +359,13 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 	if (!lsm_fetch_delete_check(f, rowid, snapshot))
 		return false;
 
+	f->last_cid = InvalidCommandId;
 	row = lsm_memtable_find(f->rs.rel, rowid, &rowdesc);
 	if (row)
 	{
 		if (!lsm_row_visible_cid(snapshot, true, row->cid))
 			return false;
+		f->last_cid = row->cid;
 		lsm_slot_from_memrow(&f->rs, row, rowdesc, slot);
 		return true;
 	}
@@ -393,6 +396,8 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 				if (f->blk->cids &&
 					!lsm_row_visible_cid(snapshot, true, (CommandId) f->blk->cids[idx]))
 					return false;
+				if (f->blk->cids)
+					f->last_cid = (CommandId) f->blk->cids[idx];
 				if (snapshot->snapshot_type == SNAPSHOT_DIRTY &&
 					TransactionIdIsValid(seg->inserting_xid))
 					snapshot->xmin = seg->inserting_xid;
@@ -422,6 +427,16 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		}
 	}
 	return false;
+}
+
+/*
+ * Command id that inserted the row lsm_fetch_row last returned, if our own
+ * transaction inserted it; InvalidCommandId otherwise.
+ */
+CommandId
+lsm_fetcher_last_cid(LsmFetcher *f)
+{
+	return f->last_cid;
 }
 
 IndexFetchTableData *

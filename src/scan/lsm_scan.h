@@ -73,6 +73,21 @@ typedef struct LsmReadState
 	int			desc_gen;		/* bumped when tupdesc changes */
 } LsmReadState;
 
+/*
+ * The slot of lsm tables: a virtual slot that also answers xmin, so that
+ * code reading it (foreign-key triggers, ON CONFLICT) can tell rows of the
+ * current transaction: its own rows report its xid, other rows
+ * FrozenTransactionId (their inserters committed; segments keep no xids).
+ */
+typedef struct LsmTupleTableSlot
+{
+	VirtualTupleTableSlot base;
+	TransactionId xmin;
+} LsmTupleTableSlot;
+
+extern const TupleTableSlotOps *lsm_slot_ops(void);
+extern void lsm_slot_set_xmin(TupleTableSlot *slot, bool own, TransactionId other);
+
 /* lsm_segread.c */
 extern void lsm_read_state_init(LsmReadState *rs, Relation rel,
 								BufferAccessStrategy strategy);
@@ -136,6 +151,7 @@ extern void lsm_fetcher_reset(LsmFetcher *f);
 extern void lsm_fetcher_destroy(LsmFetcher *f);
 extern bool lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot,
 						  TupleTableSlot *slot);
+extern CommandId lsm_fetcher_last_cid(LsmFetcher *f);
 extern void lsm_note_flush(void);
 extern void lsm_note_delete(void);
 extern void lsm_fetch_pool_at_xact_end(void);

@@ -23,6 +23,8 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/smgr.h"
 #include "utils/hsearch.h"
@@ -554,6 +556,59 @@ lsm_segment_find_block(const LsmSegmentHandle *h, int64 rowid)
 	return lo;
 }
 
+static TupleTableSlotOps lsm_slot_ops_data;
+static bool lsm_slot_ops_ready = false;
+
+static Datum
+lsm_slot_getsysattr(TupleTableSlot *slot, int attnum, bool *isnull)
+{
+	LsmTupleTableSlot *lslot = (LsmTupleTableSlot *) slot;
+
+	*isnull = false;
+	if (attnum == MinTransactionIdAttributeNumber &&
+		TransactionIdIsValid(lslot->xmin))
+		return TransactionIdGetDatum(lslot->xmin);
+	if (attnum == MaxTransactionIdAttributeNumber)
+		return TransactionIdGetDatum(InvalidTransactionId);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot retrieve a system column in this context")));
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
+static void
+lsm_slot_init(TupleTableSlot *slot)
+{
+	((LsmTupleTableSlot *) slot)->xmin = InvalidTransactionId;
+	TTSOpsVirtual.init(slot);
+}
+
+/* Slot operations of lsm tables: virtual, plus xmin. */
+const TupleTableSlotOps *
+lsm_slot_ops(void)
+{
+	if (!lsm_slot_ops_ready)
+	{
+		lsm_slot_ops_data = TTSOpsVirtual;
+		lsm_slot_ops_data.base_slot_size = sizeof(LsmTupleTableSlot);
+		lsm_slot_ops_data.init = lsm_slot_init;
+		lsm_slot_ops_data.getsysattr = lsm_slot_getsysattr;
+		lsm_slot_ops_ready = true;
+	}
+	return &lsm_slot_ops_data;
+}
+
+/* Record who inserted the row just stored (only in lsm slots). */
+void
+lsm_slot_set_xmin(TupleTableSlot *slot, bool own, TransactionId other)
+{
+	if (slot->tts_ops != &lsm_slot_ops_data)
+		return;
+	((LsmTupleTableSlot *) slot)->xmin =
+		own ? GetTopTransactionId() :
+		(TransactionIdIsValid(other) ? other : FrozenTransactionId);
+}
+
 void
 lsm_slot_from_block(LsmReadState *rs, LsmDecodedBlock *blk, int row,
 					TupleTableSlot *slot)
@@ -570,6 +625,7 @@ lsm_slot_from_block(LsmReadState *rs, LsmDecodedBlock *blk, int row,
 	ExecStoreVirtualTuple(slot);
 	lsm_rowid_to_tid(blk->rowids[row], &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rs->rel);
+	lsm_slot_set_xmin(slot, blk->cids != NULL, InvalidTransactionId);
 }
 
 void
@@ -606,6 +662,7 @@ lsm_slot_from_memrow(LsmReadState *rs, const LsmMemRow *row, TupleDesc rowdesc,
 	ExecStoreVirtualTuple(slot);
 	lsm_rowid_to_tid(row->rowid, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rs->rel);
+	lsm_slot_set_xmin(slot, true, InvalidTransactionId);
 }
 
 /* Rows our own transaction wrote are visible to earlier commands only. */

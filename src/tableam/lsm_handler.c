@@ -9,8 +9,9 @@
  *	  scan layer (src/scan), storage lifecycle to lsm_ddl.c, index builds to
  *	  lsm_index.c, UPDATE/DELETE/row locks to src/txn/lsm_dml.c.
  *
- *	  Slots are virtual: segments hold no transaction ids, so xmin/xmax
- *	  system columns are not available (as with every non-heap table AM).
+ *	  Slots are virtual slots that also answer xmin (see LsmTupleTableSlot):
+ *	  segments hold no transaction ids, so a committed row reports
+ *	  FrozenTransactionId and a row of the current transaction its xid.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,7 +37,7 @@ PG_FUNCTION_INFO_V1(lsm_tableam_handler);
 static const TupleTableSlotOps *
 lsm_slot_callbacks(Relation relation)
 {
-	return &TTSOpsVirtual;
+	return lsm_slot_ops();
 }
 
 /* ---- parallel scans: see lsm_scan_begin ---- */

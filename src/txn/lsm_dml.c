@@ -21,9 +21,11 @@
  *	  rowid reservations); their modes conflict as heap's tuple lock modes
  *	  do.  Waiting uses XactLockTableWait, so the deadlock detector sees it.
  *
- *	  UPDATE always locks the old version in LockTupleExclusive mode; heap
- *	  uses NO KEY UPDATE when no key column changes, so here a concurrent
- *	  FOR KEY SHARE (a foreign-key check) waits where heap's would not.
+ *	  As in heap, an UPDATE that changes no key column (of a unique index
+ *	  usable by foreign keys) holds FOR NO KEY UPDATE, so foreign-key checks
+ *	  (FOR KEY SHARE) do not wait for it; other changes hold FOR UPDATE.  The
+ *	  mode is kept in the delete record.  Unlike heap, a FOR KEY SHARE lock
+ *	  taken on the old version is not carried over to the new one.
  *
  *	  SERIALIZABLE: reads take relation-level predicate locks and writes
  *	  check for rw-conflicts against them, so write skew is caught (at
@@ -33,13 +35,16 @@
  */
 #include "postgres.h"
 
+#include "access/sysattr.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
 #include "storage/predicate.h"
+#include "utils/datum.h"
 #include "utils/memutils.h"
+#include "utils/relcache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -143,7 +148,8 @@ lsm_row_visible(Relation rel, int64 rowid, Snapshot snapshot)
  */
 static TM_Result
 lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
-			   Snapshot crosscheck, bool wait, TM_FailureData *tmfd)
+			   Snapshot crosscheck, bool wait, TM_FailureData *tmfd,
+			   LockTupleMode mode)
 {
 	uint64		storage_id = lsm_relation_storage_id(rel);
 	ItemPointerData tid;
@@ -193,8 +199,8 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 				break;
 		}
 
-		locker = lsm_catalog_rowlock_conflict(storage_id, rowid,
-											  LockTupleExclusive, &own);
+		locker = lsm_catalog_rowlock_conflict(storage_id, rowid, (int) mode,
+											  &own);
 		if (TransactionIdIsValid(locker))
 		{
 			UnlockTuple(rel, &tid, ExclusiveLock);
@@ -218,7 +224,7 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 			return TM_Updated;
 		}
 
-		lsm_catalog_insert_delete(storage_id, rowid, successor);
+		lsm_catalog_insert_delete(storage_id, rowid, successor, (int) mode);
 		UnlockTuple(rel, &tid, ExclusiveLock);
 		return TM_Ok;
 	}
@@ -233,10 +239,54 @@ lsm_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 
 	result = lsm_delete_row(rel, lsm_tid_to_rowid(tid),
 							changingPart ? LSM_SUCCESSOR_MOVED : LSM_SUCCESSOR_NONE,
-							cid, crosscheck, wait, tmfd);
+							cid, crosscheck, wait, tmfd, LockTupleExclusive);
 	if (result == TM_Ok)
 		pgstat_count_heap_delete(rel);
 	return result;
+}
+
+/*
+ * The row lock an UPDATE implies, as heap decides it: FOR NO KEY UPDATE
+ * unless a column of a unique index usable by foreign keys changes.
+ */
+static LockTupleMode
+lsm_update_lock_mode(Relation rel, ItemPointer otid, TupleTableSlot *newslot)
+{
+	Bitmapset  *keyattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY);
+	LockTupleMode mode = LockTupleNoKeyExclusive;
+	TupleTableSlot *old;
+	LsmFetcher *f;
+	int			x = -1;
+
+	if (bms_is_empty(keyattrs))
+		return mode;
+	old = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+	f = lsm_fetcher_create(rel);
+	if (!lsm_fetch_row(f, lsm_tid_to_rowid(otid), SnapshotAny, old))
+		mode = LockTupleExclusive;
+	else
+	{
+		slot_getallattrs(newslot);
+		while (mode == LockTupleNoKeyExclusive &&
+			   (x = bms_next_member(keyattrs, x)) >= 0)
+		{
+			int			attnum = x + FirstLowInvalidHeapAttributeNumber;
+			Form_pg_attribute att;
+
+			if (attnum <= 0)
+				continue;
+			att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+			if (old->tts_isnull[attnum - 1] != newslot->tts_isnull[attnum - 1] ||
+				(!old->tts_isnull[attnum - 1] &&
+				 !datumIsEqual(old->tts_values[attnum - 1],
+							   newslot->tts_values[attnum - 1],
+							   att->attbyval, att->attlen)))
+				mode = LockTupleExclusive;
+		}
+	}
+	lsm_fetcher_destroy(f);
+	ExecDropSingleTupleTableSlot(old);
+	return mode;
 }
 
 TM_Result
@@ -252,14 +302,14 @@ lsm_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	 * The executor uses *lockmode for its EvalPlanQual lock when we report
 	 * a concurrent update, so it must be set whatever the result.
 	 */
-	*lockmode = LockTupleExclusive;
+	*lockmode = lsm_update_lock_mode(rel, otid, slot);
 	*update_indexes = true;
 
 	/* the new version first, so the delete record can name it */
 	lsm_memtable_insert(rel, slot, cid, true);
 	newrowid = lsm_tid_to_rowid(&slot->tts_tid);
 	result = lsm_delete_row(rel, lsm_tid_to_rowid(otid), newrowid, cid,
-							crosscheck, wait, tmfd);
+							crosscheck, wait, tmfd, *lockmode);
 	if (result != TM_Ok)
 	{
 		lsm_memtable_abandon_row(rel, newrowid);
@@ -330,7 +380,9 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			lsm_fill_failure(tmfd, rowid, &probe);
 			return probe.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
 		}
-		if (probe.state == LSM_DEL_IN_PROGRESS)
+		/* a running UPDATE that keeps the key does not block FOR KEY SHARE */
+		if (probe.state == LSM_DEL_IN_PROGRESS &&
+			lsm_lock_modes_conflict(probe.lockmode, (int) mode))
 			wait_for = probe.xid;
 		else
 			wait_for = lsm_catalog_rowlock_conflict(storage_id, rowid, (int) mode,
@@ -348,23 +400,31 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			XactLockTableWait(wait_for, rel, &cur, XLTW_Lock);
 			continue;
 		}
+		/*
+		 * A row inserted by this very command is invisible to it (heap's
+		 * TM_Invisible): ON CONFLICT DO UPDATE must not touch a row the
+		 * same statement proposed.
+		 */
+		{
+			LsmFetcher *f = lsm_fetcher_create(rel);
+			bool		found = lsm_fetch_row(f, rowid, SnapshotAny, slot);
+			CommandId	rowcid = lsm_fetcher_last_cid(f);
+
+			if (found)
+				ExecMaterializeSlot(slot);
+			lsm_fetcher_destroy(f);
+			if (!found || (rowcid != InvalidCommandId && rowcid >= cid))
+			{
+				UnlockTuple(rel, &cur, ExclusiveLock);
+				return TM_Invisible;
+			}
+		}
 		if (!own)
 			lsm_remember_lock(lsm_catalog_insert_rowlock(storage_id, rowid, (int) mode));
 		UnlockTuple(rel, &cur, ExclusiveLock);
 		break;
 	}
 
-	/* hand back the version we locked */
-	{
-		LsmFetcher *f = lsm_fetcher_create(rel);
-		bool		found = lsm_fetch_row(f, rowid, SnapshotAny, slot);
-
-		if (found)
-			ExecMaterializeSlot(slot);
-		lsm_fetcher_destroy(f);
-		if (!found)
-			return TM_Invisible;
-	}
 	*tid = cur;
 	return TM_Ok;
 }
