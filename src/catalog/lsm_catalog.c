@@ -35,6 +35,8 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -67,12 +69,41 @@ lsm_namespace(bool missing_ok)
 	return get_namespace_oid("lsm", missing_ok);
 }
 
+/*
+ * OIDs of the catalog tables and indexes, looked up by name once and then
+ * remembered until pg_class changes (a syscache invalidation callback
+ * forgets them), since every row written or deleted needs several.
+ */
+#define LSM_RELID_CACHE		16
+
+typedef struct LsmRelidCacheEntry
+{
+	const char *name;			/* callers pass string literals */
+	Oid			relid;
+} LsmRelidCacheEntry;
+
+static LsmRelidCacheEntry relid_cache[LSM_RELID_CACHE];
+static int	relid_cache_n = 0;
+static bool relid_cache_registered = false;
+
+static void
+lsm_relid_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
+{
+	relid_cache_n = 0;
+}
+
 static Oid
 lsm_catalog_relid(const char *name)
 {
-	Oid			nsp = lsm_namespace(true);
+	Oid			nsp;
 	Oid			relid = InvalidOid;
+	int			i;
 
+	for (i = 0; i < relid_cache_n; i++)
+		if (strcmp(relid_cache[i].name, name) == 0)
+			return relid_cache[i].relid;
+
+	nsp = lsm_namespace(true);
 	if (OidIsValid(nsp))
 		relid = get_relname_relid(name, nsp);
 	if (!OidIsValid(relid))
@@ -80,6 +111,18 @@ lsm_catalog_relid(const char *name)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("lsm catalog table \"lsm.%s\" does not exist", name),
 				 errhint("Run CREATE EXTENSION lsm_am.")));
+	if (!relid_cache_registered)
+	{
+		CacheRegisterSyscacheCallback(RELNAMENSP, lsm_relid_cache_reset, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, lsm_relid_cache_reset, (Datum) 0);
+		relid_cache_registered = true;
+	}
+	if (relid_cache_n < LSM_RELID_CACHE)
+	{
+		relid_cache[relid_cache_n].name = name;
+		relid_cache[relid_cache_n].relid = relid;
+		relid_cache_n++;
+	}
 	return relid;
 }
 

@@ -35,6 +35,7 @@
 #include "pgstat.h"
 #include "storage/predicate.h"
 #include "storage/lsm_storage.h"
+#include "common/hashfn.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -57,7 +58,9 @@ struct LsmFetcher
 	uint64		key_completion;
 	uint64		key_flushes;
 	bool		deletes_possible;	/* any delete record for the storage */
+	uint64		deletes_seen;	/* lsm_own_delete_count when that was checked */
 	CommandId	last_cid;		/* own row last fetched: its command id */
+	bool		any_full;		/* SnapshotAny: load every segment */
 	LsmDecodedBlock *blk;		/* from the pool, or private */
 	int			pool_slot;		/* -1 if private */
 };
@@ -129,11 +132,13 @@ lsm_note_flush(void)
 	lsm_flush_count++;
 }
 
-/* a delete by this backend makes the "no deletes" shortcut stale too */
+/* deletes written by this backend: the "no deletes" shortcut must not miss them */
+static uint64 lsm_own_delete_count = 0;
+
 void
 lsm_note_delete(void)
 {
-	lsm_flush_count++;
+	lsm_own_delete_count++;
 }
 
 LsmFetcher *
@@ -188,11 +193,33 @@ lsm_fetcher_destroy(LsmFetcher *f)
 }
 
 /*
+ * What an MVCC snapshot sees, as a hash of everything that decides it:
+ * xmin, xmax, the in-progress xids and subxids.  Two snapshots with equal
+ * fields and hash list the same segments.  (PostgreSQL's own completion
+ * counter would do, but copied snapshots, such as active ones, reset it.)
+ */
+static uint64
+lsm_snapshot_hash(Snapshot snapshot)
+{
+	uint64		h;
+
+	h = hash_bytes_extended((const unsigned char *) snapshot->xip,
+							sizeof(TransactionId) * snapshot->xcnt,
+							(uint64) snapshot->xcnt);
+	if (snapshot->subxcnt > 0)
+		h ^= hash_bytes_extended((const unsigned char *) snapshot->subxip,
+								 sizeof(TransactionId) * snapshot->subxcnt,
+								 (uint64) snapshot->subxcnt + 17);
+	h ^= (uint64) snapshot->suboverflowed << 63;
+	h ^= (uint64) snapshot->takenDuringRecovery << 62;
+	return h;
+}
+
+/*
  * The segment list of the last storage fetched from, shared by the fetchers
  * of later queries in this backend.  Two MVCC snapshots with the same xmin,
- * xmax and transaction-completion count see the same committed
- * transactions (PostgreSQL's own snapshot-reuse rule), so they list the
- * same segments, as long as this backend has written none since
+ * xmax and in-progress sets see the same committed transactions, so they
+ * list the same segments, as long as this backend has written none since
  * (lsm_flush_count).  Only short lists are kept; each user copies it.
  */
 #define LSM_SHARED_LIST_MAX		1024
@@ -213,7 +240,7 @@ lsm_shared_list_get(uint64 storage_id, Snapshot snapshot, bool *deletes)
 
 	if (shared_list == NULL || shared_storage_id != storage_id ||
 		shared_xmin != snapshot->xmin || shared_xmax != snapshot->xmax ||
-		shared_completion != snapshot->snapXactCompletionCount ||
+		shared_completion != lsm_snapshot_hash(snapshot) ||
 		shared_flushes != lsm_flush_count)
 		return NULL;
 	*deletes = shared_deletes;
@@ -228,8 +255,7 @@ static void
 lsm_shared_list_put(uint64 storage_id, Snapshot snapshot,
 					const LsmSegmentList *list, bool deletes)
 {
-	if (list->nsegs > LSM_SHARED_LIST_MAX ||
-		snapshot->snapXactCompletionCount == 0)
+	if (list->nsegs > LSM_SHARED_LIST_MAX)
 		return;
 	if (shared_list_cxt == NULL)
 		shared_list_cxt = AllocSetContextCreate(TopMemoryContext,
@@ -244,7 +270,7 @@ lsm_shared_list_put(uint64 storage_id, Snapshot snapshot,
 	shared_storage_id = storage_id;
 	shared_xmin = snapshot->xmin;
 	shared_xmax = snapshot->xmax;
-	shared_completion = snapshot->snapXactCompletionCount;
+	shared_completion = lsm_snapshot_hash(snapshot);
 	shared_flushes = lsm_flush_count;
 	shared_deletes = deletes;
 }
@@ -252,13 +278,24 @@ lsm_shared_list_put(uint64 storage_id, Snapshot snapshot,
 static void
 lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
 {
-	bool		cacheable = snapshot->snapshot_type == SNAPSHOT_MVCC;
+	bool		cacheable;
 	MemoryContext old;
+
+	/*
+	 * SnapshotAny (row versions for UPDATE, triggers, EvalPlanQual): start
+	 * from the active snapshot's segments, which hold nearly every row asked
+	 * for; lsm_fetch_row falls back to all segments when the row is not there.
+	 */
+	if (snapshot->snapshot_type == SNAPSHOT_ANY && !f->any_full &&
+		ActiveSnapshotSet() &&
+		GetActiveSnapshot()->snapshot_type == SNAPSHOT_MVCC)
+		snapshot = GetActiveSnapshot();
+	cacheable = snapshot->snapshot_type == SNAPSHOT_MVCC;
 
 	if (cacheable && f->segs_valid &&
 		f->key_xmin == snapshot->xmin && f->key_xmax == snapshot->xmax &&
 		f->key_curcid == snapshot->curcid &&
-		f->key_completion == snapshot->snapXactCompletionCount &&
+		f->key_completion == lsm_snapshot_hash(snapshot) &&
 		f->key_flushes == lsm_flush_count)
 		return;
 	lsm_fetcher_drop_segments(f);
@@ -270,24 +307,26 @@ lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
 	}
 	f->segs = cacheable ? lsm_shared_list_get(f->storage_id, snapshot,
 											  &f->deletes_possible) : NULL;
+	f->deletes_seen = lsm_own_delete_count;
 	if (f->segs == NULL)
 	{
 		f->segs = lsm_catalog_segments(f->storage_id, snapshot);
 		/* any delete record at all, whoever wrote it? */
 		f->deletes_possible = lsm_catalog_has_deletes(f->storage_id);
+		f->deletes_seen = lsm_own_delete_count;
 		if (cacheable)
 			lsm_shared_list_put(f->storage_id, snapshot, f->segs,
 								f->deletes_possible);
 	}
 	f->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(f->segs->nsegs, 1));
 	MemoryContextSwitchTo(old);
-	if (cacheable && snapshot->snapXactCompletionCount != 0)
+	if (cacheable)
 	{
 		f->segs_valid = true;
 		f->key_xmin = snapshot->xmin;
 		f->key_xmax = snapshot->xmax;
 		f->key_curcid = snapshot->curcid;
-		f->key_completion = snapshot->snapXactCompletionCount;
+		f->key_completion = lsm_snapshot_hash(snapshot);
 		f->key_flushes = lsm_flush_count;
 	}
 }
@@ -307,7 +346,7 @@ lsm_fetch_delete_check(LsmFetcher *f, int64 rowid, Snapshot snapshot)
 	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
 	{
 		lsm_fetcher_load(f, snapshot);
-		if (!f->deletes_possible)
+		if (!f->deletes_possible && f->deletes_seen == lsm_own_delete_count)
 			return true;
 		return !lsm_catalog_row_deleted(f->storage_id, rowid, snapshot);
 	}
@@ -372,6 +411,16 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 
 	lsm_fetcher_load(f, snapshot);
 	seg = lsm_segment_for_rowid(f->segs, rowid);
+	if (seg == NULL && snapshot->snapshot_type == SNAPSHOT_ANY && !f->any_full)
+	{
+		/* not among the active snapshot's segments: look at all of them */
+		f->any_full = true;
+		f->segs_valid = false;
+		lsm_fetcher_load(f, snapshot);
+		seg = lsm_segment_for_rowid(f->segs, rowid);
+		f->any_full = false;
+		f->segs_valid = false;
+	}
 	if (seg != NULL)
 	{
 		int			si = seg - f->segs->segs;
@@ -439,6 +488,44 @@ lsm_fetcher_last_cid(LsmFetcher *f)
 	return f->last_cid;
 }
 
+/*
+ * One fetcher per transaction for the one-off reads of a relation that the
+ * executor makes per row (the old version of every updated row, lock and
+ * visibility checks), so that each does not reload the segment list.
+ * Lives in TopTransactionContext; forgotten at transaction end.
+ */
+static LsmFetcher *xact_fetcher = NULL;
+static Oid	xact_fetcher_relid = InvalidOid;
+
+LsmFetcher *
+lsm_fetcher_for(Relation rel)
+{
+	if (xact_fetcher != NULL &&
+		(xact_fetcher->rs.rel != rel ||
+		 xact_fetcher_relid != RelationGetRelid(rel) ||
+		 (xact_fetcher->have_storage &&
+		  xact_fetcher->storage_id != lsm_relation_storage_id(rel))))
+	{
+		lsm_fetcher_destroy(xact_fetcher);
+		xact_fetcher = NULL;
+	}
+	if (xact_fetcher == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		xact_fetcher = lsm_fetcher_create(rel);
+		xact_fetcher_relid = RelationGetRelid(rel);
+		MemoryContextSwitchTo(old);
+	}
+	return xact_fetcher;
+}
+
+void
+lsm_fetcher_at_xact_end(void)
+{
+	xact_fetcher = NULL;
+}
+
 IndexFetchTableData *
 lsm_index_fetch_begin(Relation rel)
 {
@@ -489,13 +576,12 @@ bool
 lsm_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 							TupleTableSlot *slot)
 {
-	LsmFetcher *f = lsm_fetcher_create(rel);
+	LsmFetcher *f = lsm_fetcher_for(rel);
 	bool		found;
 
 	found = lsm_fetch_row(f, lsm_tid_to_rowid(tid), snapshot, slot);
 	if (found)
 		ExecMaterializeSlot(slot);
-	lsm_fetcher_destroy(f);
 	return found;
 }
 
@@ -512,13 +598,12 @@ bool
 lsm_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 							 Snapshot snapshot)
 {
-	LsmFetcher *f = lsm_fetcher_create(rel);
+	LsmFetcher *f = lsm_fetcher_for(rel);
 	TupleTableSlot *tmp = MakeSingleTupleTableSlot(RelationGetDescr(rel),
 												   &TTSOpsVirtual);
 	bool		found;
 
 	found = lsm_fetch_row(f, lsm_tid_to_rowid(&slot->tts_tid), snapshot, tmp);
 	ExecDropSingleTupleTableSlot(tmp);
-	lsm_fetcher_destroy(f);
 	return found;
 }

@@ -69,6 +69,7 @@ typedef struct LsmScanDescData
 	bool		own_snapshot;
 	int64	   *deleted;		/* rowids whose delete the snapshot sees */
 	int			ndeleted;
+	int			del_hint;		/* where the last lookup ended */
 
 	/* cursor position: row r of unit (source s, block b) */
 	bool		inited;
@@ -118,6 +119,7 @@ lsm_scan_load_sources(LsmScanDesc scan)
 	scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
 	scan->deleted = lsm_scan_deleted_set(storage_id, scan->base.rs_snapshot,
 										 &scan->ndeleted);
+	scan->del_hint = 0;
 	scan->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(scan->segs->nsegs, 1));
 	scan->nbufs = lsm_memtable_pin(rel, &scan->bufs);
 
@@ -345,26 +347,6 @@ lsm_cursor_rowid(LsmScanDesc scan)
 	return src->seg < 0 ? src->run.rows[scan->r].rowid : scan->blk.rowids[scan->r];
 }
 
-static bool
-lsm_rowid_in_set(const int64 *set, int n, int64 rowid)
-{
-	int			lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (set[mid] == rowid)
-			return true;
-		if (set[mid] < rowid)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
-}
-
 /*
  * The delete set a scan applies (merge-on-read).  SnapshotAny and
  * non-vacuumable snapshots see deleted rows; a dirty snapshot sees rows
@@ -382,14 +364,61 @@ lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
 	return lsm_catalog_deleted_set(storage_id, snapshot, n);
 }
 
+/*
+ * Is rowid in the scan's delete set?  Rows mostly come in ascending order,
+ * so start from where the last lookup ended and step forward a little
+ * before falling back to binary search.
+ */
+static inline bool
+lsm_scan_is_deleted(LsmScanDesc scan, int64 rowid)
+{
+	const int64 *set = scan->deleted;
+	int			n = scan->ndeleted;
+	int			i = scan->del_hint;
+	int			steps;
+
+	if (set[n - 1] < rowid)
+	{
+		scan->del_hint = n;
+		return false;
+	}
+	if (i >= n || (i > 0 && set[i - 1] >= rowid))
+	{
+		/* moved backwards or past the end: search */
+		int			lo = 0,
+					hi = n;
+
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (set[mid] < rowid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		scan->del_hint = lo;
+		return lo < n && set[lo] == rowid;
+	}
+	for (steps = 0; i < n && set[i] < rowid; steps++, i++)
+	{
+		if (steps == 8)
+		{
+			scan->del_hint = n;		/* force a search */
+			return lsm_scan_is_deleted(scan, rowid);
+		}
+	}
+	scan->del_hint = i;
+	return i < n && set[i] == rowid;
+}
+
 static inline bool
 lsm_cursor_visible(LsmScanDesc scan)
 {
 	LsmSource  *src = &scan->src[scan->s];
 	Snapshot	snap = scan->base.rs_snapshot;
 
-	if (scan->ndeleted > 0 &&
-		lsm_rowid_in_set(scan->deleted, scan->ndeleted, lsm_cursor_rowid(scan)))
+	if (scan->ndeleted > 0 && lsm_scan_is_deleted(scan, lsm_cursor_rowid(scan)))
 		return false;
 	if (src->seg < 0)
 		return lsm_row_visible_cid(snap, true, src->run.rows[scan->r].cid);

@@ -132,13 +132,12 @@ lsm_fill_failure(TM_FailureData *tmfd, int64 rowid, const LsmDeleteProbe *p)
 static bool
 lsm_row_visible(Relation rel, int64 rowid, Snapshot snapshot)
 {
-	LsmFetcher *f = lsm_fetcher_create(rel);
+	LsmFetcher *f = lsm_fetcher_for(rel);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
 													&TTSOpsVirtual);
 	bool		found = lsm_fetch_row(f, rowid, snapshot, slot);
 
 	ExecDropSingleTupleTableSlot(slot);
-	lsm_fetcher_destroy(f);
 	return found;
 }
 
@@ -261,7 +260,7 @@ lsm_update_lock_mode(Relation rel, ItemPointer otid, TupleTableSlot *newslot)
 	if (bms_is_empty(keyattrs))
 		return mode;
 	old = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
-	f = lsm_fetcher_create(rel);
+	f = lsm_fetcher_for(rel);
 	if (!lsm_fetch_row(f, lsm_tid_to_rowid(otid), SnapshotAny, old))
 		mode = LockTupleExclusive;
 	else
@@ -284,7 +283,6 @@ lsm_update_lock_mode(Relation rel, ItemPointer otid, TupleTableSlot *newslot)
 				mode = LockTupleExclusive;
 		}
 	}
-	lsm_fetcher_destroy(f);
 	ExecDropSingleTupleTableSlot(old);
 	return mode;
 }
@@ -406,13 +404,12 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		 * same statement proposed.
 		 */
 		{
-			LsmFetcher *f = lsm_fetcher_create(rel);
+			LsmFetcher *f = lsm_fetcher_for(rel);
 			bool		found = lsm_fetch_row(f, rowid, SnapshotAny, slot);
 			CommandId	rowcid = lsm_fetcher_last_cid(f);
 
 			if (found)
 				ExecMaterializeSlot(slot);
-			lsm_fetcher_destroy(f);
 			if (!found || (rowcid != InvalidCommandId && rowcid >= cid))
 			{
 				UnlockTuple(rel, &cur, ExclusiveLock);

@@ -836,6 +836,7 @@ lsm_xact_callback(XactEvent event, void *arg)
 			lsm_reader_cache_at_xact_end();
 			lsm_fetch_pool_at_xact_end();
 			lsm_dml_xact_end();
+			lsm_fetcher_at_xact_end();
 			break;
 		default:
 			break;
