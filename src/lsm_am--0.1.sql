@@ -64,6 +64,9 @@ CREATE TABLE lsm.deleted (
 	lockmode	int4	NOT NULL,
 	PRIMARY KEY (storage_id, rowid)
 ) USING heap;
+-- backwards along update chains: locks on an older version that a key-keeping
+-- UPDATE did not conflict with still hold on the newer versions
+CREATE INDEX deleted_successor_idx ON lsm.deleted (storage_id, successor);
 
 -- Row locks (SELECT FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE, foreign-key
 -- checks): one row per lock taken, inserted by the locking (sub)transaction.

@@ -139,6 +139,17 @@ lsm_stats(PG_FUNCTION_ARGS)
 		bytes += s->total_bytes;
 		raw += s->raw_bytes;
 	}
+	/* rows whose delete this snapshot sees are not live */
+	{
+		int			ndeleted;
+		int64	   *deleted = lsm_catalog_deleted_set(storage_id,
+													  GetActiveSnapshot(),
+													  &ndeleted);
+
+		live -= ndeleted;
+		if (deleted)
+			pfree(deleted);
+	}
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = Int64GetDatum((int64) storage_id);
 	values[1] = Int64GetDatum(segs->nsegs);

@@ -38,7 +38,9 @@
 #include "utils/inval.h"
 #include "utils/syscache.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/xid8.h"
 
@@ -559,6 +561,68 @@ lsm_catalog_collect_garbage(void)
 
 /* ---- delete records ---- */
 
+/*
+ * lsm.deleted stays open, with its index state, for the rest of the
+ * transaction once a delete has been written: a bulk DELETE writes a record
+ * per row, and opening the table and its indexes each time costs more than
+ * the insert.  The references belong to the top transaction's resource
+ * owner and are dropped at pre-commit (lsm_catalog_close_xact) or by the
+ * resource owner on abort.
+ */
+static Relation xact_deleted_rel = NULL;
+static CatalogIndexState xact_deleted_ind = NULL;
+
+static Relation
+lsm_deleted_rel_for_write(CatalogIndexState *ind)
+{
+	if (xact_deleted_rel == NULL)
+	{
+		ResourceOwner saveowner = CurrentResourceOwner;
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+
+		CurrentResourceOwner = TopTransactionResourceOwner;
+		PG_TRY();
+		{
+			xact_deleted_rel = table_open(lsm_catalog_relid("deleted"),
+										  RowExclusiveLock);
+			xact_deleted_ind = CatalogOpenIndexes(xact_deleted_rel);
+		}
+		PG_FINALLY();
+		{
+			CurrentResourceOwner = saveowner;
+			MemoryContextSwitchTo(oldcxt);
+		}
+		PG_END_TRY();
+	}
+	*ind = xact_deleted_ind;
+	return xact_deleted_rel;
+}
+
+/* Pre-commit: close what lsm_deleted_rel_for_write kept open. */
+void
+lsm_catalog_close_xact(void)
+{
+	if (xact_deleted_rel != NULL)
+	{
+		ResourceOwner saveowner = CurrentResourceOwner;
+
+		CurrentResourceOwner = TopTransactionResourceOwner;
+		CatalogCloseIndexes(xact_deleted_ind);
+		table_close(xact_deleted_rel, NoLock);
+		CurrentResourceOwner = saveowner;
+	}
+	xact_deleted_rel = NULL;
+	xact_deleted_ind = NULL;
+}
+
+/* Transaction end (after an abort the resource owner released them). */
+void
+lsm_catalog_forget_xact(void)
+{
+	xact_deleted_rel = NULL;
+	xact_deleted_ind = NULL;
+}
+
 /* Record that `rowid` is deleted (or updated into `successor`). */
 void
 lsm_catalog_insert_delete(uint64 storage_id, int64 rowid, int64 successor,
@@ -573,11 +637,14 @@ lsm_catalog_insert_delete(uint64 storage_id, int64 rowid, int64 successor,
 	values[1] = Int64GetDatum(rowid);
 	values[2] = Int64GetDatum(successor);
 	values[3] = Int32GetDatum(lockmode);
-	rel = table_open(lsm_catalog_relid("deleted"), RowExclusiveLock);
-	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-	CatalogTupleInsert(rel, tup);
-	heap_freetuple(tup);
-	table_close(rel, RowExclusiveLock);
+	{
+		CatalogIndexState ind;
+
+		rel = lsm_deleted_rel_for_write(&ind);
+		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+		CatalogTupleInsertWithInfo(rel, tup, ind);
+		heap_freetuple(tup);
+	}
 	lsm_note_delete();
 }
 
@@ -608,7 +675,8 @@ lsm_catalog_probe_delete(uint64 storage_id, int64 rowid, LsmDeleteProbe *probe)
 	probe->state = LSM_DEL_NONE;
 	probe->successor = LSM_SUCCESSOR_NONE;
 	InitDirtySnapshot(dirty);
-	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
+	rel = xact_deleted_rel ? xact_deleted_rel :
+		table_open(lsm_catalog_relid("deleted"), AccessShareLock);
 	lsm_delete_keys(key, storage_id, rowid);
 	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
 							  &dirty, 2, key);
@@ -636,7 +704,8 @@ lsm_catalog_probe_delete(uint64 storage_id, int64 rowid, LsmDeleteProbe *probe)
 		break;
 	}
 	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	if (rel != xact_deleted_rel)
+		table_close(rel, AccessShareLock);
 }
 
 /* Does `snapshot` see a delete of `rowid`?  (MVCC, SELF and similar.) */
@@ -879,4 +948,44 @@ lsm_catalog_settled_deletes(uint64 storage_id, TransactionId horizon, int *n)
 	if (*n > 1)
 		qsort(set, *n, sizeof(int64), lsm_int64_cmp);
 	return set;
+}
+
+/*
+ * The version `rowid` was updated from, if the update kept the key (so FOR
+ * KEY SHARE locks on the older version still protect this one); -1 if none.
+ * Any live delete record counts: committed, ours or in progress.
+ */
+int64
+lsm_catalog_key_keeping_predecessor(uint64 storage_id, int64 rowid)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	HeapTuple	tup;
+	SnapshotData dirty;
+	int64		result = -1;
+
+	InitDirtySnapshot(dirty);
+	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	/* systable scans take heap attribute numbers: successor is column 3 */
+	ScanKeyInit(&key[1], 3, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(rowid));
+	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_successor_idx"),
+							  true, &dirty, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int			mode = DatumGetInt32(heap_getattr(tup, 4, RelationGetDescr(rel),
+													  &isnull));
+
+		if (mode == LockTupleNoKeyExclusive)
+			result = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel),
+												&isnull));
+		break;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
 }

@@ -51,6 +51,8 @@ extern ItemPointerData lsm_catalog_insert_inflight(uint64 storage_id,
 extern void lsm_catalog_delete_inflight(ItemPointer tid);
 extern TransactionId lsm_catalog_inflight_xid(uint64 storage_id, int64 rowid);
 extern bool lsm_catalog_available(void);
+extern void lsm_catalog_close_xact(void);
+extern void lsm_catalog_forget_xact(void);
 
 /* delete records (lsm.deleted) */
 #define LSM_SUCCESSOR_NONE		(-1)	/* plain DELETE */
@@ -81,6 +83,7 @@ extern void lsm_catalog_probe_delete(uint64 storage_id, int64 rowid,
 extern bool lsm_catalog_row_deleted(uint64 storage_id, int64 rowid,
 									Snapshot snapshot);
 extern bool lsm_catalog_has_deletes(uint64 storage_id);
+extern int64 lsm_catalog_key_keeping_predecessor(uint64 storage_id, int64 rowid);
 extern int64 *lsm_catalog_settled_deletes(uint64 storage_id,
 										  TransactionId horizon, int *n);
 extern int64 *lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot,

@@ -142,6 +142,35 @@ lsm_row_visible(Relation rel, int64 rowid, Snapshot snapshot)
 }
 
 /*
+ * A running transaction holding a lock on `rowid`, or on an older version
+ * it was updated from without a key change (heap carries such locks to the
+ * new version), that conflicts with `mode`.
+ */
+static TransactionId
+lsm_lock_conflict_along_chain(uint64 storage_id, int64 rowid, int mode,
+							  bool *own)
+{
+	TransactionId locker;
+	int			guard = 0;
+
+	locker = lsm_catalog_rowlock_conflict(storage_id, rowid, mode, own);
+	while (!TransactionIdIsValid(locker) && guard++ < 1000)
+	{
+		bool		dummy;
+
+		rowid = lsm_catalog_key_keeping_predecessor(storage_id, rowid);
+		if (rowid < 0)
+			break;
+		/*
+		 * Running lockers of an older version can only hold FOR KEY SHARE
+		 * (anything stronger made the update wait for them).
+		 */
+		locker = lsm_catalog_rowlock_conflict(storage_id, rowid, mode, &dummy);
+	}
+	return locker;
+}
+
+/*
  * Delete `rowid` (recording `successor`) unless a concurrent writer got
  * there first.  The heap protocol: see the file header.
  */
@@ -198,8 +227,8 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 				break;
 		}
 
-		locker = lsm_catalog_rowlock_conflict(storage_id, rowid, (int) mode,
-											  &own);
+		locker = lsm_lock_conflict_along_chain(storage_id, rowid, (int) mode,
+											   &own);
 		if (TransactionIdIsValid(locker))
 		{
 			UnlockTuple(rel, &tid, ExclusiveLock);
@@ -332,6 +361,7 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	int64		rowid = lsm_tid_to_rowid(tid);
 	ItemPointerData cur;
 	LsmDeleteProbe probe;
+	bool		key_share_chain = false;
 
 	memset(tmfd, 0, sizeof(TM_FailureData));
 	tmfd->traversed = false;
@@ -344,6 +374,7 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		bool		own;
 
 		CHECK_FOR_INTERRUPTS();
+		key_share_chain = false;
 		lsm_rowid_to_tid(rowid, &cur);
 		if (wait_policy == LockWaitBlock)
 			LockTuple(rel, &cur, ExclusiveLock);
@@ -366,6 +397,18 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 				return TM_SelfModified;
 			return TM_Invisible;
 		}
+		/*
+		 * An UPDATE that kept the key does not conflict with FOR KEY SHARE:
+		 * like heap, lock the version we were given (the foreign-key check
+		 * sees the key it asked about) and carry the lock along the chain.
+		 */
+		if ((probe.state == LSM_DEL_COMMITTED || probe.state == LSM_DEL_IN_PROGRESS) &&
+			probe.successor >= 0 && mode == LockTupleKeyShare &&
+			!lsm_lock_modes_conflict(probe.lockmode, (int) mode))
+		{
+			key_share_chain = true;
+			probe.state = LSM_DEL_NONE;
+		}
 		if (probe.state == LSM_DEL_COMMITTED)
 		{
 			UnlockTuple(rel, &cur, ExclusiveLock);
@@ -375,6 +418,11 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 				tmfd->traversed = true;
 				continue;
 			}
+			if ((flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) &&
+				probe.successor == LSM_SUCCESSOR_MOVED)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("tuple to be locked was already moved to another partition due to concurrent update")));
 			lsm_fill_failure(tmfd, rowid, &probe);
 			return probe.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
 		}
@@ -419,6 +467,24 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		if (!own)
 			lsm_remember_lock(lsm_catalog_insert_rowlock(storage_id, rowid, (int) mode));
 		UnlockTuple(rel, &cur, ExclusiveLock);
+
+		/* FOR KEY SHARE on an old version also holds the newer ones */
+		if (key_share_chain)
+		{
+			int64		next = probe.successor;
+			int			guard = 0;
+
+			while (next >= 0 && guard++ < 1000)
+			{
+				LsmDeleteProbe p;
+
+				lsm_remember_lock(lsm_catalog_insert_rowlock(storage_id, next, (int) mode));
+				lsm_catalog_probe_delete(storage_id, next, &p);
+				if (p.state == LSM_DEL_NONE)
+					break;
+				next = p.successor;
+			}
+		}
 		break;
 	}
 

@@ -824,6 +824,7 @@ lsm_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_PREPARE:
 			lsm_memtable_flush_all();
 			lsm_dml_release_locks();
+			lsm_catalog_close_xact();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -837,6 +838,7 @@ lsm_xact_callback(XactEvent event, void *arg)
 			lsm_fetch_pool_at_xact_end();
 			lsm_dml_xact_end();
 			lsm_fetcher_at_xact_end();
+			lsm_catalog_forget_xact();
 			break;
 		default:
 			break;
