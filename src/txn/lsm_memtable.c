@@ -440,8 +440,10 @@ lsm_memtable_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
+		/* short-header values are fine as they are: only toasted ones */
 		if (!isnull[i] && att->attlen == -1 &&
-			VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
+			(VARATT_IS_EXTERNAL(DatumGetPointer(values[i])) ||
+			 VARATT_IS_COMPRESSED(DatumGetPointer(values[i]))))
 		{
 			if (!copied)
 			{
