@@ -22,6 +22,8 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/sdir.h"
+#include "access/relation.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -281,6 +283,61 @@ lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return list;
+}
+
+/*
+ * The segment holding `rowid` that `snapshot` sees, found with one backward
+ * index probe (segments never overlap in rowid range, so the visible segment
+ * with the greatest min_rowid <= rowid is the only candidate).  Cheaper
+ * than listing every segment when a query fetches only a few rows.
+ */
+bool
+lsm_catalog_segment_for_rowid(uint64 storage_id, int64 rowid, Snapshot snapshot,
+							  LsmSegmentEntry *out)
+{
+	Relation	rel;
+	Relation	idx;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	HeapTuple	tup;
+	SnapshotData own;
+	SnapshotData dirty;
+	Snapshot	scansnap = snapshot;
+	bool		found = false;
+
+	if (storage_id == 0)
+		return false;
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
+	{
+		own = *snapshot;
+		own.curcid = InvalidCommandId;
+		scansnap = &own;
+	}
+	else if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		InitDirtySnapshot(dirty);
+		scansnap = &dirty;
+	}
+	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
+	idx = index_open(lsm_catalog_relid("segment_rowid_idx"), AccessShareLock);
+	/* heap attribute numbers: storage_id is 1, min_rowid 4 */
+	ScanKeyInit(&key[0], Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&key[1], Anum_seg_min_rowid, BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum(rowid));
+	scan = systable_beginscan_ordered(rel, idx, scansnap, 2, key);
+	tup = systable_getnext_ordered(scan, BackwardScanDirection);
+	if (HeapTupleIsValid(tup))
+	{
+		lsm_segment_from_tuple(tup, RelationGetDescr(rel), out);
+		if (scansnap == &dirty && !out->own_xact)
+			out->inserting_xid = dirty.xmin;
+		found = (out->max_rowid >= rowid);
+	}
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return found;
 }
 
 /* Binary search for the segment whose rowid range holds `rowid`. */

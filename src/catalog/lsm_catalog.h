@@ -41,6 +41,8 @@ extern void lsm_catalog_insert_segment(uint64 storage_id,
 									   const LsmSegmentEntry *seg);
 extern LsmSegmentList *lsm_catalog_segments(uint64 storage_id,
 											Snapshot snapshot);
+extern bool lsm_catalog_segment_for_rowid(uint64 storage_id, int64 rowid,
+										  Snapshot snapshot, LsmSegmentEntry *out);
 extern const LsmSegmentEntry *lsm_segment_for_rowid(const LsmSegmentList *list,
 													int64 rowid);
 extern void lsm_catalog_drop_storage(uint64 storage_id);

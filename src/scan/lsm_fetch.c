@@ -42,6 +42,15 @@
 
 #include "scan/lsm_scan.h"
 
+/*
+ * The first LSM_PROBE_MAX lookups of a fetcher find their segment with one
+ * catalog index probe each; after that the fetcher lists all segments once
+ * (per snapshot) and searches the list.  Point queries thus never read a
+ * long segment list, and scans over many rows do not probe per row.
+ */
+#define LSM_PROBE_MAX		16
+#define LSM_PROBE_HANDLES	8
+
 struct LsmFetcher
 {
 	MemoryContext cxt;
@@ -59,8 +68,15 @@ struct LsmFetcher
 	uint64		key_flushes;
 	bool		deletes_possible;	/* any delete record for the storage */
 	uint64		deletes_seen;	/* lsm_own_delete_count when that was checked */
+	bool		del_key_valid;	/* snapshot deletes_possible was checked for */
+	TransactionId del_key_xmin;
+	TransactionId del_key_xmax;
+	uint64		del_key_hash;
 	CommandId	last_cid;		/* own row last fetched: its command id */
 	bool		any_full;		/* SnapshotAny: load every segment */
+	int			nprobes;		/* lookups answered by a catalog probe */
+	int			nprobe_handles;
+	LsmSegmentHandle *probe_handles[LSM_PROBE_HANDLES];
 	LsmDecodedBlock *blk;		/* from the pool, or private */
 	int			pool_slot;		/* -1 if private */
 };
@@ -171,6 +187,9 @@ lsm_fetcher_drop_segments(LsmFetcher *f)
 	f->handles = NULL;
 	f->segs_valid = false;
 	f->blk->valid = false;
+	for (i = 0; i < f->nprobe_handles; i++)
+		lsm_segment_close(f->probe_handles[i]);
+	f->nprobe_handles = 0;
 }
 
 void
@@ -305,18 +324,17 @@ lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
 		f->storage_id = lsm_relation_storage_id(f->rs.rel);
 		f->have_storage = true;
 	}
-	f->segs = cacheable ? lsm_shared_list_get(f->storage_id, snapshot,
-											  &f->deletes_possible) : NULL;
-	f->deletes_seen = lsm_own_delete_count;
+	{
+		bool		unused;
+
+		f->segs = cacheable ? lsm_shared_list_get(f->storage_id, snapshot,
+												  &unused) : NULL;
+	}
 	if (f->segs == NULL)
 	{
 		f->segs = lsm_catalog_segments(f->storage_id, snapshot);
-		/* any delete record at all, whoever wrote it? */
-		f->deletes_possible = lsm_catalog_has_deletes(f->storage_id);
-		f->deletes_seen = lsm_own_delete_count;
 		if (cacheable)
-			lsm_shared_list_put(f->storage_id, snapshot, f->segs,
-								f->deletes_possible);
+			lsm_shared_list_put(f->storage_id, snapshot, f->segs, false);
 	}
 	f->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(f->segs->nsegs, 1));
 	MemoryContextSwitchTo(old);
@@ -331,6 +349,46 @@ lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
 	}
 }
 
+/* Would lsm_fetcher_load reuse the list it has for this snapshot? */
+static bool
+lsm_fetcher_list_current(LsmFetcher *f, Snapshot snapshot)
+{
+	if (snapshot->snapshot_type == SNAPSHOT_ANY && ActiveSnapshotSet() &&
+		GetActiveSnapshot()->snapshot_type == SNAPSHOT_MVCC)
+		snapshot = GetActiveSnapshot();
+	return snapshot->snapshot_type == SNAPSHOT_MVCC && f->segs_valid &&
+		f->key_xmin == snapshot->xmin && f->key_xmax == snapshot->xmax &&
+		f->key_curcid == snapshot->curcid &&
+		f->key_completion == lsm_snapshot_hash(snapshot) &&
+		f->key_flushes == lsm_flush_count;
+}
+
+/* A handle for a probed segment, from the fetcher's small cache. */
+static LsmSegmentHandle *
+lsm_probe_handle(LsmFetcher *f, const LsmSegmentEntry *entry)
+{
+	int			i;
+	LsmSegmentHandle *h;
+	MemoryContext old;
+
+	for (i = 0; i < f->nprobe_handles; i++)
+		if (f->probe_handles[i]->entry.segment_id == entry->segment_id)
+			return f->probe_handles[i];
+	old = MemoryContextSwitchTo(f->cxt);
+	h = lsm_segment_open(&f->rs, entry);
+	MemoryContextSwitchTo(old);
+	if (f->nprobe_handles < LSM_PROBE_HANDLES)
+		f->probe_handles[f->nprobe_handles++] = h;
+	else
+	{
+		lsm_segment_close(f->probe_handles[0]);
+		memmove(&f->probe_handles[0], &f->probe_handles[1],
+				sizeof(LsmSegmentHandle *) * (LSM_PROBE_HANDLES - 1));
+		f->probe_handles[LSM_PROBE_HANDLES - 1] = h;
+	}
+	return h;
+}
+
 /*
  * False if `snapshot` sees a delete of `rowid`.  A dirty snapshot sees a
  * row whose deleter still runs, with snapshot->xmax set to the deleter.
@@ -343,17 +401,29 @@ lsm_fetch_delete_check(LsmFetcher *f, int64 rowid, Snapshot snapshot)
 	if (snapshot->snapshot_type == SNAPSHOT_ANY ||
 		snapshot->snapshot_type == SNAPSHOT_NON_VACUUMABLE)
 		return true;
-	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
-	{
-		lsm_fetcher_load(f, snapshot);
-		if (!f->deletes_possible && f->deletes_seen == lsm_own_delete_count)
-			return true;
-		return !lsm_catalog_row_deleted(f->storage_id, rowid, snapshot);
-	}
 	if (!f->have_storage)
 	{
 		f->storage_id = lsm_relation_storage_id(f->rs.rel);
 		f->have_storage = true;
+	}
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
+	{
+		uint64		h = lsm_snapshot_hash(snapshot);
+
+		/* does the table have delete records at all?  once per snapshot */
+		if (!f->del_key_valid || f->del_key_xmin != snapshot->xmin ||
+			f->del_key_xmax != snapshot->xmax || f->del_key_hash != h)
+		{
+			f->deletes_possible = lsm_catalog_has_deletes(f->storage_id);
+			f->deletes_seen = lsm_own_delete_count;
+			f->del_key_valid = true;
+			f->del_key_xmin = snapshot->xmin;
+			f->del_key_xmax = snapshot->xmax;
+			f->del_key_hash = h;
+		}
+		if (!f->deletes_possible && f->deletes_seen == lsm_own_delete_count)
+			return true;
+		return !lsm_catalog_row_deleted(f->storage_id, rowid, snapshot);
 	}
 	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
 	{
@@ -379,7 +449,8 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 	const LsmMemRow *row;
 	TupleDesc	rowdesc;
 	const LsmSegmentEntry *seg;
-	LsmSegmentHandle *h;
+	LsmSegmentEntry probed;
+	LsmSegmentHandle *h = NULL;
 	int			idx;
 	int			b;
 
@@ -409,31 +480,53 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		return true;
 	}
 
-	lsm_fetcher_load(f, snapshot);
-	seg = lsm_segment_for_rowid(f->segs, rowid);
-	if (seg == NULL && snapshot->snapshot_type == SNAPSHOT_ANY && !f->any_full)
+	if (!f->have_storage)
 	{
-		/* not among the active snapshot's segments: look at all of them */
-		f->any_full = true;
-		f->segs_valid = false;
+		f->storage_id = lsm_relation_storage_id(f->rs.rel);
+		f->have_storage = true;
+	}
+	if (f->nprobes < LSM_PROBE_MAX && !lsm_fetcher_list_current(f, snapshot))
+	{
+		f->nprobes++;
+		seg = NULL;
+		if (lsm_catalog_segment_for_rowid(f->storage_id, rowid, snapshot,
+										  &probed))
+		{
+			h = lsm_probe_handle(f, &probed);
+			seg = &probed;
+		}
+	}
+	else
+	{
 		lsm_fetcher_load(f, snapshot);
 		seg = lsm_segment_for_rowid(f->segs, rowid);
-		f->any_full = false;
-		f->segs_valid = false;
+		if (seg == NULL && snapshot->snapshot_type == SNAPSHOT_ANY && !f->any_full)
+		{
+			/* not among the active snapshot's segments: look at all of them */
+			f->any_full = true;
+			f->segs_valid = false;
+			lsm_fetcher_load(f, snapshot);
+			seg = lsm_segment_for_rowid(f->segs, rowid);
+			f->any_full = false;
+			f->segs_valid = false;
+		}
+		if (seg != NULL)
+		{
+			int			si = seg - f->segs->segs;
+
+			h = f->handles[si];
+			if (h == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(f->cxt);
+
+				h = lsm_segment_open(&f->rs, seg);
+				f->handles[si] = h;
+				MemoryContextSwitchTo(old);
+			}
+		}
 	}
 	if (seg != NULL)
 	{
-		int			si = seg - f->segs->segs;
-
-		h = f->handles[si];
-		if (h == NULL)
-		{
-			MemoryContext old = MemoryContextSwitchTo(f->cxt);
-
-			h = lsm_segment_open(&f->rs, seg);
-			f->handles[si] = h;
-			MemoryContextSwitchTo(old);
-		}
 		b = lsm_segment_find_block(h, rowid);
 		if (b < (int) lsm_segr_header(h->reader)->nblocks &&
 			lsm_segr_block(h->reader, b)->first_rowid <= rowid)
