@@ -443,9 +443,9 @@ lsm_catalog_set_storage_relid(uint64 storage_id, Oid relid)
 	table_close(rel, RowExclusiveLock);
 }
 
-/* Reserve [min_rowid, max_rowid] for the current (sub)transaction. */
-ItemPointerData
-lsm_catalog_insert_inflight(uint64 storage_id, int64 min_rowid, int64 max_rowid)
+/* Insert (storage_id, a, b) into a three-column catalog table; its TID. */
+static ItemPointerData
+lsm_catalog_insert_row3(const char *relname, uint64 storage_id, Datum a, Datum b)
 {
 	Relation	rel;
 	Datum		values[3];
@@ -454,15 +454,24 @@ lsm_catalog_insert_inflight(uint64 storage_id, int64 min_rowid, int64 max_rowid)
 	ItemPointerData tid;
 
 	values[0] = Int64GetDatum((int64) storage_id);
-	values[1] = Int64GetDatum(min_rowid);
-	values[2] = Int64GetDatum(max_rowid);
-	rel = table_open(lsm_catalog_relid("inflight"), RowExclusiveLock);
+	values[1] = a;
+	values[2] = b;
+	rel = table_open(lsm_catalog_relid(relname), RowExclusiveLock);
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	CatalogTupleInsert(rel, tup);
 	tid = tup->t_self;
 	heap_freetuple(tup);
 	table_close(rel, RowExclusiveLock);
 	return tid;
+}
+
+/* Reserve [min_rowid, max_rowid] for the current (sub)transaction. */
+ItemPointerData
+lsm_catalog_insert_inflight(uint64 storage_id, int64 min_rowid, int64 max_rowid)
+{
+	return lsm_catalog_insert_row3("inflight", storage_id,
+								   Int64GetDatum(min_rowid),
+								   Int64GetDatum(max_rowid));
 }
 
 void
@@ -797,8 +806,14 @@ lsm_int64_cmp(const void *a, const void *b)
  * The rowids whose delete `snapshot` sees, sorted (palloc'd; NULL when
  * none).  This is the merge-on-read set a scan skips.
  */
-int64 *
-lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
+/*
+ * Rowids of the delete records of a storage that `snapshot` sees, sorted.
+ * With a valid `horizon`, only records of committed transactions older
+ * than it (settled deletes).
+ */
+static int64 *
+lsm_catalog_collect_deleted(uint64 storage_id, Snapshot snapshot,
+							TransactionId horizon, int *n)
 {
 	Relation	rel;
 	SysScanDesc scan;
@@ -819,6 +834,14 @@ lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
 	{
 		bool		isnull;
 
+		if (TransactionIdIsValid(horizon))
+		{
+			TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
+
+			if (TransactionIdIsCurrentTransactionId(xmin) ||
+				!TransactionIdPrecedes(xmin, horizon))
+				continue;
+		}
 		if (*n == cap)
 		{
 			cap = cap == 0 ? 64 : cap * 2;
@@ -835,27 +858,20 @@ lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
 	return set;
 }
 
+int64 *
+lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
+{
+	return lsm_catalog_collect_deleted(storage_id, snapshot,
+									   InvalidTransactionId, n);
+}
+
 /* ---- row locks ---- */
 
 ItemPointerData
 lsm_catalog_insert_rowlock(uint64 storage_id, int64 rowid, int mode)
 {
-	Relation	rel;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
-	HeapTuple	tup;
-	ItemPointerData tid;
-
-	values[0] = Int64GetDatum((int64) storage_id);
-	values[1] = Int64GetDatum(rowid);
-	values[2] = Int32GetDatum(mode);
-	rel = table_open(lsm_catalog_relid("rowlock"), RowExclusiveLock);
-	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-	CatalogTupleInsert(rel, tup);
-	tid = tup->t_self;
-	heap_freetuple(tup);
-	table_close(rel, RowExclusiveLock);
-	return tid;
+	return lsm_catalog_insert_row3("rowlock", storage_id, Int64GetDatum(rowid),
+								   Int32GetDatum(mode));
 }
 
 /* Do two row-lock modes (LockTupleMode values) conflict?  As heap's table. */
@@ -967,44 +983,9 @@ lsm_catalog_has_deletes(uint64 storage_id)
 int64 *
 lsm_catalog_settled_deletes(uint64 storage_id, TransactionId horizon, int *n)
 {
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-	int64	   *set = NULL;
-	int			cap = 0;
-
-	*n = 0;
-	if (storage_id == 0)
-		return NULL;
-	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum((int64) storage_id));
-	/* a fresh MVCC snapshot: committed records, not deleted */
-	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
-							  GetLatestSnapshot(), 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
-		bool		isnull;
-
-		if (TransactionIdIsCurrentTransactionId(xmin) ||
-			!TransactionIdPrecedes(xmin, horizon))
-			continue;
-		if (*n == cap)
-		{
-			cap = cap == 0 ? 64 : cap * 2;
-			set = set ? repalloc_huge(set, sizeof(int64) * cap) :
-				palloc(sizeof(int64) * cap);
-		}
-		set[(*n)++] = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel),
-												 &isnull));
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	if (*n > 1)
-		qsort(set, *n, sizeof(int64), lsm_int64_cmp);
-	return set;
+	/* a fresh MVCC snapshot: committed records, not themselves deleted */
+	return lsm_catalog_collect_deleted(storage_id, GetLatestSnapshot(),
+									   horizon, n);
 }
 
 /*
