@@ -40,26 +40,10 @@ NCPU=$(nproc 2>/dev/null || echo 2)
 T_START=$SECONDS
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-	BUILD_LOG=$(mktemp "${TMPDIR:-/tmp}/lsm_am_build.XXXXXX")
-	lsm_log "building and installing lsm_am (log: $BUILD_LOG)"
-	if ! lsm_build_install >"$BUILD_LOG" 2>&1; then
-		cat "$BUILD_LOG" >&2
-		lsm_die "build failed"
-	fi
-	rm -f "$BUILD_LOG"
+	lsm_build_install_quiet
 fi
 
-trap lsm_cluster_stop EXIT
-trap 'exit 130' INT TERM
-lsm_cluster_start \
-	"shared_buffers = $SHARED_BUFFERS" \
-	"work_mem = '64MB'" \
-	"maintenance_work_mem = '1GB'" \
-	"max_wal_size = '16GB'" \
-	"checkpoint_timeout = '1h'" \
-	"autovacuum = off" \
-	"jit = off" \
-	"max_parallel_workers_per_gather = $PARALLEL"
+lsm_bench_cluster_start "$SHARED_BUFFERS" "$PARALLEL"
 
 lsm_psql -c "CREATE EXTENSION lsm_am"
 # the library the server has loaded (a later make install does not change it)

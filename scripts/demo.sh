@@ -31,13 +31,7 @@ RUNS=3
 if [ "$NO_DEPS" != 1 ]; then
 	"$LSM_ROOT/scripts/install-deps.sh" >&2
 fi
-BUILD_LOG=$(mktemp "${TMPDIR:-/tmp}/lsm_am_build.XXXXXX")
-lsm_log "building and installing lsm_am (log: $BUILD_LOG)"
-if ! lsm_build_install >"$BUILD_LOG" 2>&1; then
-	cat "$BUILD_LOG" >&2
-	lsm_die "build failed"
-fi
-rm -f "$BUILD_LOG"
+lsm_build_install_quiet
 
 trap lsm_cluster_stop EXIT
 trap 'exit 130' INT TERM

@@ -165,6 +165,36 @@ lsm_build_install()
 	lsm_as_root make -C "$LSM_ROOT" install PG_CONFIG="$PG_CONFIG" || return 1
 }
 
+# Build and install with the output in a log file, shown only on failure.
+lsm_build_install_quiet()
+{
+	local log
+	log=$(mktemp "${TMPDIR:-/tmp}/lsm_am_build.XXXXXX")
+	lsm_log "building and installing lsm_am (log: $log)"
+	if ! lsm_build_install >"$log" 2>&1; then
+		cat "$log" >&2
+		lsm_die "build failed"
+	fi
+	rm -f "$log"
+}
+
+# lsm_bench_cluster_start SHARED_BUFFERS PARALLEL: the throwaway cluster the
+# benchmarks use (stopped on exit), tuned for loading and timing queries.
+lsm_bench_cluster_start()
+{
+	trap lsm_cluster_stop EXIT
+	trap 'exit 130' INT TERM
+	lsm_cluster_start \
+		"shared_buffers = $1" \
+		"work_mem = '64MB'" \
+		"maintenance_work_mem = '1GB'" \
+		"max_wal_size = '16GB'" \
+		"checkpoint_timeout = '1h'" \
+		"autovacuum = off" \
+		"jit = off" \
+		"max_parallel_workers_per_gather = $2"
+}
+
 # lsm_time_query RUNS SQL: run SQL once to warm up, then RUNS times, in one
 # session; print the median elapsed milliseconds.
 lsm_time_query()

@@ -216,6 +216,8 @@ static void
 lsm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				  int subId, void *arg)
 {
+	char		relkind;
+
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 
@@ -240,8 +242,8 @@ lsm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		relation_close(rel, NoLock);
 	}
 	/* the transient table of a rewrite into lsm may itself be heap */
-	if (get_rel_relkind(objectId) == RELKIND_RELATION ||
-		get_rel_relkind(objectId) == RELKIND_MATVIEW)
+	relkind = get_rel_relkind(objectId);
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
 		lsm_adopt_rewritten_storage(objectId);
 }
 

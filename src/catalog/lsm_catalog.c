@@ -228,6 +228,30 @@ lsm_segment_from_tuple(HeapTuple tup, TupleDesc desc, LsmSegmentEntry *seg)
 }
 
 /*
+ * The snapshot to scan lsm.segment with on behalf of `snapshot`: for MVCC a
+ * copy whose curcid is raised, so every segment of our own transaction is
+ * listed (their rows are filtered by command id); for a dirty snapshot a
+ * private one, whose xmin then names each in-progress writer.
+ */
+static Snapshot
+lsm_segment_scan_snapshot(Snapshot snapshot, SnapshotData *own,
+						  SnapshotData *dirty)
+{
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
+	{
+		*own = *snapshot;
+		own->curcid = InvalidCommandId;
+		return own;
+	}
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		InitDirtySnapshot(*dirty);
+		return dirty;
+	}
+	return snapshot;
+}
+
+/*
  * List the segments of a storage visible to `snapshot`, sorted by rowid.
  * Allocated in the current memory context.
  */
@@ -242,24 +266,13 @@ lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
 	HeapTuple	tup;
 	SnapshotData own;
 	SnapshotData dirty;
-	Snapshot	scansnap = snapshot;
+	Snapshot	scansnap;
 
 	list->segs = palloc(sizeof(LsmSegmentEntry) * cap);
 	if (storage_id == 0)
 		return list;
 
-	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
-	{
-		/* see every command of our own transaction; filtered per row */
-		own = *snapshot;
-		own.curcid = InvalidCommandId;
-		scansnap = &own;
-	}
-	else if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
-	{
-		InitDirtySnapshot(dirty);
-		scansnap = &dirty;
-	}
+	scansnap = lsm_segment_scan_snapshot(snapshot, &own, &dirty);
 
 	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
 	ScanKeyInit(&key, Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
@@ -302,22 +315,12 @@ lsm_catalog_segment_for_rowid(uint64 storage_id, int64 rowid, Snapshot snapshot,
 	HeapTuple	tup;
 	SnapshotData own;
 	SnapshotData dirty;
-	Snapshot	scansnap = snapshot;
+	Snapshot	scansnap;
 	bool		found = false;
 
 	if (storage_id == 0)
 		return false;
-	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
-	{
-		own = *snapshot;
-		own.curcid = InvalidCommandId;
-		scansnap = &own;
-	}
-	else if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
-	{
-		InitDirtySnapshot(dirty);
-		scansnap = &dirty;
-	}
+	scansnap = lsm_segment_scan_snapshot(snapshot, &own, &dirty);
 	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
 	idx = index_open(lsm_catalog_relid("segment_rowid_idx"), AccessShareLock);
 	/* heap attribute numbers: storage_id is 1, min_rowid 4 */
@@ -362,6 +365,26 @@ lsm_segment_for_rowid(const LsmSegmentList *list, int64 rowid)
 	return NULL;
 }
 
+/*
+ * Delete one catalog row.  A row our own transaction already deleted in
+ * this command (a reservation or lock withdrawn at pre-commit, then ON
+ * COMMIT DELETE ROWS) still looks live to a scan: deleting it again is a
+ * no-op.
+ */
+static void
+lsm_catalog_heap_delete(Relation rel, ItemPointer tid)
+{
+	TM_FailureData tmfd;
+	TM_Result	result;
+
+	result = heap_delete(rel, tid, GetCurrentCommandId(true), InvalidSnapshot,
+						 true, &tmfd, false);
+	if (result != TM_Ok && result != TM_SelfModified)
+		elog(ERROR, "could not delete row (%u,%u) of lsm catalog table \"%s\": result %d",
+			 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+			 RelationGetRelationName(rel), (int) result);
+}
+
 /* Delete every row of `relname` whose first column equals storage_id. */
 static void
 lsm_catalog_delete_rows(const char *relname, const char *indexname,
@@ -378,21 +401,7 @@ lsm_catalog_delete_rows(const char *relname, const char *indexname,
 	scan = systable_beginscan(rel, lsm_catalog_relid(indexname), true,
 							  NULL, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		TM_FailureData tmfd;
-		TM_Result	result;
-
-		/*
-		 * A row our own transaction already deleted in this command (a
-		 * reservation withdrawn at pre-commit, then ON COMMIT DELETE ROWS)
-		 * still looks live to the scan: deleting it again is a no-op.
-		 */
-		result = heap_delete(rel, &tup->t_self, GetCurrentCommandId(true),
-							 InvalidSnapshot, true, &tmfd, false);
-		if (result != TM_Ok && result != TM_SelfModified)
-			elog(ERROR, "could not delete lsm catalog row of storage " UINT64_FORMAT ": result %d",
-				 storage_id, (int) result);
-	}
+		lsm_catalog_heap_delete(rel, &tup->t_self);
 	systable_endscan(scan);
 	table_close(rel, RowExclusiveLock);
 }
@@ -472,16 +481,6 @@ lsm_catalog_insert_inflight(uint64 storage_id, int64 min_rowid, int64 max_rowid)
 	return lsm_catalog_insert_row3("inflight", storage_id,
 								   Int64GetDatum(min_rowid),
 								   Int64GetDatum(max_rowid));
-}
-
-void
-lsm_catalog_delete_inflight(ItemPointer tid)
-{
-	Relation	rel;
-
-	rel = table_open(lsm_catalog_relid("inflight"), RowExclusiveLock);
-	CatalogTupleDelete(rel, tid);
-	table_close(rel, RowExclusiveLock);
 }
 
 /*
@@ -945,11 +944,9 @@ void
 lsm_catalog_delete_tid(const char *relname, ItemPointer tid)
 {
 	Relation	rel;
-	TM_FailureData tmfd;
 
 	rel = table_open(lsm_catalog_relid(relname), RowExclusiveLock);
-	(void) heap_delete(rel, tid, GetCurrentCommandId(true), InvalidSnapshot,
-					   true, &tmfd, false);
+	lsm_catalog_heap_delete(rel, tid);
 	table_close(rel, RowExclusiveLock);
 }
 

@@ -50,7 +50,6 @@ extern void lsm_catalog_set_storage_relid(uint64 storage_id, Oid relid);
 extern ItemPointerData lsm_catalog_insert_inflight(uint64 storage_id,
 												   int64 min_rowid,
 												   int64 max_rowid);
-extern void lsm_catalog_delete_inflight(ItemPointer tid);
 extern TransactionId lsm_catalog_inflight_xid(uint64 storage_id, int64 rowid);
 extern bool lsm_catalog_available(void);
 extern void lsm_catalog_close_xact(void);

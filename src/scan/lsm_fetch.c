@@ -250,10 +250,9 @@ static TransactionId shared_xmin;
 static TransactionId shared_xmax;
 static uint64 shared_completion;
 static uint64 shared_flushes;
-static bool shared_deletes;
 
 static LsmSegmentList *
-lsm_shared_list_get(uint64 storage_id, Snapshot snapshot, bool *deletes)
+lsm_shared_list_get(uint64 storage_id, Snapshot snapshot)
 {
 	LsmSegmentList *copy;
 
@@ -262,7 +261,6 @@ lsm_shared_list_get(uint64 storage_id, Snapshot snapshot, bool *deletes)
 		shared_completion != lsm_snapshot_hash(snapshot) ||
 		shared_flushes != lsm_flush_count)
 		return NULL;
-	*deletes = shared_deletes;
 	copy = palloc(sizeof(LsmSegmentList));
 	copy->nsegs = shared_list->nsegs;
 	copy->segs = palloc(sizeof(LsmSegmentEntry) * Max(copy->nsegs, 1));
@@ -272,7 +270,7 @@ lsm_shared_list_get(uint64 storage_id, Snapshot snapshot, bool *deletes)
 
 static void
 lsm_shared_list_put(uint64 storage_id, Snapshot snapshot,
-					const LsmSegmentList *list, bool deletes)
+					const LsmSegmentList *list)
 {
 	if (list->nsegs > LSM_SHARED_LIST_MAX)
 		return;
@@ -291,7 +289,6 @@ lsm_shared_list_put(uint64 storage_id, Snapshot snapshot,
 	shared_xmax = snapshot->xmax;
 	shared_completion = lsm_snapshot_hash(snapshot);
 	shared_flushes = lsm_flush_count;
-	shared_deletes = deletes;
 }
 
 static void
@@ -324,17 +321,12 @@ lsm_fetcher_load(LsmFetcher *f, Snapshot snapshot)
 		f->storage_id = lsm_relation_storage_id(f->rs.rel);
 		f->have_storage = true;
 	}
-	{
-		bool		unused;
-
-		f->segs = cacheable ? lsm_shared_list_get(f->storage_id, snapshot,
-												  &unused) : NULL;
-	}
+	f->segs = cacheable ? lsm_shared_list_get(f->storage_id, snapshot) : NULL;
 	if (f->segs == NULL)
 	{
 		f->segs = lsm_catalog_segments(f->storage_id, snapshot);
 		if (cacheable)
-			lsm_shared_list_put(f->storage_id, snapshot, f->segs, false);
+			lsm_shared_list_put(f->storage_id, snapshot, f->segs);
 	}
 	f->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(f->segs->nsegs, 1));
 	MemoryContextSwitchTo(old);

@@ -115,7 +115,7 @@ lsm_scan_load_sources(LsmScanDesc scan)
 	int			i,
 				r;
 
-	storage_id = lsm_storage_id_for_read(rel);
+	storage_id = lsm_relation_storage_id(rel);
 	scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
 	scan->deleted = lsm_scan_deleted_set(storage_id, scan->base.rs_snapshot,
 										 &scan->ndeleted);
@@ -871,12 +871,4 @@ lsm_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
 			return true;
 		}
 	}
-}
-
-int64
-lsm_scan_rowid_of_last(TableScanDesc sscan)
-{
-	LsmScanDesc scan = (LsmScanDesc) sscan;
-
-	return scan->on_row ? lsm_cursor_rowid(scan) : -1;
 }

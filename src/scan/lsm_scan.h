@@ -141,7 +141,6 @@ extern bool lsm_scan_sample_next_block(TableScanDesc scan,
 extern bool lsm_scan_sample_next_tuple(TableScanDesc scan,
 									   struct SampleScanState *scanstate,
 									   TupleTableSlot *slot);
-extern int64 lsm_scan_rowid_of_last(TableScanDesc scan);
 extern int64 *lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot, int *n);
 
 /* lsm_fetch.c */

@@ -56,7 +56,6 @@
 typedef struct LsmMemtable
 {
 	Oid			relid;
-	RelFileNode node;
 	uint64		storage_id;
 	int			nestlevel;
 	LsmMemBuffer *buf;
@@ -74,7 +73,6 @@ typedef struct LsmMemtable
 /* Unused rest of a rowid batch, kept across transactions of this backend. */
 typedef struct LsmBatchCache
 {
-	RelFileNode node;
 	uint64		storage_id;
 	int64		next;
 	int64		end;
@@ -233,7 +231,6 @@ lsm_batch_cache_put(LsmMemtable *mt)
 		return;
 	}
 	MemoryContextSwitchTo(old);
-	entry->node = mt->node;
 	entry->storage_id = mt->storage_id;
 	entry->next = mt->batch_next;
 	entry->end = mt->batch_end;
@@ -317,7 +314,6 @@ lsm_memtable_get(Relation rel)
 
 		mt = palloc0(sizeof(LsmMemtable));
 		mt->relid = RelationGetRelid(rel);
-		mt->node = rel->rd_node;
 		mt->nestlevel = level;
 		mt->storage_id = lsm_storage_id_for_write(rel);
 		if (rel->rd_amcache)
@@ -805,7 +801,7 @@ lsm_memtable_flush_all(void)
 			cci_done = true;
 		}
 		foreach(lc, mt->inflight)
-			lsm_catalog_delete_inflight((ItemPointer) lfirst(lc));
+			lsm_catalog_delete_tid("inflight", (ItemPointer) lfirst(lc));
 		lsm_memtable_unlink(mt);
 	}
 
