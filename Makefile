@@ -30,7 +30,9 @@ OBJS = \
 	src/scan/lsm_fetch.o \
 	src/tableam/lsm_handler.o \
 	src/tableam/lsm_ddl.o \
-	src/tableam/lsm_index.o
+	src/tableam/lsm_index.o \
+	src/compact/lsm_compact.o \
+	src/compact/lsm_worker.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/format
 SHLIB_LINK += -lzstd

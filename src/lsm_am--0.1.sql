@@ -79,6 +79,18 @@ CREATE TABLE lsm.rowlock (
 ) USING heap;
 CREATE INDEX rowlock_rowid_idx ON lsm.rowlock (storage_id, rowid);
 
+-- Compaction bookkeeping, one row per storage that was compacted.
+-- rowid_watermark: every rowid below it was handed out to a transaction
+-- that has ended, so a rowid below it that no segment holds is gone for
+-- good (VACUUM removes its index entries).
+CREATE TABLE lsm.compaction (
+	storage_id		bigint		NOT NULL PRIMARY KEY,
+	rowid_watermark	bigint		NOT NULL,
+	compactions		bigint		NOT NULL,
+	last_compaction	timestamptz	NOT NULL,
+	rows_dropped	bigint		NOT NULL
+) USING heap;
+
 CREATE FUNCTION lsm.lsm_tableam_handler(internal)
 RETURNS table_am_handler
 AS 'MODULE_PATHNAME', 'lsm_tableam_handler'
@@ -115,6 +127,19 @@ LANGUAGE C;
 CREATE FUNCTION lsm.collect_garbage()
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'lsm_collect_garbage'
+LANGUAGE C;
+
+-- Run one compaction pass on an lsm table now (docs/ARCHITECTURE.md,
+-- "Compaction"): merge small and level-0 segments, rewrite segments with
+-- many settled deletes, drop the deleted rows and their delete records.
+-- full => true rewrites every segment.  Not inside a transaction block.
+CREATE FUNCTION lsm.compact(rel regclass, full boolean DEFAULT false,
+	OUT segments_in bigint, OUT segments_out bigint,
+	OUT rows_in bigint, OUT rows_out bigint,
+	OUT bytes_in bigint, OUT bytes_out bigint,
+	OUT deletes_folded bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lsm_compact'
 LANGUAGE C;
 
 -- Logical decoding sees nothing of an lsm table (it writes no heap WAL), so

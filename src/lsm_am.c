@@ -36,6 +36,7 @@
 #include <stdio.h>
 
 #include "lsm_am.h"
+#include "compact/lsm_compact.h"
 #include "catalog/lsm_catalog.h"
 #include "storage/lsm_storage.h"
 #include "txn/lsm_txn.h"
@@ -47,6 +48,13 @@ int			lsm_segment_rows = 1048576;
 int			lsm_memtable_limit_kb = 131072;
 int			lsm_compression_level = 1;
 int			lsm_zstd_min_gain = 10;
+int			lsm_compact_l0_trigger = 8;
+double		lsm_compact_delete_fraction = 0.2;
+bool		lsm_enable_worker = true;
+int			lsm_max_workers = 2;
+int			lsm_naptime = 10;
+bool		lsm_log_compactions = false;
+bool		lsm_preloaded = false;
 
 static object_access_hook_type prev_object_access_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
@@ -300,7 +308,41 @@ _PG_init(void)
 							NULL,
 							&lsm_zstd_min_gain, 10, 0, 100,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.compact_l0_trigger",
+							"Level-0 segments a table may have before compaction merges them.",
+							NULL,
+							&lsm_compact_l0_trigger, 8, 1, 100000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("lsm.compact_delete_fraction",
+							 "Fraction of settled deletes at which compaction rewrites a segment.",
+							 NULL,
+							 &lsm_compact_delete_fraction, 0.2, 0.0, 1.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("lsm.enable_worker",
+							 "Runs background compaction (needs lsm_am in shared_preload_libraries).",
+							 NULL,
+							 &lsm_enable_worker, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.max_workers",
+							"Background compaction workers (one per database at a time).",
+							NULL,
+							&lsm_max_workers, 2, 0, 64,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.naptime",
+							"Time a compaction worker sleeps between rounds.",
+							NULL,
+							&lsm_naptime, 10, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("lsm.log_compactions",
+							 "Logs each background compaction.",
+							 NULL,
+							 &lsm_log_compactions, false,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lsm");
+
+	lsm_preloaded = process_shared_preload_libraries_in_progress;
+	if (lsm_preloaded)
+		lsm_worker_register_launcher();
 
 	lsm_txn_init();
 

@@ -23,6 +23,13 @@ extern int	lsm_segment_rows;
 extern int	lsm_memtable_limit_kb;
 extern int	lsm_compression_level;
 extern int	lsm_zstd_min_gain;
+extern int	lsm_compact_l0_trigger;
+extern double lsm_compact_delete_fraction;
+extern bool lsm_enable_worker;
+extern int	lsm_max_workers;
+extern int	lsm_naptime;
+extern bool lsm_log_compactions;
+extern bool lsm_preloaded;
 
 /* rowid <-> TID mapping (DESIGN.md §2) */
 #define LSM_ROWS_PER_VBLOCK		((int64) MaxHeapTuplesPerPage)

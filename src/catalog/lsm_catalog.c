@@ -44,6 +44,7 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/xid8.h"
 
 #include "lsm_am.h"
@@ -243,12 +244,33 @@ lsm_segment_scan_snapshot(Snapshot snapshot, SnapshotData *own,
 		own->curcid = InvalidCommandId;
 		return own;
 	}
-	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	/*
+	 * SnapshotAny would list the inputs a committed compaction retired next
+	 * to its outputs, which hold the same rows: read with a dirty snapshot
+	 * instead (committed and in-progress segments, nothing retired).
+	 */
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY ||
+		snapshot->snapshot_type == SNAPSHOT_ANY)
 	{
 		InitDirtySnapshot(*dirty);
 		return dirty;
 	}
 	return snapshot;
+}
+
+/*
+ * A dirty listing sees both the inputs of a compaction still in progress
+ * (their deletion may yet abort) and its outputs (level >= 1 segments
+ * inserted by that transaction), which hold the same rows: keep the inputs.
+ */
+static bool
+lsm_segment_skip_dirty(HeapTuple tup, TupleDesc desc, SnapshotData *dirty)
+{
+	bool		isnull;
+
+	if (!TransactionIdIsValid(dirty->xmin))
+		return false;			/* committed or our own */
+	return DatumGetInt32(heap_getattr(tup, Anum_seg_level, desc, &isnull)) > 0;
 }
 
 /*
@@ -283,6 +305,9 @@ lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
 	{
 		LsmSegmentEntry *seg;
 
+		if (scansnap == &dirty &&
+			lsm_segment_skip_dirty(tup, RelationGetDescr(rel), &dirty))
+			continue;
 		if (list->nsegs == cap)
 		{
 			cap *= 2;
@@ -290,7 +315,8 @@ lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
 		}
 		seg = &list->segs[list->nsegs++];
 		lsm_segment_from_tuple(tup, RelationGetDescr(rel), seg);
-		if (scansnap == &dirty && !seg->own_xact)
+		if (scansnap == &dirty && !seg->own_xact &&
+			snapshot->snapshot_type == SNAPSHOT_DIRTY)
 			seg->inserting_xid = dirty.xmin;
 	}
 	systable_endscan(scan);
@@ -329,13 +355,17 @@ lsm_catalog_segment_for_rowid(uint64 storage_id, int64 rowid, Snapshot snapshot,
 	ScanKeyInit(&key[1], Anum_seg_min_rowid, BTLessEqualStrategyNumber, F_INT8LE,
 				Int64GetDatum(rowid));
 	scan = systable_beginscan_ordered(rel, idx, scansnap, 2, key);
-	tup = systable_getnext_ordered(scan, BackwardScanDirection);
-	if (HeapTupleIsValid(tup))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
 	{
+		if (scansnap == &dirty &&
+			lsm_segment_skip_dirty(tup, RelationGetDescr(rel), &dirty))
+			continue;
 		lsm_segment_from_tuple(tup, RelationGetDescr(rel), out);
-		if (scansnap == &dirty && !out->own_xact)
+		if (scansnap == &dirty && !out->own_xact &&
+			snapshot->snapshot_type == SNAPSHOT_DIRTY)
 			out->inserting_xid = dirty.xmin;
 		found = (out->max_rowid >= rowid);
+		break;
 	}
 	systable_endscan_ordered(scan);
 	index_close(idx, AccessShareLock);
@@ -416,6 +446,7 @@ lsm_catalog_drop_storage(uint64 storage_id)
 	lsm_catalog_delete_rows("inflight", "inflight_rowid_idx", storage_id);
 	lsm_catalog_delete_rows("deleted", "deleted_pkey", storage_id);
 	lsm_catalog_delete_rows("rowlock", "rowlock_rowid_idx", storage_id);
+	lsm_catalog_delete_rows("compaction", "compaction_pkey", storage_id);
 	lsm_catalog_delete_rows("storage", "storage_pkey", storage_id);
 }
 
@@ -1023,4 +1054,193 @@ lsm_catalog_key_keeping_predecessor(uint64 storage_id, int64 rowid)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return result;
+}
+
+/* ---- compaction ---- */
+
+/* Retire segment `segment_id` (a compaction replaced it). */
+void
+lsm_catalog_delete_segment(uint64 storage_id, int64 segment_id)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	HeapTuple	tup;
+	int			n = 0;
+
+	rel = table_open(lsm_catalog_relid("segment"), RowExclusiveLock);
+	ScanKeyInit(&key[0], Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&key[1], Anum_seg_segment_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(segment_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("segment_pkey"), true,
+							  NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		simple_heap_delete(rel, &tup->t_self);
+		n++;
+	}
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+	if (n != 1)
+		elog(ERROR, "lsm segment " INT64_FORMAT " of storage " UINT64_FORMAT " not found",
+			 segment_id, storage_id);
+}
+
+/*
+ * Remove the delete records of the rowids in `rowids` (sorted) whose
+ * inserting transaction precedes `horizon`: a compaction dropped their rows.
+ * Returns how many were removed.
+ */
+int64
+lsm_catalog_remove_deletes(uint64 storage_id, const int64 *rowids, int n,
+						   TransactionId horizon)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int64		removed = 0;
+	int			pos = 0;
+
+	if (n == 0)
+		return 0;
+	rel = table_open(lsm_catalog_relid("deleted"), RowExclusiveLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
+							  GetLatestSnapshot(), 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int64		rowid = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel),
+													   &isnull));
+		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
+		int			lo = pos,
+					hi = n - 1;
+		bool		hit = false;
+
+		if (TransactionIdIsCurrentTransactionId(xmin) ||
+			!TransactionIdPrecedes(xmin, horizon))
+			continue;
+		while (lo <= hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (rowids[mid] == rowid)
+			{
+				hit = true;
+				break;
+			}
+			if (rowids[mid] < rowid)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+		if (!hit)
+			continue;
+		simple_heap_delete(rel, &tup->t_self);
+		removed++;
+	}
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+	return removed;
+}
+
+/* The compaction bookkeeping of a storage (zeros if it was never compacted). */
+void
+lsm_catalog_compaction_state(uint64 storage_id, LsmCompactionState *state)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	memset(state, 0, sizeof(LsmCompactionState));
+	if (storage_id == 0)
+		return;
+	rel = table_open(lsm_catalog_relid("compaction"), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("compaction_pkey"), true,
+							  GetLatestSnapshot(), 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[5];
+		bool		nulls[5];
+
+		heap_deform_tuple(tup, RelationGetDescr(rel), values, nulls);
+		state->rowid_watermark = DatumGetInt64(values[1]);
+		state->compactions = DatumGetInt64(values[2]);
+		state->last_compaction = DatumGetTimestampTz(values[3]);
+		state->rows_dropped = DatumGetInt64(values[4]);
+		state->valid = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/*
+ * Record a compaction of `storage_id`: rowids below `watermark` belong to
+ * finished writers; `rows_dropped` more rows were removed.  Compactions of
+ * one table are serialised by their relation lock, so read-then-write is
+ * safe.
+ */
+void
+lsm_catalog_record_compaction(uint64 storage_id, int64 watermark,
+							  int64 rows_dropped)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	bool		found = false;
+
+	rel = table_open(lsm_catalog_relid("compaction"), RowExclusiveLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("compaction_pkey"), true,
+							  GetLatestSnapshot(), 1, &key);
+	values[0] = Int64GetDatum((int64) storage_id);
+	values[3] = TimestampTzGetDatum(GetCurrentTimestamp());
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		old[5];
+		bool		oldnulls[5];
+		HeapTuple	newtup;
+
+		heap_deform_tuple(tup, RelationGetDescr(rel), old, oldnulls);
+		values[1] = Int64GetDatum(Max(DatumGetInt64(old[1]), watermark));
+		values[2] = Int64GetDatum(DatumGetInt64(old[2]) + 1);
+		values[4] = Int64GetDatum(DatumGetInt64(old[4]) + rows_dropped);
+		newtup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+		CatalogTupleUpdate(rel, &tup->t_self, newtup);
+		heap_freetuple(newtup);
+		found = true;
+	}
+	systable_endscan(scan);
+	if (!found)
+	{
+		values[1] = Int64GetDatum(watermark);
+		values[2] = Int64GetDatum(1);
+		values[4] = Int64GetDatum(rows_dropped);
+		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+		CatalogTupleInsert(rel, tup);
+		heap_freetuple(tup);
+	}
+	table_close(rel, RowExclusiveLock);
+}
+
+/* Number of delete records of a storage that `snapshot` sees. */
+int64
+lsm_catalog_count_deletes(uint64 storage_id, Snapshot snapshot)
+{
+	int			n;
+	int64	   *set = lsm_catalog_deleted_set(storage_id, snapshot, &n);
+
+	if (set)
+		pfree(set);
+	return n;
 }

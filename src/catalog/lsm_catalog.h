@@ -9,6 +9,7 @@
 #ifndef LSM_CATALOG_H
 #define LSM_CATALOG_H
 
+#include "datatype/timestamp.h"
 #include "utils/snapshot.h"
 
 typedef struct LsmSegmentEntry
@@ -98,5 +99,24 @@ extern TransactionId lsm_catalog_rowlock_conflict(uint64 storage_id,
 												  bool *own_covers);
 extern void lsm_catalog_delete_tid(const char *relname, ItemPointer tid);
 extern int64 lsm_catalog_collect_garbage(void);
+
+/* compaction (lsm.compaction, retiring segments, folding deletes) */
+typedef struct LsmCompactionState
+{
+	bool		valid;			/* the storage was compacted before */
+	int64		rowid_watermark;	/* rowids below: finished writers only */
+	int64		compactions;
+	TimestampTz last_compaction;
+	int64		rows_dropped;
+} LsmCompactionState;
+
+extern void lsm_catalog_delete_segment(uint64 storage_id, int64 segment_id);
+extern int64 lsm_catalog_remove_deletes(uint64 storage_id, const int64 *rowids,
+										int n, TransactionId horizon);
+extern void lsm_catalog_compaction_state(uint64 storage_id,
+										 LsmCompactionState *state);
+extern void lsm_catalog_record_compaction(uint64 storage_id, int64 watermark,
+										  int64 rows_dropped);
+extern int64 lsm_catalog_count_deletes(uint64 storage_id, Snapshot snapshot);
 
 #endif							/* LSM_CATALOG_H */

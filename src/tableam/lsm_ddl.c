@@ -48,6 +48,7 @@
 
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
+#include "compact/lsm_compact.h"
 #include "scan/lsm_scan.h"
 #include "storage/lsm_storage.h"
 #include "tableam/lsm_tableam.h"
@@ -255,18 +256,73 @@ lsm_live_row_count(Relation rel, Snapshot snapshot)
 	return n + lsm_memtable_buffered_rows(rel) - ndeleted;
 }
 
-/* State of the index bulk-delete callback: dead rowids, sorted. */
+/*
+ * State of the index bulk-delete callback.  A rowid is dead if its delete
+ * is settled (in `rowids`, sorted), or if it lies below the rowid watermark
+ * and no segment holds it: its row was dropped by a compaction, or its
+ * inserting (sub)transaction aborted.
+ */
 typedef struct LsmVacuumDead
 {
 	int64	   *rowids;
 	int			n;
+	int64		watermark;		/* rowids below: finished writers only */
+	LsmSegmentList *segs;		/* committed segments, by rowid */
+	uint8	  **present;		/* per sparse segment: rowid bitmap, lazily */
+	LsmReadState rs;
+	LsmDecodedBlock blk;
+	bool		blk_ready;
+	int64		absent;			/* rowids found dead by the second rule */
 } LsmVacuumDead;
+
+/* Does segment `si` (fewer rows than its rowid range) hold `rowid`? */
+static bool
+lsm_vacuum_segment_has(LsmVacuumDead *dead, int si, int64 rowid)
+{
+	const LsmSegmentEntry *seg = &dead->segs->segs[si];
+	int64		off = rowid - seg->min_rowid;
+
+	if (dead->present[si] == NULL)
+	{
+		int64		span = seg->max_rowid - seg->min_rowid + 1;
+		uint8	   *bits = palloc_extended((span + 7) / 8, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		LsmSegmentHandle *h;
+		uint32		nblocks;
+		uint32		b;
+
+		if (!dead->blk_ready)
+		{
+			lsm_block_init(&dead->blk, CurrentMemoryContext);
+			dead->blk_ready = true;
+		}
+		h = lsm_segment_open(&dead->rs, seg);
+		nblocks = lsm_segr_header(h->reader)->nblocks;
+		for (b = 0; b < nblocks; b++)
+		{
+			uint32		r;
+
+			lsm_block_decode(&dead->rs, h, b, &dead->blk);
+			for (r = 0; r < dead->blk.nrows; r++)
+			{
+				int64		o = dead->blk.rowids[r] - seg->min_rowid;
+
+				if (o >= 0 && o < span)
+					bits[o / 8] |= (uint8) (1 << (o % 8));
+			}
+		}
+		dead->blk.valid = false;
+		lsm_segment_close(h);
+		dead->present[si] = bits;
+	}
+	return (dead->present[si][off / 8] & (1 << (off % 8))) != 0;
+}
 
 static bool
 lsm_vacuum_tid_dead(ItemPointer itemptr, void *state)
 {
 	LsmVacuumDead *dead = state;
 	int64		rowid = lsm_tid_to_rowid(itemptr);
+	const LsmSegmentEntry *seg;
 	int			lo = 0,
 				hi = dead->n - 1;
 
@@ -281,14 +337,25 @@ lsm_vacuum_tid_dead(ItemPointer itemptr, void *state)
 		else
 			hi = mid - 1;
 	}
-	return false;
+	if (rowid >= dead->watermark)
+		return false;
+	seg = lsm_segment_for_rowid(dead->segs, rowid);
+	if (seg != NULL &&
+		(seg->row_count == seg->max_rowid - seg->min_rowid + 1 ||
+		 lsm_vacuum_segment_has(dead, seg - dead->segs->segs, rowid)))
+		return false;
+	dead->absent++;
+	return true;
 }
 
 /*
- * Plain VACUUM (and autovacuum): remove the index entries of rows whose
- * delete every snapshot sees (settled deletes older than the table's
- * visibility horizon), then report statistics.  The rows themselves stay
- * in their segments until compaction folds the deletes into bitmaps.
+ * Plain VACUUM (and autovacuum): remove the index entries of rows that no
+ * snapshot can see any more: rows whose delete every snapshot sees (settled
+ * deletes older than the table's visibility horizon), and rowids below the
+ * rowid watermark that no segment holds (dropped by compaction, or
+ * inserted by an aborted transaction).  VACUUM advances the watermark to
+ * the rowid counter when no writer holds the table.  The rows themselves
+ * stay in their segments until compaction drops them.
  */
 void
 lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
@@ -297,13 +364,32 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	int64		live = lsm_live_row_count(rel, snapshot);
 	TransactionId horizon = GetOldestNonRemovableTransactionId(rel);
+	uint64		storage_id = lsm_relation_storage_id(rel);
 	LsmVacuumDead dead;
+	LsmCompactionState cstate;
 	int			elevel = (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2;
 
+	memset(&dead, 0, sizeof(dead));
+	dead.rowids = lsm_catalog_settled_deletes(storage_id, horizon, &dead.n);
+	lsm_catalog_compaction_state(storage_id, &cstate);
+	dead.watermark = cstate.rowid_watermark;
+	if (storage_id != 0)
+	{
+		LsmMetaPageData meta;
+
+		lsm_meta_read(rel, &meta);
+		if (meta.next_rowid > dead.watermark && lsm_wait_for_writers(rel, 0))
+			dead.watermark = meta.next_rowid;
+	}
 	UnregisterSnapshot(snapshot);
-	dead.rowids = lsm_catalog_settled_deletes(lsm_relation_storage_id(rel),
-											  horizon, &dead.n);
-	if (dead.n > 0 && rel->rd_rel->relhasindex)
+	/* segments committed now: no writer can add one below the watermark */
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	dead.segs = lsm_catalog_segments(storage_id, snapshot);
+	UnregisterSnapshot(snapshot);
+	dead.present = palloc0(sizeof(uint8 *) * Max(dead.segs->nsegs, 1));
+	lsm_read_state_init(&dead.rs, rel, bstrategy);
+
+	if ((dead.n > 0 || dead.watermark > 0) && rel->rd_rel->relhasindex)
 	{
 		Relation   *indrels;
 		int			nindexes;
@@ -337,8 +423,9 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 		vac_close_indexes(nindexes, indrels, NoLock);
 	}
 	ereport(elevel,
-			(errmsg("\"%s\": %lld live rows, %d settled deletes",
-					RelationGetRelationName(rel), (long long) live, dead.n)));
+			(errmsg("\"%s\": %lld live rows, %d settled deletes, %lld index entries of rows that no longer exist",
+					RelationGetRelationName(rel), (long long) live, dead.n,
+					(long long) dead.absent)));
 
 	vac_update_relstats(rel, lsm_virtual_nblocks(rel), (double) live, 0,
 						rel->rd_rel->relhasindex, InvalidTransactionId,

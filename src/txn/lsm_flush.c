@@ -145,49 +145,72 @@ lsm_datum_len(Datum d, int attlen)
 }
 
 /*
- * Encode `nrows` rows (ascending rowids) into one segment, write it and
- * catalogue it as a level-0 segment of `storage_id`.  Runs in a temporary
- * memory context.
+ * A segment being built: rows are added one at a time in ascending rowid
+ * order, gathered column by column into a block of lsm.block_rows rows,
+ * and each full block is encoded at once.  The encoded segment is kept in
+ * memory until lsm_segbuilder_finish writes its pages and catalogues it.
  */
-void
-lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
-			   int nrows, const LsmMemRow *rows, bool with_cids)
+struct LsmSegBuilder
 {
-	MemoryContext flushcxt;
-	MemoryContext old;
-	int			natts = tupdesc->natts;
-	int			block_rows = lsm_block_rows;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	int			natts;
+	int			block_rows;
+	bool		with_cids;
+	bool		copy_values;	/* by-reference values must be copied */
+	MemoryContext cxt;			/* owns everything */
+	MemoryContext blockcxt;		/* copied values of the current block */
 	LsmFlushColumn *cols;
-	LsmColumnDesc *descs;
 	LsmColumnData *data;
-	LsmWriterOptions opts;
 	LsmAllocator alloc;
 	LsmSegWriter *w;
 	int64	   *rowids;
 	uint32	   *cids;
-	Datum	   *values;
-	bool	   *isnull;
-	uint8	   *out;
-	size_t		out_len;
-	int			st;
-	int			start;
+	int			n;				/* rows in the current block */
+	int64		nrows;			/* rows added in all */
+	int			nblocks;		/* blocks encoded */
+};
+
+/*
+ * lsm_segbuilder_begin
+ *		Start a segment of rows of `tupdesc` (the relation's current
+ *		descriptor).  With copy_values, by-reference values passed to
+ *		lsm_segbuilder_add are copied, so the caller may reuse their memory
+ *		before the block is encoded.  Allocates in a child of the current
+ *		memory context.
+ */
+LsmSegBuilder *
+lsm_segbuilder_begin(Relation rel, TupleDesc tupdesc, bool with_cids,
+					 bool copy_values)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	LsmSegBuilder *b;
+	LsmColumnDesc *descs;
+	LsmWriterOptions opts;
+	int			natts = tupdesc->natts;
+	int			block_rows = lsm_block_rows;
 	int			i;
-	LsmSegHeader hdr;
-	LsmSegmentEntry seg;
-	HeapTupleData htup;
 
-	if (nrows == 0)
-		return;
-	flushcxt = AllocSetContextCreate(CurrentMemoryContext, "lsm flush",
-									 ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(flushcxt);
-
-	cols = palloc(sizeof(LsmFlushColumn) * Max(natts, 1));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "lsm segment builder",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	b = palloc0(sizeof(LsmSegBuilder));
+	b->rel = rel;
+	b->tupdesc = tupdesc;
+	b->natts = natts;
+	b->block_rows = block_rows;
+	b->with_cids = with_cids;
+	b->copy_values = copy_values;
+	b->cxt = cxt;
+	b->blockcxt = AllocSetContextCreate(cxt, "lsm segment builder block",
+										ALLOCSET_DEFAULT_SIZES);
+	b->cols = palloc(sizeof(LsmFlushColumn) * Max(natts, 1));
+	b->data = palloc0(sizeof(LsmColumnData) * Max(natts, 1));
 	descs = palloc(sizeof(LsmColumnDesc) * Max(natts, 1));
-	data = palloc0(sizeof(LsmColumnData) * Max(natts, 1));
 	for (i = 0; i < natts; i++)
 	{
-		LsmFlushColumn *c = &cols[i];
+		LsmFlushColumn *c = &b->cols[i];
 
 		lsm_describe_column(TupleDescAttr(tupdesc, i), c);
 		descs[i] = c->desc;
@@ -203,10 +226,8 @@ lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 			c->var_len = palloc(sizeof(uint32) * block_rows);
 		}
 	}
-	rowids = palloc(sizeof(int64) * block_rows);
-	cids = palloc(sizeof(uint32) * block_rows);
-	values = palloc(sizeof(Datum) * Max(natts, 1));
-	isnull = palloc(sizeof(bool) * Max(natts, 1));
+	b->rowids = palloc(sizeof(int64) * block_rows);
+	b->cids = palloc(sizeof(uint32) * block_rows);
 
 	memset(&opts, 0, sizeof(opts));
 	opts.block_rows = block_rows;
@@ -214,149 +235,223 @@ lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 	opts.with_cids = with_cids;
 	opts.zstd_level = lsm_compression_level;
 	opts.zstd_min_gain_pct = lsm_zstd_min_gain;
-	alloc = lsm_pg_allocator(flushcxt);
-	w = lsm_segw_begin(descs, (uint16) natts, &opts, &alloc);
-	if (w == NULL)
+	b->alloc = lsm_pg_allocator(cxt);
+	b->w = lsm_segw_begin(descs, (uint16) natts, &opts, &b->alloc);
+	if (b->w == NULL)
 		lsm_format_error(LSM_ERR_NOMEM, rel, -1, -1, "starting a segment");
+	MemoryContextSwitchTo(old);
+	return b;
+}
 
-	for (start = 0; start < nrows; start += block_rows)
+/* Zone maps of the current block for ordered non-integer columns. */
+static void
+lsm_segbuilder_zone_maps(LsmSegBuilder *b)
+{
+	int			n = b->n;
+	int			i,
+				j;
+
+	for (i = 0; i < b->natts; i++)
 	{
-		int			n = Min(block_rows, nrows - start);
-		int			j;
+		LsmFlushColumn *c = &b->cols[i];
+		LsmColumnData *cd = &b->data[i];
+		int			minj = -1,
+					maxj = -1;
+		bool		fixed = (c->desc.kind == LSM_KIND_FIXED);
 
-		CHECK_FOR_INTERRUPTS();
-		for (i = 0; i < natts; i++)
-		{
-			data[i].nulls = NULL;
-			data[i].has_zone = false;
-		}
-
+		cd->has_zone = false;
+		if (c->cmp == NULL)
+			continue;
 		for (j = 0; j < n; j++)
 		{
-			const LsmMemRow *row = &rows[start + j];
+			Datum		d;
 
-			rowids[j] = row->rowid;
-			cids[j] = row->cid;
-			htup.t_len = row->tuple->t_len + MINIMAL_TUPLE_OFFSET;
-			htup.t_data = (HeapTupleHeader) ((char *) row->tuple - MINIMAL_TUPLE_OFFSET);
-			heap_deform_tuple(&htup, tupdesc, values, isnull);
-
-			for (i = 0; i < natts; i++)
-			{
-				LsmFlushColumn *c = &cols[i];
-				bool		null = isnull[i] || (c->desc.flags & LSM_COLF_DROPPED);
-
-				c->nulls[j] = null;
-				if (null)
-				{
-					data[i].nulls = c->nulls;
-					if (c->desc.kind == LSM_KIND_INT)
-						c->ints[j] = 0;
-					else if (c->desc.kind == LSM_KIND_FIXED)
-						memset(c->fixed + (Size) j * c->desc.width, 0, c->desc.width);
-					else
-					{
-						c->var_data[j] = NULL;
-						c->var_len[j] = 0;
-					}
-					continue;
-				}
-				if (c->desc.kind == LSM_KIND_INT)
-					c->ints[j] = lsm_datum_to_int(values[i], c->desc.width);
-				else if (c->desc.kind == LSM_KIND_FIXED)
-					memcpy(c->fixed + (Size) j * c->desc.width,
-						   DatumGetPointer(values[i]), c->desc.width);
-				else
-				{
-					c->var_data[j] = (const uint8 *) DatumGetPointer(values[i]);
-					c->var_len[j] = lsm_datum_len(values[i],
-												  TupleDescAttr(tupdesc, i)->attlen);
-				}
-			}
-		}
-
-		/* zone maps for ordered non-integer types */
-		for (i = 0; i < natts; i++)
-		{
-			LsmFlushColumn *c = &cols[i];
-			int			minj = -1,
-						maxj = -1;
-			bool		ok = (c->cmp != NULL);
-
-			data[i].ints = c->ints;
-			data[i].fixed = c->fixed;
-			data[i].var_data = (const uint8 *const *) c->var_data;
-			data[i].var_len = c->var_len;
-			if (!ok)
+			if (c->nulls[j])
 				continue;
-			for (j = 0; j < n && ok; j++)
+			if (!fixed && c->var_len[j] > LSM_ZONE_MAX_BYTES)
+				break;
+			d = fixed ? PointerGetDatum(c->fixed + (Size) j * c->desc.width) :
+				PointerGetDatum(c->var_data[j]);
+			if (minj < 0)
 			{
-				Datum		d;
-
-				if (c->nulls[j])
-					continue;
-				if (c->desc.kind == LSM_KIND_VARLEN &&
-					c->var_len[j] > LSM_ZONE_MAX_BYTES)
-				{
-					ok = false;
-					break;
-				}
-				d = c->desc.kind == LSM_KIND_FIXED ?
-					PointerGetDatum(c->fixed + (Size) j * c->desc.width) :
-					PointerGetDatum(c->var_data[j]);
-				if (minj < 0)
-				{
-					minj = maxj = j;
-					continue;
-				}
-				if (DatumGetInt32(FunctionCall2Coll(c->cmp, c->collation, d,
-													c->desc.kind == LSM_KIND_FIXED ?
-													PointerGetDatum(c->fixed + (Size) minj * c->desc.width) :
-													PointerGetDatum(c->var_data[minj]))) < 0)
-					minj = j;
-				else if (DatumGetInt32(FunctionCall2Coll(c->cmp, c->collation, d,
-														 c->desc.kind == LSM_KIND_FIXED ?
-														 PointerGetDatum(c->fixed + (Size) maxj * c->desc.width) :
-														 PointerGetDatum(c->var_data[maxj]))) > 0)
-					maxj = j;
+				minj = maxj = j;
+				continue;
 			}
-			if (ok && minj >= 0 &&
-				(c->desc.kind == LSM_KIND_VARLEN ||
-				 c->desc.width <= LSM_ZONE_MAX_BYTES))
+			if (DatumGetInt32(FunctionCall2Coll(c->cmp, c->collation, d,
+												fixed ?
+												PointerGetDatum(c->fixed + (Size) minj * c->desc.width) :
+												PointerGetDatum(c->var_data[minj]))) < 0)
+				minj = j;
+			else if (DatumGetInt32(FunctionCall2Coll(c->cmp, c->collation, d,
+													 fixed ?
+													 PointerGetDatum(c->fixed + (Size) maxj * c->desc.width) :
+													 PointerGetDatum(c->var_data[maxj]))) > 0)
+				maxj = j;
+		}
+		if (j < n || minj < 0)
+			continue;			/* a value too long, or all NULL */
+		if (fixed && c->desc.width > LSM_ZONE_MAX_BYTES)
+			continue;
+		cd->has_zone = true;
+		if (fixed)
+		{
+			cd->zmin = c->fixed + (Size) minj * c->desc.width;
+			cd->zmax = c->fixed + (Size) maxj * c->desc.width;
+			cd->zmin_len = cd->zmax_len = c->desc.width;
+		}
+		else
+		{
+			cd->zmin = c->var_data[minj];
+			cd->zmax = c->var_data[maxj];
+			cd->zmin_len = c->var_len[minj];
+			cd->zmax_len = c->var_len[maxj];
+		}
+	}
+}
+
+/* Encode the rows gathered so far as one block. */
+static void
+lsm_segbuilder_encode_block(LsmSegBuilder *b)
+{
+	MemoryContext old;
+	int			st;
+	int			i;
+
+	if (b->n == 0)
+		return;
+	CHECK_FOR_INTERRUPTS();
+	old = MemoryContextSwitchTo(b->cxt);
+	for (i = 0; i < b->natts; i++)
+	{
+		LsmFlushColumn *c = &b->cols[i];
+		LsmColumnData *cd = &b->data[i];
+		int			j;
+
+		cd->ints = c->ints;
+		cd->fixed = c->fixed;
+		cd->var_data = (const uint8 *const *) c->var_data;
+		cd->var_len = c->var_len;
+		cd->nulls = NULL;
+		for (j = 0; j < b->n; j++)
+		{
+			if (c->nulls[j])
 			{
-				data[i].has_zone = true;
-				if (c->desc.kind == LSM_KIND_FIXED)
-				{
-					data[i].zmin = c->fixed + (Size) minj * c->desc.width;
-					data[i].zmax = c->fixed + (Size) maxj * c->desc.width;
-					data[i].zmin_len = data[i].zmax_len = c->desc.width;
-				}
-				else
-				{
-					data[i].zmin = c->var_data[minj];
-					data[i].zmax = c->var_data[maxj];
-					data[i].zmin_len = c->var_len[minj];
-					data[i].zmax_len = c->var_len[maxj];
-				}
+				cd->nulls = c->nulls;
+				break;
 			}
 		}
-
-		st = lsm_segw_add_block(w, (uint32) n, rowids,
-								with_cids ? cids : NULL, data);
-		if (st != LSM_OK)
-			lsm_format_error(st, rel, -1, start / block_rows, "encoding a block");
 	}
-
-	st = lsm_segw_finish(w, &out, &out_len);
+	lsm_segbuilder_zone_maps(b);
+	st = lsm_segw_add_block(b->w, (uint32) b->n, b->rowids,
+							b->with_cids ? b->cids : NULL, b->data);
 	if (st != LSM_OK)
-		lsm_format_error(st, rel, -1, -1, "assembling a segment");
+		lsm_format_error(st, b->rel, -1, b->nblocks, "encoding a block");
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(b->blockcxt);
+	b->nblocks++;
+	b->n = 0;
+}
+
+/*
+ * lsm_segbuilder_add
+ *		Add one row (values in the builder's descriptor).  Rowids must
+ *		ascend across calls.
+ */
+void
+lsm_segbuilder_add(LsmSegBuilder *b, int64 rowid, CommandId cid,
+				   const Datum *values, const bool *isnull)
+{
+	int			j = b->n;
+	int			i;
+
+	b->rowids[j] = rowid;
+	b->cids[j] = (uint32) cid;
+	for (i = 0; i < b->natts; i++)
+	{
+		LsmFlushColumn *c = &b->cols[i];
+		bool		null = isnull[i] || (c->desc.flags & LSM_COLF_DROPPED);
+
+		c->nulls[j] = null;
+		if (c->desc.kind == LSM_KIND_INT)
+			c->ints[j] = null ? 0 : lsm_datum_to_int(values[i], c->desc.width);
+		else if (c->desc.kind == LSM_KIND_FIXED)
+		{
+			if (null)
+				memset(c->fixed + (Size) j * c->desc.width, 0, c->desc.width);
+			else
+				memcpy(c->fixed + (Size) j * c->desc.width,
+					   DatumGetPointer(values[i]), c->desc.width);
+		}
+		else if (null)
+		{
+			c->var_data[j] = NULL;
+			c->var_len[j] = 0;
+		}
+		else
+		{
+			uint32		len = lsm_datum_len(values[i],
+											TupleDescAttr(b->tupdesc, i)->attlen);
+			const uint8 *p = (const uint8 *) DatumGetPointer(values[i]);
+
+			if (b->copy_values)
+			{
+				uint8	   *copy = MemoryContextAllocExtended(b->blockcxt, len,
+															  MCXT_ALLOC_HUGE);
+
+				memcpy(copy, p, len);
+				p = copy;
+			}
+			c->var_data[j] = p;
+			c->var_len[j] = len;
+		}
+	}
+	b->n++;
+	b->nrows++;
+	if (b->n == b->block_rows)
+		lsm_segbuilder_encode_block(b);
+}
+
+int64
+lsm_segbuilder_nrows(const LsmSegBuilder *b)
+{
+	return b->nrows;
+}
+
+/*
+ * lsm_segbuilder_finish
+ *		Encode the last block, write the segment's pages and catalogue it at
+ *		`level` for `storage_id`; *entry (if not NULL) receives its catalog
+ *		entry.  Returns false, writing nothing, if no row was added.  Frees
+ *		the builder either way.
+ */
+bool
+lsm_segbuilder_finish(LsmSegBuilder *b, uint64 storage_id, int level,
+					  LsmSegmentEntry *entry)
+{
+	MemoryContext old;
+	uint8	   *out;
+	size_t		out_len;
+	int			st;
+	LsmSegHeader hdr;
+	LsmSegmentEntry seg;
+
+	if (b->nrows == 0)
+	{
+		MemoryContextDelete(b->cxt);
+		return false;
+	}
+	lsm_segbuilder_encode_block(b);
+	old = MemoryContextSwitchTo(b->cxt);
+	st = lsm_segw_finish(b->w, &out, &out_len);
+	if (st != LSM_OK)
+		lsm_format_error(st, b->rel, -1, -1, "assembling a segment");
 	st = lsm_seg_parse_header(out, out_len, &hdr);
 	if (st != LSM_OK)
-		lsm_format_error(st, rel, -1, 0, "reading back a new segment");
+		lsm_format_error(st, b->rel, -1, 0, "reading back a new segment");
 
 	memset(&seg, 0, sizeof(seg));
 	seg.segment_id = lsm_catalog_next_segment_id();
-	seg.level = 0;
+	seg.level = level;
 	seg.min_rowid = hdr.min_rowid;
 	seg.max_rowid = hdr.max_rowid;
 	seg.row_count = (int64) hdr.nrows;
@@ -364,13 +459,61 @@ lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 	seg.schema_version = (int32) hdr.schema_version;
 	seg.total_bytes = (int64) out_len;
 	seg.raw_bytes = (int64) hdr.raw_bytes;
-	seg.start_block = lsm_pages_append(rel, (const char *) out, out_len,
+	seg.start_block = lsm_pages_append(b->rel, (const char *) out, out_len,
 									   &seg.nblocks);
 	lsm_catalog_insert_segment(storage_id, &seg);
 	lsm_note_flush();
-
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(flushcxt);
+	MemoryContextDelete(b->cxt);
+	if (entry)
+		*entry = seg;
+	return true;
+}
+
+/* Abandon a builder (nothing was written). */
+void
+lsm_segbuilder_discard(LsmSegBuilder *b)
+{
+	MemoryContextDelete(b->cxt);
+}
+
+/*
+ * Encode `nrows` buffered rows (ascending rowids) into one level-0 segment
+ * of `storage_id`.
+ */
+void
+lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
+			   int nrows, const LsmMemRow *rows, bool with_cids)
+{
+	MemoryContext tmpcxt;
+	MemoryContext old;
+	LsmSegBuilder *b;
+	Datum	   *values;
+	bool	   *isnull;
+	HeapTupleData htup;
+	int			k;
+
+	if (nrows == 0)
+		return;
+	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "lsm flush",
+								   ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(tmpcxt);
+	values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	isnull = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+	/* the buffered tuples outlive the builder: no copies needed */
+	b = lsm_segbuilder_begin(rel, tupdesc, with_cids, false);
+	for (k = 0; k < nrows; k++)
+	{
+		const LsmMemRow *row = &rows[k];
+
+		htup.t_len = row->tuple->t_len + MINIMAL_TUPLE_OFFSET;
+		htup.t_data = (HeapTupleHeader) ((char *) row->tuple - MINIMAL_TUPLE_OFFSET);
+		heap_deform_tuple(&htup, tupdesc, values, isnull);
+		lsm_segbuilder_add(b, row->rowid, row->cid, values, isnull);
+	}
+	lsm_segbuilder_finish(b, storage_id, 0, NULL);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(tmpcxt);
 }
 
 /* Flush every run of a buffer: one segment per run. */

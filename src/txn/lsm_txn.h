@@ -90,4 +90,14 @@ extern void lsm_flush_buffer(Relation rel, uint64 storage_id,
 extern void lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 						   int nrows, const LsmMemRow *rows, bool with_cids);
 
+typedef struct LsmSegBuilder LsmSegBuilder;
+extern LsmSegBuilder *lsm_segbuilder_begin(Relation rel, TupleDesc tupdesc,
+										   bool with_cids, bool copy_values);
+extern void lsm_segbuilder_add(LsmSegBuilder *b, int64 rowid, CommandId cid,
+							   const Datum *values, const bool *isnull);
+extern int64 lsm_segbuilder_nrows(const LsmSegBuilder *b);
+extern bool lsm_segbuilder_finish(LsmSegBuilder *b, uint64 storage_id,
+								  int level, struct LsmSegmentEntry *entry);
+extern void lsm_segbuilder_discard(LsmSegBuilder *b);
+
 #endif							/* LSM_TXN_H */

@@ -1,0 +1,458 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_compact.c
+ *	  Compaction: merging small and level-0 segments, rewriting segments
+ *	  with many settled deletes, and dropping deleted rows for good.
+ *
+ * NOTES
+ *	  A compaction pass runs in one transaction holding
+ *	  ShareUpdateExclusiveLock on the table (so it excludes another
+ *	  compaction, VACUUM and DDL, but not DML or queries):
+ *
+ *	  1. Read the metapage's rowid counter N, then wait for every
+ *	     transaction that holds a lock conflicting with ShareLock on the
+ *	     table, i.e. every writer that may hold rowids below N (a writer
+ *	     keeps its RowExclusiveLock from before it takes rowids until it
+ *	     ends).  Afterwards every rowid below N belongs to a finished
+ *	     transaction: N is the new rowid watermark.  A pass that may not
+ *	     wait (the background worker, when a writer runs long) keeps the
+ *	     watermark of the last pass.
+ *	  2. List the committed segments with a fresh snapshot; only segments
+ *	     entirely below the watermark take part, so no output can ever
+ *	     overlap a segment a writer has yet to commit.  Delete records are
+ *	     "settled" when their transaction committed before the oldest
+ *	     snapshot any session holds (GetOldestNonRemovableTransactionId).
+ *	  3. Group neighbouring segments by the policy (below) and rewrite each
+ *	     group in rowid order, leaving out the rows with settled deletes.
+ *	     Rowids are kept, so indexes stay valid; output segments are
+ *	     level 1 and hold at most lsm.segment_rows rows each.
+ *	  4. In the same transaction: delete the inputs' lsm.segment rows,
+ *	     insert the outputs', remove the delete records of the dropped rows
+ *	     and advance the watermark in lsm.compaction.  Snapshots taken
+ *	     before the commit keep reading the inputs (whose pages are never
+ *	     overwritten), later ones read the outputs: the same logical rows.
+ *
+ *	  Index entries of dropped rows are removed by the next VACUUM: a rowid
+ *	  below the watermark that no segment holds no longer exists.
+ *
+ *	  Policy (lsm.compact(rel, full => false) and the worker): walking the
+ *	  eligible segments in rowid order, a segment is "small" if fewer than
+ *	  half of lsm.segment_rows of its rows are live, and "to rewrite" if
+ *	  settled deletes make up at least lsm.compact_delete_fraction of it.
+ *	  Runs of small or to-rewrite neighbours are grouped up to
+ *	  lsm.segment_rows live rows.  A group is compacted if it holds a
+ *	  segment to rewrite, or at least two segments and either more than
+ *	  lsm.compact_l0_trigger level-0 segments are eligible or the group has
+ *	  two segments of higher levels.  full => true compacts every eligible
+ *	  segment.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "lsm_am.h"
+#include "catalog/lsm_catalog.h"
+#include "compact/lsm_compact.h"
+#include "scan/lsm_scan.h"
+#include "storage/lsm_storage.h"
+#include "txn/lsm_txn.h"
+
+PG_FUNCTION_INFO_V1(lsm_compact);
+
+/* One eligible segment and what the policy knows of it. */
+typedef struct LsmCompactInput
+{
+	const LsmSegmentEntry *seg;
+	int64		settled;		/* rows with settled deletes */
+	bool		small;
+	bool		rewrite;
+} LsmCompactInput;
+
+/*
+ * lsm_wait_for_writers
+ *		Wait until every transaction that now holds a lock on `rel`
+ *		conflicting with ShareLock (the writers) has ended.  timeout_ms < 0
+ *		waits as long as it takes (cancellable); otherwise gives up after
+ *		about timeout_ms and returns false.
+ */
+bool
+lsm_wait_for_writers(Relation rel, int timeout_ms)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *vxids;
+	TimestampTz start = GetCurrentTimestamp();
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, RelationGetRelid(rel));
+	if (RelationUsesLocalBuffers(rel))
+		return true;			/* a temporary table has no other writers */
+	vxids = GetLockConflicts(&tag, ShareLock, NULL);
+	for (; VirtualTransactionIdIsValid(*vxids); vxids++)
+	{
+		if (timeout_ms < 0)
+		{
+			VirtualXactLock(*vxids, true);
+			continue;
+		}
+		while (!VirtualXactLock(*vxids, false))
+		{
+			if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+										   timeout_ms))
+				return false;
+			CHECK_FOR_INTERRUPTS();
+			pg_usleep(10000L);
+		}
+	}
+	return true;
+}
+
+/* Index of the first element of sorted `a` that is >= v. */
+static int
+lsm_lower_bound(const int64 *a, int n, int64 v)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Append a rowid to a growing array. */
+static void
+lsm_push_rowid(int64 **arr, int *n, int *cap, int64 rowid)
+{
+	if (*n == *cap)
+	{
+		*cap = *cap == 0 ? 256 : *cap * 2;
+		*arr = *arr ? repalloc_huge(*arr, sizeof(int64) * *cap) :
+			palloc(sizeof(int64) * *cap);
+	}
+	(*arr)[(*n)++] = rowid;
+}
+
+/* Finish an output segment and account for it. */
+static void
+lsm_compact_emit(LsmSegBuilder *b, uint64 storage_id, LsmCompactResult *res)
+{
+	LsmSegmentEntry out;
+
+	if (lsm_segbuilder_finish(b, storage_id, 1, &out))
+	{
+		res->segments_out++;
+		res->rows_out += out.row_count;
+		res->bytes_out += out.total_bytes;
+	}
+}
+
+/*
+ * Rewrite one group of neighbouring segments: every row without a settled
+ * delete goes into new level-1 segments; the inputs are retired.  Rowids of
+ * dropped rows are appended to *dropped.
+ */
+static void
+lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
+				  uint64 storage_id, LsmCompactInput *in, int nin,
+				  const int64 *settled, int nsettled,
+				  int64 **dropped, int *ndropped, int *dropped_cap,
+				  LsmCompactResult *res)
+{
+	int			natts = rs->tupdesc->natts;
+	Datum	   *values = palloc(sizeof(Datum) * Max(natts, 1));
+	bool	   *isnull = palloc(sizeof(bool) * Max(natts, 1));
+	LsmSegBuilder *b = NULL;
+	int			i;
+
+	for (i = 0; i < nin; i++)
+	{
+		const LsmSegmentEntry *seg = in[i].seg;
+		LsmSegmentHandle *h = lsm_segment_open(rs, seg);
+		uint32		nblocks = lsm_segr_header(h->reader)->nblocks;
+		int			d = lsm_lower_bound(settled, nsettled, seg->min_rowid);
+		uint32		bno;
+
+		for (bno = 0; bno < nblocks; bno++)
+		{
+			uint32		r;
+
+			CHECK_FOR_INTERRUPTS();
+			lsm_block_decode(rs, h, bno, blk);
+			for (r = 0; r < blk->nrows; r++)
+			{
+				int64		rowid = blk->rowids[r];
+				int			a;
+
+				res->rows_in++;
+				while (d < nsettled && settled[d] < rowid)
+					d++;
+				if (d < nsettled && settled[d] == rowid)
+				{
+					lsm_push_rowid(dropped, ndropped, dropped_cap, rowid);
+					continue;
+				}
+				for (a = 0; a < natts; a++)
+				{
+					values[a] = blk->values[a][r];
+					isnull[a] = blk->isnull[a][r];
+				}
+				if (b == NULL)
+					b = lsm_segbuilder_begin(rel, rs->tupdesc, false, true);
+				lsm_segbuilder_add(b, rowid, FirstCommandId, values, isnull);
+				if (lsm_segbuilder_nrows(b) >= lsm_segment_rows)
+				{
+					lsm_compact_emit(b, storage_id, res);
+					b = NULL;
+				}
+			}
+		}
+		blk->valid = false;
+		lsm_segment_close(h);
+		lsm_catalog_delete_segment(storage_id, seg->segment_id);
+		res->segments_in++;
+		res->bytes_in += seg->total_bytes;
+	}
+	if (b != NULL)
+		lsm_compact_emit(b, storage_id, res);
+	pfree(values);
+	pfree(isnull);
+}
+
+/* Should the policy compact this group? */
+static bool
+lsm_group_worth_it(const LsmCompactInput *in, int nin, int l0_count, bool full)
+{
+	int			upper = 0;
+	int			i;
+
+	if (nin == 0)
+		return false;
+	if (full)
+		return true;
+	for (i = 0; i < nin; i++)
+	{
+		if (in[i].rewrite)
+			return true;
+		if (in[i].seg->level > 0)
+			upper++;
+	}
+	return nin >= 2 && (l0_count > lsm_compact_l0_trigger || upper >= 2);
+}
+
+/*
+ * lsm_compact_relation
+ *		One compaction pass over `rel` (opened with at least
+ *		ShareUpdateExclusiveLock by the caller) in the current transaction.
+ *		wait_ms: how long to wait for writers (-1: as long as it takes).
+ */
+void
+lsm_compact_relation(Relation rel, bool full, int wait_ms,
+					 LsmCompactResult *res)
+{
+	uint64		storage_id;
+	LsmMetaPageData meta;
+	LsmCompactionState state;
+	int64		watermark;
+	Snapshot	snapshot;
+	LsmSegmentList *segs;
+	TransactionId horizon;
+	int64	   *settled;
+	int			nsettled;
+	LsmCompactInput *in;
+	int			nin = 0;
+	int			l0_count = 0;
+	int64	   *dropped = NULL;
+	int			ndropped = 0;
+	int			dropped_cap = 0;
+	int			i;
+	int			gstart;
+	int64		glive;
+	int64		target = Max(lsm_segment_rows, 1);
+	LsmReadState rs;
+	LsmDecodedBlock blk;
+	MemoryContext cxt;
+	MemoryContext old;
+
+	memset(res, 0, sizeof(LsmCompactResult));
+	storage_id = lsm_relation_storage_id(rel);
+	if (storage_id == 0)
+		return;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "lsm compaction",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	/* 1. the rowid watermark */
+	lsm_meta_read(rel, &meta);
+	lsm_catalog_compaction_state(storage_id, &state);
+	watermark = meta.next_rowid;
+	if (!lsm_wait_for_writers(rel, wait_ms))
+		watermark = state.rowid_watermark;
+	watermark = Max(watermark, state.rowid_watermark);
+
+	/* 2. eligible segments and settled deletes */
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	segs = lsm_catalog_segments(storage_id, snapshot);
+	horizon = GetOldestNonRemovableTransactionId(rel);
+	settled = lsm_catalog_settled_deletes(storage_id, horizon, &nsettled);
+
+	in = palloc0(sizeof(LsmCompactInput) * Max(segs->nsegs, 1));
+	for (i = 0; i < segs->nsegs; i++)
+	{
+		const LsmSegmentEntry *seg = &segs->segs[i];
+		LsmCompactInput *c;
+		int64		live;
+
+		if (seg->max_rowid >= watermark || seg->own_xact)
+			break;
+		c = &in[nin++];
+		c->seg = seg;
+		c->settled = lsm_lower_bound(settled, nsettled, seg->max_rowid + 1) -
+			lsm_lower_bound(settled, nsettled, seg->min_rowid);
+		live = seg->row_count - c->settled;
+		c->small = live < target / 2;
+		c->rewrite = c->settled > 0 &&
+			(double) c->settled >= (double) seg->row_count * lsm_compact_delete_fraction;
+		if (seg->level == 0)
+			l0_count++;
+	}
+
+	/* 3. group neighbours and rewrite the groups worth it */
+	lsm_read_state_init(&rs, rel, GetAccessStrategy(BAS_BULKREAD));
+	lsm_block_init(&blk, cxt);
+	gstart = 0;
+	glive = 0;
+	for (i = 0; i <= nin; i++)
+	{
+		int64		live = 0;
+		bool		candidate = false;
+
+		if (i < nin)
+		{
+			live = in[i].seg->row_count - in[i].settled;
+			candidate = full || in[i].small || in[i].rewrite;
+		}
+		/* close the group before a segment that cannot join it */
+		if (i == nin || !candidate ||
+			(!full && i > gstart && glive + live > target))
+		{
+			if (lsm_group_worth_it(&in[gstart], i - gstart, l0_count, full))
+				lsm_compact_group(rel, &rs, &blk, storage_id, &in[gstart],
+								  i - gstart, settled, nsettled,
+								  &dropped, &ndropped, &dropped_cap, res);
+			gstart = candidate ? i : i + 1;
+			glive = 0;
+		}
+		glive += live;
+	}
+
+	/* 4. forget the dropped rows' delete records; advance the watermark */
+	if (ndropped > 0)
+		res->deletes_folded = lsm_catalog_remove_deletes(storage_id, dropped,
+														 ndropped, horizon);
+	if (res->segments_in > 0 || watermark > state.rowid_watermark)
+		lsm_catalog_record_compaction(storage_id, watermark,
+									  res->rows_in - res->rows_out);
+	UnregisterSnapshot(snapshot);
+	CommandCounterIncrement();
+	lsm_note_flush();
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
+/*
+ * lsm.compact(rel regclass, full boolean) returns one row describing the
+ * pass.  The caller must own the table; not inside a transaction block,
+ * since the pass waits for the table's writers.
+ */
+Datum
+lsm_compact(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	bool		full;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	LsmCompactResult res;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation argument must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("full must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	full = PG_GETARG_BOOL(1);
+	if (IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("lsm.compact cannot run inside a transaction block"),
+				 errdetail("A compaction waits for the table's writers to finish.")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!lsm_is_lsm_relation(rel))
+	{
+		char	   *name = pstrdup(RelationGetRelationName(rel));
+
+		relation_close(rel, AccessShareLock);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an lsm table", name),
+				 errhint("Use a table created with USING lsm.")));
+	}
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+	if (lsm_memtable_buffered_rows(rel) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot compact \"%s\" while this transaction has unflushed rows in it",
+						RelationGetRelationName(rel))));
+	relation_close(rel, AccessShareLock);
+
+	/* the real lock: excludes other compactions, VACUUM and DDL */
+	rel = table_open(relid, ShareUpdateExclusiveLock);
+	lsm_compact_notice_manual();
+	lsm_compact_relation(rel, full, -1, &res);
+	table_close(rel, ShareUpdateExclusiveLock);
+
+	values[0] = Int64GetDatum(res.segments_in);
+	values[1] = Int64GetDatum(res.segments_out);
+	values[2] = Int64GetDatum(res.rows_in);
+	values[3] = Int64GetDatum(res.rows_out);
+	values[4] = Int64GetDatum(res.bytes_in);
+	values[5] = Int64GetDatum(res.bytes_out);
+	values[6] = Int64GetDatum(res.deletes_folded);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

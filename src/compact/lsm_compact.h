@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_compact.h
+ *	  Compaction passes (lsm_compact.c) and the background workers that
+ *	  run them (lsm_worker.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LSM_COMPACT_H
+#define LSM_COMPACT_H
+
+#include "utils/rel.h"
+
+typedef struct LsmCompactResult
+{
+	int64		segments_in;
+	int64		segments_out;
+	int64		rows_in;
+	int64		rows_out;
+	int64		bytes_in;
+	int64		bytes_out;
+	int64		deletes_folded;
+} LsmCompactResult;
+
+/* lsm_compact.c */
+extern bool lsm_wait_for_writers(Relation rel, int timeout_ms);
+extern void lsm_compact_relation(Relation rel, bool full, int wait_ms,
+								 LsmCompactResult *res);
+extern void lsm_compact_notice_manual(void);
+
+/* lsm_worker.c */
+extern void lsm_worker_register_launcher(void);
+
+#endif							/* LSM_COMPACT_H */

@@ -1,0 +1,401 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_worker.c
+ *	  Background compaction: a launcher and per-database workers.
+ *
+ * NOTES
+ *	  With lsm_am in shared_preload_libraries, _PG_init registers the
+ *	  launcher, a static background worker restarted after a crash.  Every
+ *	  lsm.naptime it walks the databases that accept connections and starts
+ *	  a worker for each in turn, at most lsm.max_workers at a time.  A
+ *	  worker connects to its database and, if the extension is installed
+ *	  there, ranks the lsm tables by need from the lsm catalog (level-0
+ *	  segments over lsm.compact_l0_trigger, then pending delete records),
+ *	  compacts each in its own transaction, removes catalog rows of
+ *	  storages that no longer exist, and exits.
+ *
+ *	  Like autovacuum, a worker never waits for a table lock (it skips a
+ *	  table it cannot lock at once), waits at most a few seconds for a
+ *	  table's writers, and marks itself PROC_IS_AUTOVACUUM so that a
+ *	  session whose lock request it blocks has it cancelled by the deadlock
+ *	  checker, and DROP DATABASE terminates it.  An error in one table is
+ *	  logged, and the worker goes on with the next.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_database.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "lsm_am.h"
+#include "catalog/lsm_catalog.h"
+#include "compact/lsm_compact.h"
+
+PGDLLEXPORT void lsm_launcher_main(Datum arg);
+PGDLLEXPORT void lsm_worker_main(Datum arg);
+
+/* how long a background pass waits for a table's writers */
+#define LSM_WORKER_WRITER_WAIT_MS	2000
+
+void
+lsm_worker_register_launcher(void)
+{
+	BackgroundWorker bgw;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = 10;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "lsm_am");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "lsm_launcher_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "lsm compaction launcher");
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "lsm compaction launcher");
+	RegisterBackgroundWorker(&bgw);
+}
+
+/* Said once per session by lsm.compact when no worker can run. */
+void
+lsm_compact_notice_manual(void)
+{
+	static bool said = false;
+
+	if (lsm_preloaded || said)
+		return;
+	said = true;
+	ereport(NOTICE,
+			(errmsg("lsm_am is not in shared_preload_libraries, so no background worker compacts lsm tables"),
+			 errhint("Run lsm.compact() on tables that need it, or add lsm_am to shared_preload_libraries.")));
+}
+
+/* The databases a worker may visit (shared catalog, read by the launcher). */
+static List *
+lsm_database_list(void)
+{
+	List	   *dbs = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext old;
+
+		if (!db->datallowconn || db->datconnlimit == DATCONNLIMIT_INVALID_DB)
+			continue;
+		old = MemoryContextSwitchTo(cxt);
+		dbs = lappend_oid(dbs, db->oid);
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return dbs;
+}
+
+static BackgroundWorkerHandle *
+lsm_start_worker(Oid dbid)
+{
+	BackgroundWorker bgw;
+	BackgroundWorkerHandle *handle;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "lsm_am");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "lsm_worker_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "lsm compaction worker");
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "lsm compaction worker");
+	bgw.bgw_main_arg = ObjectIdGetDatum(dbid);
+	bgw.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
+		return NULL;
+	return handle;
+}
+
+void
+lsm_launcher_main(Datum arg)
+{
+	BackgroundWorkerHandle **running;
+	ListCell   *next = NULL;
+	List	   *dbs = NIL;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	running = MemoryContextAllocZero(TopMemoryContext,
+									 sizeof(BackgroundWorkerHandle *) * Max(lsm_max_workers, 1));
+	for (;;)
+	{
+		int			i;
+		int			nrunning = 0;
+		pid_t		pid;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		for (i = 0; i < lsm_max_workers; i++)
+		{
+			if (running[i] == NULL)
+				continue;
+			if (GetBackgroundWorkerPid(running[i], &pid) == BGWH_STOPPED)
+			{
+				pfree(running[i]);
+				running[i] = NULL;
+			}
+			else
+				nrunning++;
+		}
+
+		if (lsm_enable_worker && lsm_max_workers > 0)
+		{
+			/* a new round over the databases once the last one is done */
+			if (next == NULL && nrunning == 0)
+			{
+				list_free(dbs);
+				dbs = lsm_database_list();
+				next = list_head(dbs);
+			}
+			for (i = 0; i < lsm_max_workers && next != NULL; i++)
+			{
+				if (running[i] != NULL)
+					continue;
+				running[i] = lsm_start_worker(lfirst_oid(next));
+				next = lnext(dbs, next);
+			}
+		}
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 next == NULL ? lsm_naptime * 1000L : 1000L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* Mark this process like an autovacuum worker (see the file header). */
+static void
+lsm_worker_act_like_autovacuum(void)
+{
+	LWLockAcquire(ProcArrayLock, LW_EXCLUSIVE);
+	MyProc->statusFlags |= PROC_IS_AUTOVACUUM;
+	ProcGlobal->statusFlags[MyProc->pgxactoff] = MyProc->statusFlags;
+	LWLockRelease(ProcArrayLock);
+}
+
+/* The lsm tables of this database that need compaction, most urgent first. */
+static List *
+lsm_worker_candidates(void)
+{
+	List	   *relids = NIL;
+	int			ret;
+	uint64		i;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (!OidIsValid(get_extension_oid("lsm_am", true)))
+	{
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return NIL;
+	}
+	SPI_connect();
+	ret = SPI_execute(psprintf(
+							   "SELECT s.relid"
+							   "  FROM lsm.storage s"
+							   "  JOIN pg_catalog.pg_class c ON c.oid = s.relid"
+							   "  CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE g.level = 0) AS l0,"
+							   "                             count(*) AS segs"
+							   "                        FROM lsm.segment g"
+							   "                       WHERE g.storage_id = s.storage_id) g"
+							   "  CROSS JOIN LATERAL (SELECT count(*) AS dels"
+							   "                        FROM lsm.deleted d"
+							   "                       WHERE d.storage_id = s.storage_id) d"
+							   " WHERE c.relpersistence <> 't'"
+							   "   AND (g.l0 > %d OR d.dels > 0)"
+							   " ORDER BY (g.l0 > %d) DESC, g.l0 DESC, d.dels DESC",
+							   lsm_compact_l0_trigger, lsm_compact_l0_trigger),
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not list lsm tables: %s", SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+									  1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		relids = lappend_oid(relids, DatumGetObjectId(d));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return relids;
+}
+
+/* Compact one table in its own transaction; false if it was skipped. */
+static bool
+lsm_worker_compact_one(Oid relid)
+{
+	Relation	rel;
+	LsmCompactResult res;
+	TimestampTz start;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (!ConditionalLockRelationOid(relid, ShareUpdateExclusiveLock))
+	{
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return false;
+	}
+	rel = try_relation_open(relid, NoLock);
+	if (rel == NULL || !lsm_is_lsm_relation(rel))
+	{
+		if (rel)
+			relation_close(rel, NoLock);
+		UnlockRelationOid(relid, ShareUpdateExclusiveLock);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return false;
+	}
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("lsm compaction of %s",
+									RelationGetRelationName(rel)));
+	start = GetCurrentTimestamp();
+	lsm_compact_relation(rel, false, LSM_WORKER_WRITER_WAIT_MS, &res);
+	if (lsm_log_compactions && res.segments_in > 0)
+	{
+		long		secs;
+		int			usecs;
+
+		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+		ereport(LOG,
+				(errmsg("lsm compaction of \"%s.%s\": %lld segments into %lld, %lld rows into %lld, %lld bytes into %lld, %lld delete records folded, %.3f s",
+						get_namespace_name(RelationGetNamespace(rel)),
+						RelationGetRelationName(rel),
+						(long long) res.segments_in, (long long) res.segments_out,
+						(long long) res.rows_in, (long long) res.rows_out,
+						(long long) res.bytes_in, (long long) res.bytes_out,
+						(long long) res.deletes_folded,
+						secs + usecs / 1000000.0)));
+	}
+	relation_close(rel, NoLock);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return true;
+}
+
+void
+lsm_worker_main(Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
+	List	   *relids;
+	ListCell   *lc;
+	MemoryContext cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, StatementCancelHandler);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	lsm_worker_act_like_autovacuum();
+	SetConfigOption("application_name", "lsm compaction worker",
+					PGC_USERSET, PGC_S_SESSION);
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "lsm worker",
+								ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(cxt);
+	relids = lsm_worker_candidates();
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!lsm_enable_worker)
+			break;
+		PG_TRY();
+		{
+			lsm_worker_compact_one(relid);
+		}
+		PG_CATCH();
+		{
+			/* log, clean up and go on with the next table */
+			HOLD_INTERRUPTS();
+			EmitErrorReport();
+			AbortOutOfAnyTransaction();
+			FlushErrorState();
+			MemoryContextSwitchTo(cxt);
+			RESUME_INTERRUPTS();
+			/* a cancel from a blocked session is not a reason to stop */
+			QueryCancelPending = false;
+		}
+		PG_END_TRY();
+	}
+
+	/* catalog rows of storages that no longer exist */
+	if (relids != NIL || OidIsValid(dbid))
+	{
+		PG_TRY();
+		{
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
+			if (OidIsValid(get_extension_oid("lsm_am", true)))
+				(void) lsm_catalog_collect_garbage();
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+		}
+		PG_CATCH();
+		{
+			HOLD_INTERRUPTS();
+			EmitErrorReport();
+			AbortOutOfAnyTransaction();
+			FlushErrorState();
+			RESUME_INTERRUPTS();
+		}
+		PG_END_TRY();
+	}
+	proc_exit(0);
+}
