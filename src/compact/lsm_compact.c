@@ -9,7 +9,9 @@
  *	  ShareUpdateExclusiveLock on the table (so it excludes another
  *	  compaction, VACUUM and DDL, but not DML or queries):
  *
- *	  1. Read the metapage's rowid counter N, then wait for every
+ *	  1. Raise the rowid fence to the rowid counter N (so that no backend
+ *	     reuses a batch of rowids below N it kept from an earlier
+ *	     transaction, see lsm_meta_fence_rowids), then wait for every
  *	     transaction that holds a lock conflicting with ShareLock on the
  *	     table, i.e. every writer that may hold rowids below N (a writer
  *	     keeps its RowExclusiveLock from before it takes rowids until it
@@ -271,7 +273,6 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 					 LsmCompactResult *res)
 {
 	uint64		storage_id;
-	LsmMetaPageData meta;
 	LsmCompactionState state;
 	int64		watermark;
 	Snapshot	snapshot;
@@ -304,9 +305,8 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 	old = MemoryContextSwitchTo(cxt);
 
 	/* 1. the rowid watermark */
-	lsm_meta_read(rel, &meta);
+	watermark = lsm_meta_fence_rowids(rel);
 	lsm_catalog_compaction_state(storage_id, &state);
-	watermark = meta.next_rowid;
 	if (!lsm_wait_for_writers(rel, wait_ms))
 		watermark = state.rowid_watermark;
 	watermark = Max(watermark, state.rowid_watermark);

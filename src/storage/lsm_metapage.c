@@ -293,6 +293,65 @@ lsm_meta_alloc_rowids(Relation rel, int64 count)
 }
 
 /*
+ * lsm_meta_fence_rowids
+ *		Return the rowid counter after raising the rowid fence to it.
+ *
+ * A backend keeps the unused part of a rowid batch for its next transaction
+ * on the table (lsm_memtable.c); it checks the fence when it takes the
+ * batch, while already holding its lock on the table, and drops a batch
+ * that starts below the fence.  So once the caller has seen every
+ * transaction that held a conflicting lock on the table end, no rowid below
+ * the returned value can be handed out again: compaction and VACUUM rely on
+ * that (the rowid watermark).
+ */
+int64
+lsm_meta_fence_rowids(Relation rel)
+{
+	Buffer		buf;
+	Page		page;
+	LsmMetaPageData *meta;
+	int64		next;
+
+	buf = ReadBufferExtended(rel, MAIN_FORKNUM, LSM_METAPAGE_BLKNO,
+							 RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	meta = (LsmMetaPageData *) PageGetContents(page);
+	lsm_meta_check(rel, page, meta);
+	next = meta->next_rowid;
+	if (meta->rowid_fence < next)
+	{
+		if (RelationNeedsWAL(rel))
+		{
+			GenericXLogState *state = GenericXLogStart(rel);
+			Page		wpage = GenericXLogRegisterBuffer(state, buf, 0);
+
+			((LsmMetaPageData *) PageGetContents(wpage))->rowid_fence = next;
+			GenericXLogFinish(state);
+		}
+		else
+		{
+			START_CRIT_SECTION();
+			meta->rowid_fence = next;
+			MarkBufferDirty(buf);
+			END_CRIT_SECTION();
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	return next;
+}
+
+/* The current rowid fence (see lsm_meta_fence_rowids). */
+int64
+lsm_meta_rowid_fence(Relation rel)
+{
+	LsmMetaPageData meta;
+
+	lsm_meta_read(rel, &meta);
+	return meta.rowid_fence;
+}
+
+/*
  * Number of blocks of the table's virtual block space: the TID block numbers
  * rowids map to.  This is what PostgreSQL sees as the table's size in blocks
  * (ANALYZE, BRIN, TABLESAMPLE, bitmap scans).

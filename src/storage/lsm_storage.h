@@ -32,6 +32,9 @@ typedef struct LsmMetaPageData
 	int64		next_rowid;		/* rowids below this may be handed out */
 	uint32		flags;
 	uint32		reserved;
+	int64		rowid_fence;	/* rowid batches a backend kept from an
+								 * earlier transaction are used only if
+								 * they start at or above this */
 } LsmMetaPageData;
 
 /* lsm_metapage.c */
@@ -43,6 +46,8 @@ extern uint64 lsm_storage_id_for_read(Relation rel);
 extern uint64 lsm_storage_id_for_write(Relation rel);
 extern uint64 lsm_relation_storage_id(Relation rel);
 extern int64 lsm_meta_alloc_rowids(Relation rel, int64 count);
+extern int64 lsm_meta_fence_rowids(Relation rel);
+extern int64 lsm_meta_rowid_fence(Relation rel);
 extern BlockNumber lsm_virtual_nblocks(Relation rel);
 
 /* lsm_pages.c */

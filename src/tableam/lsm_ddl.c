@@ -375,11 +375,10 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 	dead.watermark = cstate.rowid_watermark;
 	if (storage_id != 0)
 	{
-		LsmMetaPageData meta;
+		int64		next = lsm_meta_fence_rowids(rel);
 
-		lsm_meta_read(rel, &meta);
-		if (meta.next_rowid > dead.watermark && lsm_wait_for_writers(rel, 0))
-			dead.watermark = meta.next_rowid;
+		if (next > dead.watermark && lsm_wait_for_writers(rel, 0))
+			dead.watermark = next;
 	}
 	UnregisterSnapshot(snapshot);
 	/* segments committed now: no writer can add one below the watermark */

@@ -236,8 +236,13 @@ lsm_batch_cache_put(LsmMemtable *mt)
 	entry->end = mt->batch_end;
 }
 
+/*
+ * Take the batch an earlier transaction of this backend left for the
+ * storage, unless a compaction or VACUUM has since fenced its rowids off
+ * (lsm_meta_fence_rowids).  The caller holds its lock on the table.
+ */
 static bool
-lsm_batch_cache_take(LsmMemtable *mt)
+lsm_batch_cache_take(Relation rel, LsmMemtable *mt)
 {
 	ListCell   *lc;
 
@@ -247,7 +252,8 @@ lsm_batch_cache_take(LsmMemtable *mt)
 
 		if (e->storage_id == mt->storage_id)
 		{
-			bool		ok = (e->storage_id == mt->storage_id && e->next < e->end);
+			bool		ok = (e->next < e->end &&
+							  e->next >= lsm_meta_rowid_fence(rel));
 
 			if (ok)
 			{
@@ -332,7 +338,7 @@ lsm_memtable_get(Relation rel)
 		MemoryContextSwitchTo(old);
 		/* only the top level may reuse what an earlier transaction left */
 		if (level == 1)
-			lsm_batch_cache_take(mt);
+			lsm_batch_cache_take(rel, mt);
 	}
 	last_used = mt;
 	return mt;

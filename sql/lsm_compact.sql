@@ -1,0 +1,124 @@
+-- lsm.compact: arguments, policy, delete folding, schema changes, VACUUM
+SET client_min_messages = notice;
+
+-- bad arguments change nothing
+CREATE TABLE cmp_heap (id int);
+SELECT * FROM lsm.compact(NULL);
+SELECT * FROM lsm.compact('cmp_heap');
+SELECT * FROM lsm.compact(0::oid::regclass);
+CREATE TABLE cmp_a (id int PRIMARY KEY, v text) USING lsm;
+SELECT * FROM lsm.compact('cmp_a', NULL);
+BEGIN;
+SELECT * FROM lsm.compact('cmp_a');
+ROLLBACK;
+CREATE ROLE lsm_cmp_other;
+GRANT USAGE ON SCHEMA lsm TO lsm_cmp_other;
+SET ROLE lsm_cmp_other;
+SELECT * FROM lsm.compact('cmp_a');
+RESET ROLE;
+REVOKE USAGE ON SCHEMA lsm FROM lsm_cmp_other;
+DROP ROLE lsm_cmp_other;
+
+-- an empty table: nothing to do
+SELECT * FROM lsm.compact('cmp_a');
+
+-- ten single-row transactions: ten level-0 segments
+DO $$
+BEGIN
+	FOR i IN 1..10 LOOP
+		INSERT INTO cmp_a VALUES (i, 'v' || i);
+		COMMIT;
+	END LOOP;
+END $$;
+SELECT level, count(*), sum(row_count) FROM lsm.segments('cmp_a') GROUP BY level ORDER BY level;
+
+-- below the trigger nothing is merged
+SET lsm.compact_l0_trigger = 20;
+SELECT segments_in, segments_out, rows_in, rows_out FROM lsm.compact('cmp_a');
+-- above it the level-0 segments become one level-1 segment
+SET lsm.compact_l0_trigger = 8;
+SELECT segments_in, segments_out, rows_in, rows_out, deletes_folded FROM lsm.compact('cmp_a');
+SELECT level, count(*), sum(row_count) FROM lsm.segments('cmp_a') GROUP BY level ORDER BY level;
+SELECT count(*), sum(id), string_agg(v, ',' ORDER BY id) FROM cmp_a;
+SELECT compactions, rows_dropped FROM lsm.compaction
+ WHERE storage_id = (SELECT storage_id FROM lsm.stats('cmp_a'));
+SELECT segments_checked, rows_checked FROM lsm.verify('cmp_a');
+
+-- deletes: a segment with few settled deletes is left alone, one with many
+-- is rewritten without the deleted rows; another table is not touched
+CREATE TABLE cmp_b (id int PRIMARY KEY, grp int, note text, amount numeric) USING lsm;
+INSERT INTO cmp_b SELECT g, g % 7, repeat('n', g % 13), g * 0.5 FROM generate_series(1, 3000) g;
+CREATE TABLE cmp_c (id int PRIMARY KEY) USING lsm;
+INSERT INTO cmp_c SELECT generate_series(1, 100);
+DELETE FROM cmp_c WHERE id <= 50;
+SELECT segment_id AS c_segment FROM lsm.segments('cmp_c') \gset
+DELETE FROM cmp_b WHERE id % 50 = 0;           -- 2%
+SELECT segments_in, segments_out, rows_in, rows_out, deletes_folded FROM lsm.compact('cmp_b');
+DELETE FROM cmp_b WHERE id % 3 = 0;            -- a third more
+SELECT count(*), sum(amount), sum(length(note)) FROM cmp_b;
+SELECT segments_in, segments_out, rows_in, rows_out, deletes_folded FROM lsm.compact('cmp_b');
+SELECT count(*), sum(amount), sum(length(note)) FROM cmp_b;
+SELECT count(*) AS delete_records_left FROM lsm.deleted
+ WHERE storage_id = (SELECT storage_id FROM lsm.stats('cmp_b'));
+SELECT level, min_rowid, max_rowid, row_count FROM lsm.segments('cmp_b');
+-- cmp_c still has its segment and its delete records
+SELECT segment_id = :c_segment AS same_segment, row_count FROM lsm.segments('cmp_c');
+SELECT count(*) FROM cmp_c;
+-- the index still finds every row, by the same TIDs
+SET enable_seqscan = off;
+SELECT count(*), sum(amount) FROM cmp_b WHERE id > 0;
+SELECT id, grp, note, amount FROM cmp_b WHERE id IN (1, 2, 3, 4, 5, 2999, 3000) ORDER BY id;
+RESET enable_seqscan;
+
+-- VACUUM removes the index entries of the dropped rows
+VACUUM (VERBOSE) cmp_b;
+
+-- rows that are all deleted leave no segment behind
+CREATE TABLE cmp_d (id int) USING lsm;
+INSERT INTO cmp_d SELECT generate_series(1, 500);
+INSERT INTO cmp_d SELECT generate_series(501, 600);
+DELETE FROM cmp_d WHERE id <= 500;
+SELECT segments_in, segments_out, rows_in, rows_out, deletes_folded FROM lsm.compact('cmp_d');
+SELECT min_rowid, max_rowid, row_count FROM lsm.segments('cmp_d');
+SELECT count(*), min(id), max(id) FROM cmp_d;
+
+-- full: every segment, at the current schema (added and dropped columns)
+ALTER TABLE cmp_b ADD COLUMN flag bool DEFAULT true;
+ALTER TABLE cmp_b DROP COLUMN grp;
+INSERT INTO cmp_b (id, note, amount, flag) VALUES (5001, 'late', 1, false);
+SELECT segments_in, segments_out, rows_in, rows_out, deletes_folded FROM lsm.compact('cmp_b', full => true);
+SELECT count(*), sum(amount), count(*) FILTER (WHERE flag), count(*) FILTER (WHERE NOT flag) FROM cmp_b;
+SELECT id, note, amount, flag FROM cmp_b WHERE id IN (1, 2, 5001) ORDER BY id;
+SELECT count(*) AS segments, min(level) FROM lsm.segments('cmp_b');
+SELECT rows_checked FROM lsm.verify('cmp_b');
+
+-- lsm.segment_rows bounds the output segments
+SET lsm.segment_rows = 1000;
+SELECT segments_in, segments_out, rows_in, rows_out FROM lsm.compact('cmp_b', full => true);
+SELECT count(*), max(row_count) FROM lsm.segments('cmp_b');
+RESET lsm.segment_rows;
+SELECT count(*), sum(amount) FROM cmp_b;
+
+-- temporary and unlogged tables
+CREATE TEMP TABLE cmp_t (id int) USING lsm;
+INSERT INTO cmp_t SELECT generate_series(1, 10);
+INSERT INTO cmp_t SELECT generate_series(11, 20);
+DELETE FROM cmp_t WHERE id % 2 = 0;
+SELECT segments_in, segments_out, rows_in, rows_out FROM lsm.compact('cmp_t', true);
+SELECT count(*), sum(id) FROM cmp_t;
+CREATE UNLOGGED TABLE cmp_u (id int) USING lsm;
+INSERT INTO cmp_u SELECT generate_series(1, 10);
+INSERT INTO cmp_u SELECT generate_series(11, 20);
+SELECT segments_in, segments_out, rows_in, rows_out FROM lsm.compact('cmp_u', true);
+SELECT count(*), sum(id) FROM cmp_u;
+
+-- a transaction that rolls back its own rows leaves them out too
+BEGIN;
+INSERT INTO cmp_u SELECT generate_series(100, 199);
+ROLLBACK;
+SELECT segments_in, segments_out, rows_in, rows_out FROM lsm.compact('cmp_u', true);
+SELECT count(*), sum(id) FROM cmp_u;
+
+DROP TABLE cmp_heap, cmp_a, cmp_b, cmp_c, cmp_d, cmp_t, cmp_u;
+SELECT count(*) FROM lsm.compaction c
+ WHERE NOT EXISTS (SELECT 1 FROM lsm.storage s WHERE s.storage_id = c.storage_id);
