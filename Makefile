@@ -32,7 +32,8 @@ OBJS = \
 	src/tableam/lsm_ddl.o \
 	src/tableam/lsm_index.o \
 	src/compact/lsm_compact.o \
-	src/compact/lsm_worker.o
+	src/compact/lsm_worker.o \
+	src/compact/lsm_progress.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/format
 SHLIB_LINK += -lzstd

@@ -110,7 +110,9 @@ LANGUAGE C;
 CREATE FUNCTION lsm.stats(rel regclass,
 	OUT storage_id bigint, OUT segments bigint, OUT l0_segments bigint,
 	OUT row_count bigint, OUT live_rows bigint, OUT buffered_rows bigint,
-	OUT bytes bigint, OUT uncompressed_bytes bigint, OUT relation_bytes bigint)
+	OUT bytes bigint, OUT uncompressed_bytes bigint, OUT relation_bytes bigint,
+	OUT delete_records bigint, OUT rows_dropped bigint, OUT compactions bigint,
+	OUT last_compaction timestamptz)
 RETURNS record
 AS 'MODULE_PATHNAME', 'lsm_stats'
 LANGUAGE C;
@@ -141,6 +143,23 @@ CREATE FUNCTION lsm.compact(rel regclass, full boolean DEFAULT false,
 RETURNS record
 AS 'MODULE_PATHNAME', 'lsm_compact'
 LANGUAGE C;
+
+-- Compactions running now (manual and background), with their progress.
+-- Needs lsm_am in shared_preload_libraries; empty otherwise.
+CREATE FUNCTION lsm.compaction_progress(
+	OUT pid int4, OUT datid oid, OUT relid oid, OUT phase text,
+	OUT segments_done bigint, OUT segments_total bigint,
+	OUT rows_done bigint, OUT rows_total bigint,
+	OUT bytes_done bigint, OUT bytes_total bigint, OUT started timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lsm_compaction_progress'
+LANGUAGE C;
+CREATE VIEW lsm.compaction_progress AS
+	SELECT p.pid, p.datid, d.datname, p.relid, p.relid::regclass AS relation,
+		   p.phase, p.segments_done, p.segments_total, p.rows_done,
+		   p.rows_total, p.bytes_done, p.bytes_total, p.started
+	  FROM lsm.compaction_progress() p
+	  LEFT JOIN pg_catalog.pg_database d ON d.oid = p.datid;
 
 -- Logical decoding sees nothing of an lsm table (it writes no heap WAL), so
 -- any command that would leave a permanent lsm table in a publication is

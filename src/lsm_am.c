@@ -342,7 +342,10 @@ _PG_init(void)
 
 	lsm_preloaded = process_shared_preload_libraries_in_progress;
 	if (lsm_preloaded)
+	{
+		lsm_progress_init();
 		lsm_worker_register_launcher();
+	}
 
 	lsm_txn_init();
 

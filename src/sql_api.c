@@ -27,6 +27,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
@@ -121,8 +122,10 @@ lsm_stats(PG_FUNCTION_ARGS)
 				live = 0,
 				bytes = 0,
 				raw = 0;
-	Datum		values[9];
-	bool		nulls[9];
+	int64		ndeleted = 0;
+	LsmCompactionState cstate;
+	Datum		values[13];
+	bool		nulls[13];
 	int			i;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -140,16 +143,9 @@ lsm_stats(PG_FUNCTION_ARGS)
 		raw += s->raw_bytes;
 	}
 	/* rows whose delete this snapshot sees are not live */
-	{
-		int			ndeleted;
-		int64	   *deleted = lsm_catalog_deleted_set(storage_id,
-													  GetActiveSnapshot(),
-													  &ndeleted);
-
-		live -= ndeleted;
-		if (deleted)
-			pfree(deleted);
-	}
+	ndeleted = lsm_catalog_count_deletes(storage_id, GetActiveSnapshot());
+	live -= ndeleted;
+	lsm_catalog_compaction_state(storage_id, &cstate);
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = Int64GetDatum((int64) storage_id);
 	values[1] = Int64GetDatum(segs->nsegs);
@@ -160,6 +156,13 @@ lsm_stats(PG_FUNCTION_ARGS)
 	values[6] = Int64GetDatum(bytes);
 	values[7] = Int64GetDatum(raw);
 	values[8] = Int64GetDatum((int64) smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) * BLCKSZ);
+	/* delete records not yet folded by a compaction */
+	values[9] = Int64GetDatum(ndeleted);
+	/* rows compactions dropped for good, passes, the last pass */
+	values[10] = Int64GetDatum(cstate.rows_dropped);
+	values[11] = Int64GetDatum(cstate.compactions);
+	values[12] = TimestampTzGetDatum(cstate.last_compaction);
+	nulls[12] = !cstate.valid;
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

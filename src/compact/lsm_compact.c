@@ -42,7 +42,11 @@
  *	  half of lsm.segment_rows of its rows are live, and "to rewrite" if
  *	  settled deletes make up at least lsm.compact_delete_fraction of it.
  *	  Runs of small or to-rewrite neighbours are grouped up to
- *	  lsm.segment_rows live rows.  A group is compacted if it holds a
+ *	  lsm.segment_rows live rows; a leading segment with more live rows
+ *	  than the rest of its group together is left out (size tiering: a row
+ *	  is rewritten only when the data merged with it has doubled, so write
+ *	  amplification grows with the logarithm of the table, not linearly).
+ *	  A group is compacted if it holds a
  *	  segment to rewrite, or at least two segments and either more than
  *	  lsm.compact_l0_trigger level-0 segments are eligible or the group has
  *	  two segments of higher levels.  full => true compacts every eligible
@@ -179,7 +183,7 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 				  uint64 storage_id, LsmCompactInput *in, int nin,
 				  const int64 *settled, int nsettled,
 				  int64 **dropped, int *ndropped, int *dropped_cap,
-				  LsmCompactResult *res)
+				  LsmCompactResult *res, int progress)
 {
 	int			natts = rs->tupdesc->natts;
 	Datum	   *values = palloc(sizeof(Datum) * Max(natts, 1));
@@ -232,6 +236,7 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 		blk->valid = false;
 		lsm_segment_close(h);
 		lsm_catalog_delete_segment(storage_id, seg->segment_id);
+		lsm_progress_advance(progress, 1, seg->row_count, seg->total_bytes);
 		res->segments_in++;
 		res->bytes_in += seg->total_bytes;
 	}
@@ -262,6 +267,9 @@ lsm_group_worth_it(const LsmCompactInput *in, int nin, int l0_count, bool full)
 	return nin >= 2 && (l0_count > lsm_compact_l0_trigger || upper >= 2);
 }
 
+static void lsm_compact_pass(Relation rel, uint64 storage_id, bool full,
+							 int wait_ms, LsmCompactResult *res, int progress);
+
 /*
  * lsm_compact_relation
  *		One compaction pass over `rel` (opened with at least
@@ -273,6 +281,29 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 					 LsmCompactResult *res)
 {
 	uint64		storage_id;
+	int			progress;
+
+	memset(res, 0, sizeof(LsmCompactResult));
+	storage_id = lsm_relation_storage_id(rel);
+	if (storage_id == 0)
+		return;
+	progress = lsm_progress_begin(RelationGetRelid(rel));
+	PG_TRY();
+	{
+		lsm_compact_pass(rel, storage_id, full, wait_ms, res, progress);
+	}
+	PG_FINALLY();
+	{
+		lsm_progress_end(progress);
+	}
+	PG_END_TRY();
+}
+
+/* The pass itself (see the file header), reporting to progress slot `progress`. */
+static void
+lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
+				 LsmCompactResult *res, int progress)
+{
 	LsmCompactionState state;
 	int64		watermark;
 	Snapshot	snapshot;
@@ -295,11 +326,6 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 	MemoryContext cxt;
 	MemoryContext old;
 
-	memset(res, 0, sizeof(LsmCompactResult));
-	storage_id = lsm_relation_storage_id(rel);
-	if (storage_id == 0)
-		return;
-
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "lsm compaction",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
@@ -312,6 +338,7 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 	watermark = Max(watermark, state.rowid_watermark);
 
 	/* 2. eligible segments and settled deletes */
+	lsm_progress_phase(progress, LSM_PHASE_PLANNING);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	segs = lsm_catalog_segments(storage_id, snapshot);
 	horizon = GetOldestNonRemovableTransactionId(rel);
@@ -339,6 +366,20 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 	}
 
 	/* 3. group neighbours and rewrite the groups worth it */
+	{
+		int64		tsegs = 0,
+					trows = 0,
+					tbytes = 0;
+
+		for (i = 0; i < nin; i++)
+		{
+			tsegs++;
+			trows += in[i].seg->row_count;
+			tbytes += in[i].seg->total_bytes;
+		}
+		lsm_progress_totals(progress, tsegs, trows, tbytes);
+	}
+	lsm_progress_phase(progress, LSM_PHASE_REWRITING);
 	lsm_read_state_init(&rs, rel, GetAccessStrategy(BAS_BULKREAD));
 	lsm_block_init(&blk, cxt);
 	gstart = 0;
@@ -357,10 +398,31 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 		if (i == nin || !candidate ||
 			(!full && i > gstart && glive + live > target))
 		{
-			if (lsm_group_worth_it(&in[gstart], i - gstart, l0_count, full))
-				lsm_compact_group(rel, &rs, &blk, storage_id, &in[gstart],
-								  i - gstart, settled, nsettled,
-								  &dropped, &ndropped, &dropped_cap, res);
+			int			first = gstart;
+			int64		rest = glive;
+
+			/*
+			 * Size-tiering: leave out a leading segment that holds more live
+			 * rows than the rest of the group together (unless it needs a
+			 * rewrite), so that a row is rewritten only when the data merged
+			 * with it has at least doubled.  Without this, a trickle of
+			 * small transactions would rewrite the same growing segment
+			 * again and again.
+			 */
+			while (!full && i - first >= 2 && !in[first].rewrite)
+			{
+				int64		flive = in[first].seg->row_count - in[first].settled;
+
+				rest -= flive;
+				if (flive <= rest)
+					break;
+				first++;
+			}
+			if (lsm_group_worth_it(&in[first], i - first, l0_count, full))
+				lsm_compact_group(rel, &rs, &blk, storage_id, &in[first],
+								  i - first, settled, nsettled,
+								  &dropped, &ndropped, &dropped_cap, res,
+								  progress);
 			gstart = candidate ? i : i + 1;
 			glive = 0;
 		}
@@ -368,6 +430,7 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 	}
 
 	/* 4. forget the dropped rows' delete records; advance the watermark */
+	lsm_progress_phase(progress, LSM_PHASE_INSTALLING);
 	if (ndropped > 0)
 		res->deletes_folded = lsm_catalog_remove_deletes(storage_id, dropped,
 														 ndropped, horizon);

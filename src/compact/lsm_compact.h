@@ -28,6 +28,24 @@ extern void lsm_compact_relation(Relation rel, bool full, int wait_ms,
 								 LsmCompactResult *res);
 extern void lsm_compact_notice_manual(void);
 
+/* lsm_progress.c */
+typedef enum LsmCompactPhase
+{
+	LSM_PHASE_WAITING = 1,
+	LSM_PHASE_PLANNING,
+	LSM_PHASE_REWRITING,
+	LSM_PHASE_INSTALLING
+} LsmCompactPhase;
+
+extern void lsm_progress_init(void);
+extern int	lsm_progress_begin(Oid relid);
+extern void lsm_progress_phase(int slot, int phase);
+extern void lsm_progress_totals(int slot, int64 segments, int64 rows,
+								int64 bytes);
+extern void lsm_progress_advance(int slot, int64 segments, int64 rows,
+								 int64 bytes);
+extern void lsm_progress_end(int slot);
+
 /* lsm_worker.c */
 extern void lsm_worker_register_launcher(void);
 

@@ -1,0 +1,134 @@
+# Background compaction: the worker keeps the level-0 segment count of a
+# trickle-insert table bounded, and SIGKILL during compactions loses or
+# duplicates no row (lsm.verify passes, indexes agree).
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $trigger = 8;
+
+my $node = PostgreSQL::Test::Cluster->new('worker');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', qq{
+shared_preload_libraries = 'lsm_am'
+wal_consistency_checking = 'generic'
+lsm.naptime = 1
+lsm.compact_l0_trigger = $trigger
+lsm.log_compactions = on
+});
+$node->start;
+
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION lsm_am;
+CREATE TABLE trickle (id int PRIMARY KEY, v text) USING lsm;
+});
+
+# the launcher and (in rounds) the workers run
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'lsm compaction launcher'"
+	),
+	'the compaction launcher runs');
+
+# ---- 500 single-row insert transactions, in one session, sampled ----
+my $l0_sql = "SELECT count(*) FROM lsm.segments('trickle') WHERE level = 0";
+my $max_l0 = 0;
+for my $round (0 .. 19)
+{
+	my $first = $round * 25 + 1;
+	my $last  = $first + 24;
+	$node->safe_psql('postgres',
+		"DO \$\$ BEGIN FOR i IN $first..$last LOOP "
+		  . "INSERT INTO trickle VALUES (i, 'v' || i); COMMIT; "
+		  . "PERFORM pg_sleep(0.004); END LOOP; END \$\$");
+	my $l0 = $node->safe_psql('postgres', $l0_sql);
+	$max_l0 = $l0 if $l0 > $max_l0;
+}
+is($node->safe_psql('postgres', 'SELECT count(*), sum(id) FROM trickle'),
+	'500|125250', 'every trickled row is there');
+ok( $node->poll_query_until('postgres', "SELECT ($l0_sql) <= $trigger"),
+	'the worker brings level 0 down to the trigger');
+note "largest level-0 count seen while trickling: $max_l0";
+cmp_ok($max_l0, '<', 250, 'level 0 stays bounded while rows trickle in');
+cmp_ok($node->safe_psql('postgres', "SELECT count(*) FROM lsm.segments('trickle') WHERE level > 0"),
+	'>=', 1, 'the worker wrote level-1 segments');
+
+# ---- SIGKILL in the middle of background compactions ----
+$node->safe_psql(
+	'postgres', q{
+CREATE TABLE big (id int PRIMARY KEY, grp int, note text) USING lsm;
+});
+my $expect_count = 0;
+my $expect_sum   = 0;
+my $next_id      = 1;
+for my $cycle (1 .. 4)
+{
+	# more than the trigger of level-0 segments, and deletes to drop
+	for my $k (1 .. $trigger + 4)
+	{
+		my $first = $next_id;
+		my $last  = $next_id + 4999;
+		$node->safe_psql('postgres',
+			"INSERT INTO big SELECT g, g % 10, repeat('x', g % 50) FROM generate_series($first, $last) g"
+		);
+		$next_id = $last + 1;
+	}
+	$node->safe_psql('postgres', "DELETE FROM big WHERE id % 10 = $cycle");
+	my $row = $node->safe_psql('postgres', 'SELECT count(*), sum(id) FROM big');
+	($expect_count, $expect_sum) = split /\|/, $row;
+
+	# the worker notices within about a second; kill at varying moments
+	usleep(150_000 + 250_000 * $cycle);
+	$node->stop('immediate');
+	$node->start;
+
+	is($node->safe_psql('postgres', 'SELECT count(*), sum(id) FROM big'),
+		"$expect_count|$expect_sum", "cycle $cycle: no row lost or duplicated after the crash");
+	is($node->safe_psql('postgres',
+			'SET enable_seqscan = off; SET enable_bitmapscan = off; '
+			  . 'SELECT count(*), sum(id) FROM big WHERE id > 0'),
+		"$expect_count|$expect_sum", "cycle $cycle: the index agrees");
+	my ($rc, $out, $err) = $node->psql('postgres',
+		"SELECT rows_checked FROM lsm.verify('big')");
+	is($rc, 0, "cycle $cycle: lsm.verify passes") or diag $err;
+	is($node->safe_psql('postgres',
+			'SELECT count(*) FROM (SELECT min_rowid, max_rowid, lag(max_rowid) OVER (ORDER BY min_rowid) AS prev '
+			  . "FROM lsm.segments('big')) s WHERE min_rowid <= prev"),
+		'0', "cycle $cycle: segments do not overlap");
+}
+
+# after the last restart the worker finishes the job
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT count(*) <= $trigger FROM lsm.segments('big') WHERE level = 0"),
+	'the worker compacts after the crashes');
+is($node->safe_psql('postgres', 'SELECT count(*), sum(id) FROM big'),
+	"$expect_count|$expect_sum", 'rows unchanged by the compactions');
+$node->safe_psql('postgres', 'VACUUM big');
+is($node->safe_psql('postgres',
+		'SET enable_seqscan = off; SET enable_bitmapscan = off; '
+		  . 'SELECT count(*), sum(id) FROM big WHERE id > 0'),
+	"$expect_count|$expect_sum", 'the index agrees after VACUUM');
+
+# compactions were logged
+my $log = slurp_file($node->logfile);
+like($log, qr/lsm compaction of "public\.(trickle|big)"/, 'compactions are logged');
+unlike($log, qr/server process .* was terminated by signal 11/, 'no crash of a backend');
+
+# the worker can be switched off
+$node->append_conf('postgresql.conf', 'lsm.enable_worker = off');
+$node->reload;
+$node->safe_psql('postgres',
+	"DO \$\$ BEGIN FOR i IN 1001..1030 LOOP INSERT INTO trickle VALUES (i, 'w'); COMMIT; END LOOP; END \$\$");
+sleep(3);
+cmp_ok($node->safe_psql('postgres', $l0_sql), '>', $trigger,
+	'with lsm.enable_worker off nothing is compacted');
+
+$node->stop;
+done_testing();
