@@ -1058,6 +1058,61 @@ lsm_catalog_key_keeping_predecessor(uint64 storage_id, int64 rowid)
 
 /* ---- compaction ---- */
 
+static int
+lsm_extent_cmp(const void *a, const void *b)
+{
+	BlockNumber x = ((const LsmExtent *) a)->start;
+	BlockNumber y = ((const LsmExtent *) b)->start;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The extents every lsm.segment tuple of the storage points at -- live,
+ * recently dead, in progress or aborted, any tuple still physically there
+ * (see lsm_space_find) -- sorted by first block.
+ */
+LsmExtent *
+lsm_catalog_used_extents(uint64 storage_id, int *n)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	LsmExtent  *ext = NULL;
+	int			cap = 0;
+
+	*n = 0;
+	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
+	ScanKeyInit(&key, Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("segment_rowid_idx"),
+							  true, SnapshotAny, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+
+		if (*n == cap)
+		{
+			cap = cap == 0 ? 64 : cap * 2;
+			ext = ext ? repalloc(ext, sizeof(LsmExtent) * cap) :
+				palloc(sizeof(LsmExtent) * cap);
+		}
+		ext[*n].start = (BlockNumber)
+			DatumGetInt64(heap_getattr(tup, Anum_seg_start_block,
+									   RelationGetDescr(rel), &isnull));
+		ext[*n].nblocks = (uint32)
+			DatumGetInt32(heap_getattr(tup, Anum_seg_nblocks,
+									   RelationGetDescr(rel), &isnull));
+		(*n)++;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (*n > 1)
+		qsort(ext, *n, sizeof(LsmExtent), lsm_extent_cmp);
+	return ext;
+}
+
 /* Retire segment `segment_id` (a compaction replaced it). */
 void
 lsm_catalog_delete_segment(uint64 storage_id, int64 segment_id)

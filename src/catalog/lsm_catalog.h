@@ -10,6 +10,7 @@
 #define LSM_CATALOG_H
 
 #include "datatype/timestamp.h"
+#include "storage/block.h"
 #include "utils/snapshot.h"
 
 typedef struct LsmSegmentEntry
@@ -111,6 +112,13 @@ typedef struct LsmCompactionState
 } LsmCompactionState;
 
 extern void lsm_catalog_delete_segment(uint64 storage_id, int64 segment_id);
+
+typedef struct LsmExtent
+{
+	BlockNumber start;
+	uint32		nblocks;
+} LsmExtent;
+extern LsmExtent *lsm_catalog_used_extents(uint64 storage_id, int *n);
 extern int64 lsm_catalog_remove_deletes(uint64 storage_id, const int64 *rowids,
 										int n, TransactionId horizon);
 extern void lsm_catalog_compaction_state(uint64 storage_id,

@@ -431,6 +431,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 
 	/* 4. forget the dropped rows' delete records; advance the watermark */
 	lsm_progress_phase(progress, LSM_PHASE_INSTALLING);
+	if (res->segments_in > 0)
+		lsm_meta_set_flag(rel, LSM_META_HAS_RETIRED);
 	if (ndropped > 0)
 		res->deletes_folded = lsm_catalog_remove_deletes(storage_id, dropped,
 														 ndropped, horizon);

@@ -63,6 +63,8 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
 
 /* how long a background pass waits for a table's writers */
 #define LSM_WORKER_WRITER_WAIT_MS	2000
+/* how long a worker keeps going while its tables keep needing work */
+#define LSM_WORKER_MAX_BUSY_MS		60000
 
 void
 lsm_worker_register_launcher(void)
@@ -274,7 +276,7 @@ lsm_worker_candidates(void)
 	return relids;
 }
 
-/* Compact one table in its own transaction; false if it was skipped. */
+/* Compact one table in its own transaction; true if it rewrote anything. */
 static bool
 lsm_worker_compact_one(Oid relid)
 {
@@ -325,16 +327,18 @@ lsm_worker_compact_one(Oid relid)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return true;
+	return res.segments_in > 0;
 }
 
 void
 lsm_worker_main(Datum arg)
 {
 	Oid			dbid = DatumGetObjectId(arg);
-	List	   *relids;
+	List	   *relids = NIL;
 	ListCell   *lc;
 	MemoryContext cxt;
+	MemoryContext roundcxt;
+	TimestampTz start;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -347,36 +351,66 @@ lsm_worker_main(Datum arg)
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "lsm worker",
 								ALLOCSET_DEFAULT_SIZES);
+	roundcxt = AllocSetContextCreate(cxt, "lsm worker round",
+									 ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(cxt);
-	relids = lsm_worker_candidates();
-	foreach(lc, relids)
-	{
-		Oid			relid = lfirst_oid(lc);
 
-		CHECK_FOR_INTERRUPTS();
-		if (!lsm_enable_worker)
+	/*
+	 * Rounds over the tables that need work, back to back while the last
+	 * round did something (busy tables keep getting level-0 segments), for
+	 * at most LSM_WORKER_MAX_BUSY_MS; then the launcher moves on.
+	 */
+	start = GetCurrentTimestamp();
+	for (;;)
+	{
+		volatile bool worked = false;
+
+		MemoryContextReset(roundcxt);
+		MemoryContextSwitchTo(roundcxt);
+		relids = lsm_worker_candidates();
+		MemoryContextSwitchTo(cxt);
+		foreach(lc, relids)
+		{
+			Oid			relid = lfirst_oid(lc);
+
+			CHECK_FOR_INTERRUPTS();
+			if (ConfigReloadPending)
+			{
+				ConfigReloadPending = false;
+				ProcessConfigFile(PGC_SIGHUP);
+			}
+			if (!lsm_enable_worker)
+				break;
+			PG_TRY();
+			{
+				if (lsm_worker_compact_one(relid))
+					worked = true;
+			}
+			PG_CATCH();
+			{
+				/* log, clean up and go on with the next table */
+				HOLD_INTERRUPTS();
+				EmitErrorReport();
+				AbortOutOfAnyTransaction();
+				FlushErrorState();
+				MemoryContextSwitchTo(cxt);
+				RESUME_INTERRUPTS();
+				/* a cancel from a blocked session is not a reason to stop */
+				QueryCancelPending = false;
+			}
+			PG_END_TRY();
+		}
+		if (!worked || !lsm_enable_worker ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+									   LSM_WORKER_MAX_BUSY_MS))
 			break;
-		PG_TRY();
-		{
-			lsm_worker_compact_one(relid);
-		}
-		PG_CATCH();
-		{
-			/* log, clean up and go on with the next table */
-			HOLD_INTERRUPTS();
-			EmitErrorReport();
-			AbortOutOfAnyTransaction();
-			FlushErrorState();
-			MemoryContextSwitchTo(cxt);
-			RESUME_INTERRUPTS();
-			/* a cancel from a blocked session is not a reason to stop */
-			QueryCancelPending = false;
-		}
-		PG_END_TRY();
+		/* a breath between rounds */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
 	}
 
 	/* catalog rows of storages that no longer exist */
-	if (relids != NIL || OidIsValid(dbid))
 	{
 		PG_TRY();
 		{

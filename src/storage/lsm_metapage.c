@@ -341,6 +341,50 @@ lsm_meta_fence_rowids(Relation rel)
 	return next;
 }
 
+/* Set a metapage flag (WAL-logged); a no-op if it is set already. */
+void
+lsm_meta_set_flag(Relation rel, uint32 flag)
+{
+	Buffer		buf;
+	Page		page;
+	LsmMetaPageData *meta;
+
+	buf = ReadBufferExtended(rel, MAIN_FORKNUM, LSM_METAPAGE_BLKNO,
+							 RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	meta = (LsmMetaPageData *) PageGetContents(page);
+	lsm_meta_check(rel, page, meta);
+	if ((meta->flags & flag) != flag)
+	{
+		if (RelationNeedsWAL(rel))
+		{
+			GenericXLogState *state = GenericXLogStart(rel);
+			Page		wpage = GenericXLogRegisterBuffer(state, buf, 0);
+
+			((LsmMetaPageData *) PageGetContents(wpage))->flags |= flag;
+			GenericXLogFinish(state);
+		}
+		else
+		{
+			START_CRIT_SECTION();
+			meta->flags |= flag;
+			MarkBufferDirty(buf);
+			END_CRIT_SECTION();
+		}
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+uint32
+lsm_meta_flags(Relation rel)
+{
+	LsmMetaPageData meta;
+
+	lsm_meta_read(rel, &meta);
+	return meta.flags;
+}
+
 /* The current rowid fence (see lsm_meta_fence_rowids). */
 int64
 lsm_meta_rowid_fence(Relation rel)

@@ -25,26 +25,37 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/smgr.h"
 #include "utils/rel.h"
 
+#include "catalog/lsm_catalog.h"
 #include "storage/lsm_storage.h"
 
 /*
- * Append `len` bytes as new pages; returns the first block number and sets
- * *npages.  The caller records (first block, npages) in the catalog.
+ * lsm_pages_write
+ *		Write `len` bytes as consecutive pages starting at block `start`
+ *		(pages of a free extent), or at the end of the relation if start is
+ *		InvalidBlockNumber.  Each page is a full-page image WAL record
+ *		written in its own critical section.  Returns the first block;
+ *		*npages receives the page count.  The caller holds the space lock
+ *		(lsm_space_lock) until the segment is catalogued, so no other
+ *		backend writes into the same pages.
  */
 BlockNumber
-lsm_pages_append(Relation rel, const char *data, Size len, uint32 *npages)
+lsm_pages_write(Relation rel, BlockNumber start, const char *data, Size len,
+				uint32 *npages)
 {
 	uint32		n = (uint32) ((len + LSM_PAGE_PAYLOAD - 1) / LSM_PAGE_PAYLOAD);
 	BlockNumber first = InvalidBlockNumber;
 	bool		needs_wal = RelationNeedsWAL(rel);
 	bool		local = RELATION_IS_LOCAL(rel);
+	bool		extend = (start == InvalidBlockNumber);
 	uint32		i;
 
 	if (n == 0)
 		n = 1;
-	if (!local)
+	if (extend && !local)
 		LockRelationForExtension(rel, ExclusiveLock);
 	for (i = 0; i < n; i++)
 	{
@@ -54,8 +65,8 @@ lsm_pages_append(Relation rel, const char *data, Size len, uint32 *npages)
 		Size		chunk = Min(LSM_PAGE_PAYLOAD, len - off);
 
 		CHECK_FOR_INTERRUPTS();
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK,
-								 NULL);
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM, extend ? P_NEW : start + i,
+								 RBM_ZERO_AND_LOCK, NULL);
 		if (i == 0)
 			first = BufferGetBlockNumber(buf);
 		else if (BufferGetBlockNumber(buf) != first + i)
@@ -77,17 +88,115 @@ lsm_pages_append(Relation rel, const char *data, Size len, uint32 *npages)
 
 		UnlockReleaseBuffer(buf);
 	}
-	if (!local)
+	if (extend && !local)
 		UnlockRelationForExtension(rel, ExclusiveLock);
 	*npages = n;
 	return first;
 }
 
+/* Write at the end of the relation (see lsm_pages_write). */
+BlockNumber
+lsm_pages_append(Relation rel, const char *data, Size len, uint32 *npages)
+{
+	return lsm_pages_write(rel, InvalidBlockNumber, data, len, npages);
+}
+
 /*
- * Copy `len` bytes starting at byte `offset` of the segment stored in pages
- * [start, start + npages) into dst.  Damage is reported naming relation,
- * segment and block.
+ * Free space.  An extent is free when no lsm.segment tuple of the storage
+ * points at it any more -- not even a dead one: a retired segment's tuple
+ * stays (and keeps its pages) until pruning or VACUUM of lsm.segment
+ * removes it, which happens only once no snapshot can see it, and whose
+ * WAL record makes a hot standby cancel the queries that still could.  So
+ * free space is derived from the catalog, with no second record of it.
+ *
+ * Writers of a storage serialise on the space lock (an advisory-class
+ * heavyweight lock on the storage id, taken for the few moments between
+ * choosing pages and inserting the segment's catalog tuple).
  */
+static void
+lsm_space_locktag(LOCKTAG *tag, uint64 storage_id)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (storage_id >> 32),
+						 (uint32) storage_id, LSM_SPACE_LOCK_CLASS);
+}
+
+void
+lsm_space_lock(Relation rel, uint64 storage_id)
+{
+	LOCKTAG		tag;
+
+	if (RELATION_IS_LOCAL(rel))
+		return;
+	lsm_space_locktag(&tag, storage_id);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+void
+lsm_space_unlock(Relation rel, uint64 storage_id)
+{
+	LOCKTAG		tag;
+
+	if (RELATION_IS_LOCAL(rel))
+		return;
+	lsm_space_locktag(&tag, storage_id);
+	LockRelease(&tag, ExclusiveLock, false);
+}
+
+/*
+ * First block of a free extent of `npages` pages below the end of the
+ * relation, or InvalidBlockNumber (extend).  Only tables a compaction has
+ * retired segments from are searched.  Caller holds the space lock.
+ */
+BlockNumber
+lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
+{
+	BlockNumber nblocks;
+	BlockNumber pos = LSM_METAPAGE_BLKNO + 1;
+	LsmExtent  *ext;
+	int			n;
+	int			i;
+	BlockNumber found = InvalidBlockNumber;
+
+	if ((lsm_meta_flags(rel) & LSM_META_HAS_RETIRED) == 0)
+		return InvalidBlockNumber;
+	nblocks = smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM);
+	ext = lsm_catalog_used_extents(storage_id, &n);
+	for (i = 0; i <= n && found == InvalidBlockNumber; i++)
+	{
+		BlockNumber end = (i < n) ? ext[i].start : nblocks;
+
+		if (end > nblocks)
+			end = nblocks;
+		if (end > pos && end - pos >= npages)
+			found = pos;
+		if (i < n && ext[i].start + ext[i].nblocks > pos)
+			pos = ext[i].start + ext[i].nblocks;
+	}
+	if (ext)
+		pfree(ext);
+	return found;
+}
+
+/*
+ * One past the last block any segment tuple of the storage points at (at
+ * least 1, the metapage): the relation may be truncated there.
+ */
+BlockNumber
+lsm_space_used_end(Relation rel, uint64 storage_id)
+{
+	BlockNumber end = LSM_METAPAGE_BLKNO + 1;
+	LsmExtent  *ext;
+	int			n;
+	int			i;
+
+	ext = lsm_catalog_used_extents(storage_id, &n);
+	for (i = 0; i < n; i++)
+		end = Max(end, ext[i].start + ext[i].nblocks);
+	if (ext)
+		pfree(ext);
+	return end;
+}
+
 void
 lsm_pages_read(Relation rel, BlockNumber start, uint32 npages,
 			   uint64 offset, Size len, char *dst,

@@ -23,6 +23,11 @@
 
 /* metapage flags */
 #define LSM_META_FROM_INIT_FORK	0x0001	/* copy of the init fork: reset */
+/* field 4 of the space lock's advisory tag (user advisory locks use 1, 2) */
+#define LSM_SPACE_LOCK_CLASS	0x4C53
+
+#define LSM_META_HAS_RETIRED	0x0002	/* a compaction retired segments: look
+										 * for free extents before extending */
 
 typedef struct LsmMetaPageData
 {
@@ -51,6 +56,15 @@ extern int64 lsm_meta_rowid_fence(Relation rel);
 extern BlockNumber lsm_virtual_nblocks(Relation rel);
 
 /* lsm_pages.c */
+extern void lsm_meta_set_flag(Relation rel, uint32 flag);
+extern uint32 lsm_meta_flags(Relation rel);
+extern void lsm_space_lock(Relation rel, uint64 storage_id);
+extern void lsm_space_unlock(Relation rel, uint64 storage_id);
+extern BlockNumber lsm_space_find(Relation rel, uint64 storage_id,
+								  uint32 npages);
+extern BlockNumber lsm_space_used_end(Relation rel, uint64 storage_id);
+extern BlockNumber lsm_pages_write(Relation rel, BlockNumber start,
+								   const char *data, Size len, uint32 *npages);
 extern BlockNumber lsm_pages_append(Relation rel, const char *data, Size len,
 									uint32 *npages);
 extern void lsm_pages_read(Relation rel, BlockNumber start, uint32 npages,

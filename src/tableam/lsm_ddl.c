@@ -41,6 +41,7 @@
 #include "optimizer/plancat.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "storage/smgr.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -425,6 +426,28 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 			(errmsg("\"%s\": %lld live rows, %d settled deletes, %lld index entries of rows that no longer exist",
 					RelationGetRelationName(rel), (long long) live, dead.n,
 					(long long) dead.absent)));
+
+	/*
+	 * Give free extents at the end of the file back to the filesystem, as
+	 * heap's VACUUM does: only if the AccessExclusiveLock is free right now
+	 * (no writer or reader holds the table), and released at once.
+	 */
+	if (storage_id != 0 && (lsm_meta_flags(rel) & LSM_META_HAS_RETIRED) &&
+		lsm_space_used_end(rel, storage_id) < smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) &&
+		ConditionalLockRelation(rel, AccessExclusiveLock))
+	{
+		BlockNumber old_nblocks = smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM);
+		BlockNumber end = lsm_space_used_end(rel, storage_id);
+
+		if (end < old_nblocks)
+		{
+			RelationTruncate(rel, end);
+			ereport(elevel,
+					(errmsg("\"%s\": truncated %u to %u pages",
+							RelationGetRelationName(rel), old_nblocks, end)));
+		}
+		UnlockRelation(rel, AccessExclusiveLock);
+	}
 
 	vac_update_relstats(rel, lsm_virtual_nblocks(rel), (double) live, 0,
 						rel->rd_rel->relhasindex, InvalidTransactionId,

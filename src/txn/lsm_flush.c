@@ -459,9 +459,14 @@ lsm_segbuilder_finish(LsmSegBuilder *b, uint64 storage_id, int level,
 	seg.schema_version = (int32) hdr.schema_version;
 	seg.total_bytes = (int64) out_len;
 	seg.raw_bytes = (int64) hdr.raw_bytes;
-	seg.start_block = lsm_pages_append(b->rel, (const char *) out, out_len,
-									   &seg.nblocks);
+	/* pages, then the catalog tuple that claims them, under the space lock */
+	lsm_space_lock(b->rel, storage_id);
+	seg.start_block = lsm_pages_write(b->rel,
+									  lsm_space_find(b->rel, storage_id,
+													 (uint32) ((out_len + LSM_PAGE_PAYLOAD - 1) / LSM_PAGE_PAYLOAD)),
+									  (const char *) out, out_len, &seg.nblocks);
 	lsm_catalog_insert_segment(storage_id, &seg);
+	lsm_space_unlock(b->rel, storage_id);
 	lsm_note_flush();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(b->cxt);
