@@ -12,7 +12,8 @@ DATA = src/lsm_am--0.1.sql
 PGFILEDESC = "lsm_am - log-structured columnar table access method"
 
 FORMAT_OBJS = src/format/lsm_checksum.o src/format/lsm_bitpack.o \
-	src/format/lsm_encode.o src/format/lsm_decode.o src/format/lsm_segment.o
+	src/format/lsm_encode.o src/format/lsm_decode.o src/format/lsm_segment.o \
+	src/format/lsm_delmap.o
 
 OBJS = \
 	$(WIN32RES) \

@@ -97,7 +97,7 @@ lsm_relid_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
 	relid_cache_n = 0;
 }
 
-static Oid
+Oid
 lsm_catalog_relid(const char *name)
 {
 	Oid			nsp;

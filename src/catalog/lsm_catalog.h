@@ -37,6 +37,7 @@ typedef struct LsmSegmentList
 	LsmSegmentEntry *segs;		/* sorted by min_rowid */
 } LsmSegmentList;
 
+extern Oid	lsm_catalog_relid(const char *name);
 extern uint64 lsm_catalog_new_storage(Oid relid);
 extern int64 lsm_catalog_next_segment_id(void);
 extern void lsm_catalog_insert_segment(uint64 storage_id,

@@ -35,11 +35,14 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "commands/extension.h"
+#include "commands/vacuum.h"
+#include "nodes/makefuncs.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/bufmgr.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -330,6 +333,36 @@ lsm_worker_compact_one(Oid relid)
 	return res.segments_in > 0;
 }
 
+/*
+ * VACUUM lsm.segment and lsm.deleted after compactions: the tuples of
+ * retired segments must be pruned before their extents can be reused
+ * (lsm_space_find), and folded delete records leave dead tuples behind.
+ * Autovacuum would get there too, later.
+ */
+static void
+lsm_worker_vacuum_catalog(void)
+{
+	VacuumParams params;
+	List	   *rels = NIL;
+
+	StartTransactionCommand();
+	rels = lappend(rels, makeVacuumRelation(NULL, lsm_catalog_relid("segment"), NIL));
+	rels = lappend(rels, makeVacuumRelation(NULL, lsm_catalog_relid("deleted"), NIL));
+	memset(&params, 0, sizeof(params));
+	params.options = VACOPT_VACUUM | VACOPT_SKIP_LOCKED;
+	params.freeze_min_age = -1;
+	params.freeze_table_age = -1;
+	params.multixact_freeze_min_age = -1;
+	params.multixact_freeze_table_age = -1;
+	params.is_wraparound = false;
+	params.log_min_duration = -1;
+	params.index_cleanup = VACOPTVALUE_UNSPECIFIED;
+	params.truncate = VACOPTVALUE_UNSPECIFIED;
+	params.nworkers = -1;
+	vacuum(rels, &params, GetAccessStrategy(BAS_VACUUM), true);
+	CommitTransactionCommand();
+}
+
 void
 lsm_worker_main(Datum arg)
 {
@@ -396,6 +429,24 @@ lsm_worker_main(Datum arg)
 				MemoryContextSwitchTo(cxt);
 				RESUME_INTERRUPTS();
 				/* a cancel from a blocked session is not a reason to stop */
+				QueryCancelPending = false;
+			}
+			PG_END_TRY();
+		}
+		if (worked)
+		{
+			PG_TRY();
+			{
+				lsm_worker_vacuum_catalog();
+			}
+			PG_CATCH();
+			{
+				HOLD_INTERRUPTS();
+				EmitErrorReport();
+				AbortOutOfAnyTransaction();
+				FlushErrorState();
+				MemoryContextSwitchTo(cxt);
+				RESUME_INTERRUPTS();
 				QueryCancelPending = false;
 			}
 			PG_END_TRY();

@@ -59,6 +59,19 @@ extern const LsmAllocator lsm_malloc_allocator;
 /* A fast 64-bit checksum over bytes (seeded, stable across platforms). */
 extern uint64_t lsm_checksum(const void *data, size_t len);
 
+/* persisted delete maps (lsm_delmap.c) */
+#define LSM_DELMAP_MAGIC		0x444D534CU	/* "LSMD" little endian */
+#define LSM_DELMAP_VERSION		1
+#define LSM_DELMAP_HEADER_SIZE	24
+
+extern size_t lsm_delmap_bound(uint32_t count);
+extern int	lsm_delmap_encode(const int64_t *rowids, uint32_t count,
+							  int64_t base, uint8_t *out, size_t cap,
+							  size_t *len);
+extern int	lsm_delmap_count(const uint8_t *in, size_t len, uint32_t *count);
+extern int	lsm_delmap_decode(const uint8_t *in, size_t len, int64_t base,
+							  int64_t *rowids);
+
 /* What a column holds, as far as the format cares. */
 #define LSM_KIND_INT		1	/* signed integer of width 1, 2, 4 or 8 */
 #define LSM_KIND_FIXED		2	/* opaque bytes of fixed width 1..65535 */

@@ -1543,6 +1543,77 @@ test_decoded_reuse(void)
 
 /* The sample segment's chunks use the encodings they were designed for */
 static void
+test_delmap(void)
+{
+	int64_t		in[6] = {100, 101, 102, 500, 100000, 5000000000LL};
+	int64_t		out[6];
+	uint8_t		buf[256];
+	size_t		len = 0;
+	uint32_t	count = 0;
+	int64_t		bad[2] = {7, 7};
+	int			pos;
+
+	CHECK(lsm_delmap_bound(6) <= sizeof(buf));
+	CHECK_RC(lsm_delmap_encode(in, 6, 100, buf, sizeof(buf), &len), LSM_OK);
+	CHECK(len > LSM_DELMAP_HEADER_SIZE && len < LSM_DELMAP_HEADER_SIZE + 6 * 10);
+	CHECK_RC(lsm_delmap_count(buf, len, &count), LSM_OK);
+	CHECK(count == 6);
+	memset(out, 0, sizeof(out));
+	CHECK_RC(lsm_delmap_decode(buf, len, 100, out), LSM_OK);
+	CHECK(memcmp(in, out, sizeof(in)) == 0);
+
+	/* empty map */
+	CHECK_RC(lsm_delmap_encode(NULL, 0, 0, buf, sizeof(buf), &len), LSM_OK);
+	CHECK(len == LSM_DELMAP_HEADER_SIZE);
+	CHECK_RC(lsm_delmap_count(buf, len, &count), LSM_OK);
+	CHECK(count == 0);
+
+	/* caller errors: not ascending, below base, too small a buffer */
+	CHECK_RC(lsm_delmap_encode(bad, 2, 0, buf, sizeof(buf), &len), LSM_ERR_ARG);
+	CHECK_RC(lsm_delmap_encode(in, 6, 101, buf, sizeof(buf), &len), LSM_ERR_ARG);
+	CHECK_RC(lsm_delmap_encode(in, 6, 100, buf, 20, &len), LSM_ERR_ARG);
+
+	/* damage: every flipped bit is caught (header or checksum) */
+	CHECK_RC(lsm_delmap_encode(in, 6, 100, buf, sizeof(buf), &len), LSM_OK);
+	for (pos = 0; pos < (int) len * 8; pos++)
+	{
+		int			rc;
+
+		buf[pos / 8] ^= (uint8_t) (1 << (pos % 8));
+		rc = lsm_delmap_decode(buf, len, 100, out);
+		if (pos / 8 >= 5 && pos / 8 <= 7)
+			CHECK(rc == LSM_OK);	/* reserved bytes */
+		else
+			CHECK(rc != LSM_OK);
+		buf[pos / 8] ^= (uint8_t) (1 << (pos % 8));
+	}
+	CHECK_RC(lsm_delmap_decode(buf, len - 1, 100, out), LSM_ERR_CORRUPT);
+	CHECK_RC(lsm_delmap_decode(buf, 10, 100, out), LSM_ERR_CORRUPT);
+}
+
+static void
+test_delmap_dense(void)
+{
+	enum
+	{
+		N = 100000
+	};
+	static int64_t in[N];
+	static int64_t out[N];
+	static uint8_t buf[LSM_DELMAP_HEADER_SIZE + N * 10];
+	size_t		len;
+	int			i;
+
+	for (i = 0; i < N; i++)
+		in[i] = 1000 + (int64_t) i * 3;
+	CHECK_RC(lsm_delmap_encode(in, N, 1000, buf, sizeof(buf), &len), LSM_OK);
+	/* gaps of 3 take one byte each */
+	CHECK(len == LSM_DELMAP_HEADER_SIZE + N);
+	CHECK_RC(lsm_delmap_decode(buf, len, 1000, out), LSM_OK);
+	CHECK(memcmp(in, out, sizeof(in)) == 0);
+}
+
+static void
 test_sample_encodings(void)
 {
 	LsmColumnDesc cols[6];
@@ -1599,6 +1670,8 @@ static const TestCase tests[] = {
 	T(test_forged_chunks),
 	T(test_decoded_reuse),
 	T(test_sample_encodings),
+	T(test_delmap),
+	T(test_delmap_dense),
 };
 
 int
