@@ -35,6 +35,10 @@ CREATE TABLE lsm.segment (
 	total_bytes		bigint	NOT NULL,
 	raw_bytes		bigint	NOT NULL,
 	written_xid		xid8	NOT NULL,
+	-- the persisted delete map (docs/FORMAT.md): rows a compaction folded
+	-- settled deletes into; delmap_bytes = 0 when there is none
+	delmap_start	bigint	NOT NULL,
+	delmap_bytes	int4	NOT NULL,
 	PRIMARY KEY (storage_id, segment_id)
 ) USING heap;
 CREATE INDEX segment_rowid_idx ON lsm.segment (storage_id, min_rowid);

@@ -218,6 +218,16 @@ lsm_verify(PG_FUNCTION_ARGS)
 								 "pages overlap another segment");
 		}
 		h = lsm_segment_open(&rs, s);
+		if (segs->segs[i].delmap_bytes > 0)
+		{
+			int			nmap;
+
+			(void) lsm_segment_delmap(rel, &segs->segs[i], &nmap);
+			if (nmap != segs->segs[i].deleted_count)
+				lsm_format_error(LSM_ERR_CORRUPT, rel, segs->segs[i].segment_id,
+								 segs->segs[i].delmap_start,
+								 "delete map size differs from the catalog");
+		}
 		rows += lsm_verify_segment(&rs, h, &blocks, &chunks);
 		lsm_segment_close(h);
 	}

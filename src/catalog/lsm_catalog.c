@@ -66,7 +66,9 @@
 #define Anum_seg_total_bytes	11
 #define Anum_seg_raw_bytes		12
 #define Anum_seg_written_xid	13
-#define Natts_seg				13
+#define Anum_seg_delmap_start	14
+#define Anum_seg_delmap_bytes	15
+#define Natts_seg				15
 
 static Oid
 lsm_namespace(bool missing_ok)
@@ -195,6 +197,8 @@ lsm_catalog_insert_segment(uint64 storage_id, const LsmSegmentEntry *seg)
 	values[Anum_seg_nblocks - 1] = Int32GetDatum((int32) seg->nblocks);
 	values[Anum_seg_total_bytes - 1] = Int64GetDatum(seg->total_bytes);
 	values[Anum_seg_raw_bytes - 1] = Int64GetDatum(seg->raw_bytes);
+	values[Anum_seg_delmap_start - 1] = Int64GetDatum((int64) seg->delmap_start);
+	values[Anum_seg_delmap_bytes - 1] = Int32GetDatum((int32) seg->delmap_bytes);
 	values[Anum_seg_written_xid - 1] =
 		FullTransactionIdGetDatum(GetTopFullTransactionId());
 
@@ -223,6 +227,8 @@ lsm_segment_from_tuple(HeapTuple tup, TupleDesc desc, LsmSegmentEntry *seg)
 	seg->nblocks = (uint32) DatumGetInt32(values[Anum_seg_nblocks - 1]);
 	seg->total_bytes = DatumGetInt64(values[Anum_seg_total_bytes - 1]);
 	seg->raw_bytes = DatumGetInt64(values[Anum_seg_raw_bytes - 1]);
+	seg->delmap_start = (BlockNumber) DatumGetInt64(values[Anum_seg_delmap_start - 1]);
+	seg->delmap_bytes = (uint32) DatumGetInt32(values[Anum_seg_delmap_bytes - 1]);
 	seg->own_xact =
 		TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
 	seg->inserting_xid = InvalidTransactionId;
@@ -1105,6 +1111,26 @@ lsm_catalog_used_extents(uint64 storage_id, int *n)
 			DatumGetInt32(heap_getattr(tup, Anum_seg_nblocks,
 									   RelationGetDescr(rel), &isnull));
 		(*n)++;
+		/* the segment's delete map, if it has one */
+		{
+			uint32		dbytes = (uint32)
+				DatumGetInt32(heap_getattr(tup, Anum_seg_delmap_bytes,
+										   RelationGetDescr(rel), &isnull));
+
+			if (dbytes > 0)
+			{
+				if (*n == cap)
+				{
+					cap *= 2;
+					ext = repalloc(ext, sizeof(LsmExtent) * cap);
+				}
+				ext[*n].start = (BlockNumber)
+					DatumGetInt64(heap_getattr(tup, Anum_seg_delmap_start,
+											   RelationGetDescr(rel), &isnull));
+				ext[*n].nblocks = LSM_DELMAP_NPAGES(dbytes);
+				(*n)++;
+			}
+		}
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);

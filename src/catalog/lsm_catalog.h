@@ -26,6 +26,8 @@ typedef struct LsmSegmentEntry
 	uint32		nblocks;
 	int64		total_bytes;
 	int64		raw_bytes;
+	BlockNumber delmap_start;	/* the persisted delete map's first page */
+	uint32		delmap_bytes;	/* its length; 0: the segment has none */
 	/* visibility, as seen by the snapshot that listed the segment */
 	bool		own_xact;		/* written by the current transaction */
 	TransactionId inserting_xid;	/* dirty snapshot: in-progress writer */

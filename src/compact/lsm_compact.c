@@ -49,8 +49,11 @@
  *	  A group is compacted if it holds a
  *	  segment to rewrite, or at least two segments and either more than
  *	  lsm.compact_l0_trigger level-0 segments are eligible or the group has
- *	  two segments of higher levels.  full => true compacts every eligible
- *	  segment.
+ *	  two segments of higher levels.  A segment with settled delete records
+ *	  that no group rewrites is *relocated*: a new catalog row for the same
+ *	  pages whose persisted delete map (docs/FORMAT.md) also holds those
+ *	  rows, so the records go without re-encoding a chunk.  full => true
+ *	  rewrites every eligible segment.
  *
  *-------------------------------------------------------------------------
  */
@@ -73,6 +76,7 @@
 #include "utils/snapmgr.h"
 
 #include "lsm_am.h"
+#include "format/lsm_format.h"
 #include "catalog/lsm_catalog.h"
 #include "compact/lsm_compact.h"
 #include "scan/lsm_scan.h"
@@ -85,9 +89,11 @@ PG_FUNCTION_INFO_V1(lsm_compact);
 typedef struct LsmCompactInput
 {
 	const LsmSegmentEntry *seg;
-	int64		settled;		/* rows with settled deletes */
+	int64		settled;		/* rows gone: settled deletes + delete map */
+	int64		records;		/* settled delete records among them */
 	bool		small;
 	bool		rewrite;
+	bool		done;			/* rewritten by this pass */
 } LsmCompactInput;
 
 /*
@@ -144,6 +150,15 @@ lsm_lower_bound(const int64 *a, int n, int64 v)
 			hi = mid;
 	}
 	return lo;
+}
+
+static int
+lsm_rowid_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
 }
 
 /* Append a rowid to a growing array. */
@@ -246,6 +261,60 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 	pfree(isnull);
 }
 
+/*
+ * Relocate one segment: a new catalog row for the same pages whose delete
+ * map also holds the segment's settled deletes, so their delete records can
+ * go without re-encoding any chunk.  The old row is retired; its pages stay
+ * in use by the new one.
+ */
+static void
+lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
+					 const int64 *settled, int nsettled,
+					 int64 **dropped, int *ndropped, int *dropped_cap,
+					 LsmCompactResult *res)
+{
+	const LsmSegmentEntry *seg = in->seg;
+	int			nold;
+	const int64 *old = lsm_segment_delmap(rel, seg, &nold);
+	int			lo = lsm_lower_bound(settled, nsettled, seg->min_rowid);
+	int			hi = lsm_lower_bound(settled, nsettled, seg->max_rowid + 1);
+	int			nall;
+	int64	   *all = lsm_merge_rowids(old, nold, settled + lo, hi - lo, &nall);
+	size_t		cap = lsm_delmap_bound((uint32) nall);
+	uint8	   *buf = palloc_extended(cap, MCXT_ALLOC_HUGE);
+	size_t		len;
+	int			st;
+	int			k;
+	LsmSegmentEntry out = *seg;
+	uint32		npages;
+
+	st = lsm_delmap_encode(all, (uint32) nall, seg->min_rowid, buf, cap, &len);
+	if (st != LSM_OK)
+		lsm_format_error(st, rel, seg->segment_id, -1, "encoding a delete map");
+
+	out.segment_id = lsm_catalog_next_segment_id();
+	out.deleted_count = nall;
+	out.delmap_bytes = (uint32) len;
+	lsm_space_lock(rel, storage_id);
+	out.delmap_start = lsm_pages_write(rel,
+									   lsm_space_find(rel, storage_id,
+													  LSM_DELMAP_NPAGES(len)),
+									   (const char *) buf, len, &npages);
+	lsm_catalog_delete_segment(storage_id, seg->segment_id);
+	lsm_catalog_insert_segment(storage_id, &out);
+	lsm_space_unlock(rel, storage_id);
+
+	for (k = lo; k < hi; k++)
+		lsm_push_rowid(dropped, ndropped, dropped_cap, settled[k]);
+	res->segments_in++;
+	res->segments_out++;
+	res->rows_in += seg->row_count - nold;
+	res->rows_out += seg->row_count - nall;
+	res->bytes_out += (int64) len;
+	pfree(buf);
+	pfree(all);
+}
+
 /* Should the policy compact this group? */
 static bool
 lsm_group_worth_it(const LsmCompactInput *in, int nin, int l0_count, bool full)
@@ -311,6 +380,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	TransactionId horizon;
 	int64	   *settled;
 	int			nsettled;
+	int64	   *records;
+	int			nrecords;
 	LsmCompactInput *in;
 	int			nin = 0;
 	int			l0_count = 0;
@@ -342,7 +413,14 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	segs = lsm_catalog_segments(storage_id, snapshot);
 	horizon = GetOldestNonRemovableTransactionId(rel);
-	settled = lsm_catalog_settled_deletes(storage_id, horizon, &nsettled);
+	records = lsm_catalog_settled_deletes(storage_id, horizon, &nrecords);
+	/* rows gone for good: settled delete records and persisted delete maps */
+	{
+		int			nmap;
+		int64	   *maps = lsm_segments_delmaps(rel, segs, &nmap);
+
+		settled = lsm_merge_rowids(records, nrecords, maps, nmap, &nsettled);
+	}
 
 	in = palloc0(sizeof(LsmCompactInput) * Max(segs->nsegs, 1));
 	for (i = 0; i < segs->nsegs; i++)
@@ -357,6 +435,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		c->seg = seg;
 		c->settled = lsm_lower_bound(settled, nsettled, seg->max_rowid + 1) -
 			lsm_lower_bound(settled, nsettled, seg->min_rowid);
+		c->records = lsm_lower_bound(records, nrecords, seg->max_rowid + 1) -
+			lsm_lower_bound(records, nrecords, seg->min_rowid);
 		live = seg->row_count - c->settled;
 		c->small = live < target / 2;
 		c->rewrite = c->settled > 0 &&
@@ -419,20 +499,36 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 				first++;
 			}
 			if (lsm_group_worth_it(&in[first], i - first, l0_count, full))
+			{
+				int			k;
+
 				lsm_compact_group(rel, &rs, &blk, storage_id, &in[first],
 								  i - first, settled, nsettled,
 								  &dropped, &ndropped, &dropped_cap, res,
 								  progress);
+				for (k = first; k < i; k++)
+					in[k].done = true;
+			}
 			gstart = candidate ? i : i + 1;
 			glive = 0;
 		}
 		glive += live;
 	}
 
+	/* segments left as they are fold their settled deletes into their map */
+	for (i = 0; i < nin; i++)
+	{
+		if (!in[i].done && in[i].records > 0)
+			lsm_compact_relocate(rel, storage_id, &in[i], records, nrecords,
+								 &dropped, &ndropped, &dropped_cap, res);
+	}
+
 	/* 4. forget the dropped rows' delete records; advance the watermark */
 	lsm_progress_phase(progress, LSM_PHASE_INSTALLING);
 	if (res->segments_in > 0)
 		lsm_meta_set_flag(rel, LSM_META_HAS_RETIRED);
+	if (ndropped > 1)
+		qsort(dropped, ndropped, sizeof(int64), lsm_rowid_cmp);
 	if (ndropped > 0)
 		res->deletes_folded = lsm_catalog_remove_deletes(storage_id, dropped,
 														 ndropped, horizon);

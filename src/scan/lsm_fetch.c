@@ -517,6 +517,10 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 			}
 		}
 	}
+	/* a row in the segment's persisted delete map is gone for everyone */
+	if (seg != NULL && seg->delmap_bytes > 0 &&
+		lsm_segment_delmap_has(f->rs.rel, seg, rowid))
+		seg = NULL;
 	if (seg != NULL)
 	{
 		b = lsm_segment_find_block(h, rowid);

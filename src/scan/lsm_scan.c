@@ -119,6 +119,21 @@ lsm_scan_load_sources(LsmScanDesc scan)
 	scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
 	scan->deleted = lsm_scan_deleted_set(storage_id, scan->base.rs_snapshot,
 										 &scan->ndeleted);
+	/* rows of persisted delete maps are gone for every snapshot */
+	{
+		int			nmap;
+		int64	   *maps = lsm_segments_delmaps(rel, scan->segs, &nmap);
+
+		if (nmap > 0)
+		{
+			int			nall;
+			int64	   *all = lsm_merge_rowids(scan->deleted, scan->ndeleted,
+											   maps, nmap, &nall);
+
+			scan->deleted = all;
+			scan->ndeleted = nall;
+		}
+	}
 	scan->del_hint = 0;
 	scan->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(scan->segs->nsegs, 1));
 	scan->nbufs = lsm_memtable_pin(rel, &scan->bufs);

@@ -96,6 +96,14 @@ extern LsmSegmentHandle *lsm_segment_open(LsmReadState *rs,
 										  const LsmSegmentEntry *entry);
 extern void lsm_segment_close(LsmSegmentHandle *h);
 extern void lsm_reader_cache_at_xact_end(void);
+extern const int64 *lsm_segment_delmap(Relation rel, const LsmSegmentEntry *seg,
+									   int *n);
+extern bool lsm_segment_delmap_has(Relation rel, const LsmSegmentEntry *seg,
+								   int64 rowid);
+extern int64 *lsm_segments_delmaps(Relation rel, const LsmSegmentList *segs,
+								   int *n);
+extern int64 *lsm_merge_rowids(const int64 *a, int na, const int64 *b, int nb,
+							   int *n);
 extern void lsm_block_init(LsmDecodedBlock *blk, MemoryContext parent);
 extern void lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h,
 							 uint32 blockno, LsmDecodedBlock *blk);

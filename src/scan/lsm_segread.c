@@ -176,9 +176,189 @@ static MemoryContext reader_cxt = NULL;
 static LsmAllocator reader_alloc;
 static Size reader_cache_bytes = 0;
 
+/*
+ * Decoded delete maps, cached per backend by segment id like the
+ * directories (a segment's map never changes: folding more deletes makes a
+ * new segment row with a new id).
+ */
+typedef struct LsmDelmapEntry
+{
+	int64		segment_id;
+	int			n;
+	int64	   *rowids;			/* ascending */
+} LsmDelmapEntry;
+
+static HTAB *delmap_cache = NULL;
+static MemoryContext delmap_cxt = NULL;
+static Size delmap_cache_bytes = 0;
+
+/*
+ * The rowids in the persisted delete map of `seg` (ascending; NULL and 0 if
+ * it has none).  The array belongs to the cache and stays valid until the
+ * end of the transaction.
+ */
+const int64 *
+lsm_segment_delmap(Relation rel, const LsmSegmentEntry *seg, int *n)
+{
+	LsmDelmapEntry *e;
+	bool		found;
+	char	   *buf;
+	uint32		count;
+	int			st;
+
+	*n = 0;
+	if (seg->delmap_bytes == 0)
+		return NULL;
+	if (delmap_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		delmap_cxt = AllocSetContextCreate(TopMemoryContext, "lsm delete maps",
+										   ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(LsmDelmapEntry);
+		ctl.hcxt = delmap_cxt;
+		delmap_cache = hash_create("lsm delete maps", 64, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(delmap_cache, &seg->segment_id, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		*n = e->n;
+		return e->rowids;
+	}
+
+	buf = palloc(seg->delmap_bytes);
+	lsm_pages_read(rel, seg->delmap_start, LSM_DELMAP_NPAGES(seg->delmap_bytes),
+				   0, seg->delmap_bytes, buf, NULL, seg->segment_id);
+	st = lsm_delmap_count((const uint8 *) buf, seg->delmap_bytes, &count);
+	if (st == LSM_OK && (int64) count > seg->row_count)
+		st = LSM_ERR_CORRUPT;
+	if (st != LSM_OK)
+		lsm_format_error(st, rel, seg->segment_id, seg->delmap_start,
+						 "delete map");
+	{
+		int64	   *rowids = MemoryContextAllocExtended(delmap_cxt,
+														sizeof(int64) * Max(count, 1),
+														MCXT_ALLOC_HUGE);
+
+		st = lsm_delmap_decode((const uint8 *) buf, seg->delmap_bytes,
+							   seg->min_rowid, rowids);
+		if (st == LSM_OK && count > 0 && rowids[count - 1] > seg->max_rowid)
+			st = LSM_ERR_CORRUPT;
+		if (st != LSM_OK)
+		{
+			pfree(rowids);
+			lsm_format_error(st, rel, seg->segment_id, seg->delmap_start,
+							 "delete map");
+		}
+		e = hash_search(delmap_cache, &seg->segment_id, HASH_ENTER, &found);
+		e->n = (int) count;
+		e->rowids = rowids;
+		delmap_cache_bytes += sizeof(int64) * Max(count, 1);
+	}
+	pfree(buf);
+	*n = e->n;
+	return e->rowids;
+}
+
+/* Is `rowid` in the persisted delete map of `seg`? */
+bool
+lsm_segment_delmap_has(Relation rel, const LsmSegmentEntry *seg, int64 rowid)
+{
+	int			n;
+	const int64 *set = lsm_segment_delmap(rel, seg, &n);
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (set[mid] == rowid)
+			return true;
+		if (set[mid] < rowid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
+}
+
+/*
+ * Merge two ascending rowid arrays into a new one (duplicates once), in
+ * the current memory context.
+ */
+int64 *
+lsm_merge_rowids(const int64 *a, int na, const int64 *b, int nb, int *n)
+{
+	int64	   *out = palloc_extended(sizeof(int64) * Max(na + nb, 1),
+									  MCXT_ALLOC_HUGE);
+	int			i = 0,
+				j = 0,
+				k = 0;
+
+	while (i < na || j < nb)
+	{
+		int64		v;
+
+		if (j >= nb || (i < na && a[i] <= b[j]))
+			v = a[i++];
+		else
+			v = b[j++];
+		if (k == 0 || out[k - 1] != v)
+			out[k++] = v;
+	}
+	*n = k;
+	return out;
+}
+
+/*
+ * The rowids in the delete maps of every segment of `segs` (ascending,
+ * since segments do not overlap and are sorted), or NULL and 0.
+ */
+int64 *
+lsm_segments_delmaps(Relation rel, const LsmSegmentList *segs, int *n)
+{
+	int			total = 0;
+	int			i;
+	int64	   *out;
+
+	*n = 0;
+	for (i = 0; i < segs->nsegs; i++)
+		total += (int) segs->segs[i].deleted_count;
+	if (total == 0)
+		return NULL;
+	out = palloc_extended(sizeof(int64) * total, MCXT_ALLOC_HUGE);
+	for (i = 0; i < segs->nsegs; i++)
+	{
+		int			m;
+		const int64 *map = lsm_segment_delmap(rel, &segs->segs[i], &m);
+
+		if (m > 0)
+		{
+			if (*n + m > total)
+				lsm_format_error(LSM_ERR_CORRUPT, rel, segs->segs[i].segment_id,
+								 segs->segs[i].delmap_start,
+								 "delete map longer than the catalog says");
+			memcpy(out + *n, map, sizeof(int64) * m);
+			*n += m;
+		}
+	}
+	return out;
+}
+
 void
 lsm_reader_cache_at_xact_end(void)
 {
+	if (delmap_cache != NULL && delmap_cache_bytes > LSM_READER_CACHE_BYTES)
+	{
+		hash_destroy(delmap_cache);
+		delmap_cache = NULL;
+		MemoryContextDelete(delmap_cxt);
+		delmap_cxt = NULL;
+		delmap_cache_bytes = 0;
+	}
 	if (reader_cache != NULL && reader_cache_bytes > LSM_READER_CACHE_BYTES)
 	{
 		hash_destroy(reader_cache);

@@ -20,6 +20,9 @@
 #define LSM_META_VERSION		1
 #define LSM_METAPAGE_BLKNO		0
 #define LSM_PAGE_PAYLOAD		(BLCKSZ - SizeOfPageHeaderData)
+/* pages a delete map of `bytes` bytes occupies */
+#define LSM_DELMAP_NPAGES(bytes) \
+	((uint32) (((bytes) + LSM_PAGE_PAYLOAD - 1) / LSM_PAGE_PAYLOAD))
 
 /* metapage flags */
 #define LSM_META_FROM_INIT_FORK	0x0001	/* copy of the init fork: reset */

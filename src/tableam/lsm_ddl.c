@@ -386,6 +386,15 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	dead.segs = lsm_catalog_segments(storage_id, snapshot);
 	UnregisterSnapshot(snapshot);
+	/* rows in persisted delete maps are dead too (their records are gone) */
+	{
+		int			nmap;
+		int64	   *maps = lsm_segments_delmaps(rel, dead.segs, &nmap);
+
+		if (nmap > 0)
+			dead.rowids = lsm_merge_rowids(dead.rowids, dead.n, maps, nmap,
+										   &dead.n);
+	}
 	dead.present = palloc0(sizeof(uint8 *) * Max(dead.segs->nsegs, 1));
 	lsm_read_state_init(&dead.rs, rel, bstrategy);
 
