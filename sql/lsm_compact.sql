@@ -44,8 +44,9 @@ SELECT compactions, rows_dropped FROM lsm.compaction
  WHERE storage_id = (SELECT storage_id FROM lsm.stats('cmp_a'));
 SELECT segments_checked, rows_checked FROM lsm.verify('cmp_a');
 
--- deletes: a segment with few settled deletes is left alone, one with many
--- is rewritten without the deleted rows; another table is not touched
+-- deletes: a segment with few settled deletes is relocated (same pages, the
+-- deleted rows go into its persisted delete map), one with many is
+-- rewritten without the deleted rows; another table is not touched
 CREATE TABLE cmp_b (id int PRIMARY KEY, grp int, note text, amount numeric) USING lsm;
 INSERT INTO cmp_b SELECT g, g % 7, repeat('n', g % 13), g * 0.5 FROM generate_series(1, 3000) g;
 CREATE TABLE cmp_c (id int PRIMARY KEY) USING lsm;
@@ -54,6 +55,12 @@ DELETE FROM cmp_c WHERE id <= 50;
 SELECT segment_id AS c_segment FROM lsm.segments('cmp_c') \gset
 DELETE FROM cmp_b WHERE id % 50 = 0;           -- 2%
 SELECT segments_in, segments_out, rows_in, rows_out, deletes_folded FROM lsm.compact('cmp_b');
+SELECT row_count, deleted_count FROM lsm.segments('cmp_b');
+SELECT count(*) AS delete_records_left FROM lsm.deleted
+ WHERE storage_id = (SELECT storage_id FROM lsm.stats('cmp_b'));
+SELECT count(*), sum(amount) FROM cmp_b;
+SELECT id FROM cmp_b WHERE id BETWEEN 48 AND 52 ORDER BY id;
+SELECT live_rows, delete_records FROM lsm.stats('cmp_b');
 DELETE FROM cmp_b WHERE id % 3 = 0;            -- a third more
 SELECT count(*), sum(amount), sum(length(note)) FROM cmp_b;
 SELECT segments_in, segments_out, rows_in, rows_out, deletes_folded FROM lsm.compact('cmp_b');

@@ -352,7 +352,7 @@ SELECT lsm.collect_garbage();
 -- ... and removes rows of a storage that belongs to no table
 SET client_min_messages = warning;
 INSERT INTO lsm.storage (storage_id, relid) VALUES (-42, 0);
-INSERT INTO lsm.segment VALUES (-42, 1, 0, 0, 9, 10, 0, 1, 1, 1, 100, 100, '1');
+INSERT INTO lsm.segment VALUES (-42, 1, 0, 0, 9, 10, 0, 1, 1, 1, 100, 100, '1', 0, 0);
 RESET client_min_messages;
 SELECT lsm.collect_garbage();
 SELECT count(*) FROM lsm.storage WHERE storage_id = -42;
