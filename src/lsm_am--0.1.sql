@@ -69,8 +69,11 @@ CREATE TABLE lsm.deleted (
 	PRIMARY KEY (storage_id, rowid)
 ) USING heap;
 -- backwards along update chains: locks on an older version that a key-keeping
--- UPDATE did not conflict with still hold on the newer versions
-CREATE INDEX deleted_successor_idx ON lsm.deleted (storage_id, successor);
+-- UPDATE (lockmode 2) did not conflict with still hold on the newer versions;
+-- partial, so a DELETE writes one index entry (inserted by hand in
+-- lsm_catalog_insert_delete)
+CREATE INDEX deleted_successor_idx ON lsm.deleted (storage_id, successor)
+	WHERE lockmode = 2;
 
 -- Row locks (SELECT FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE, foreign-key
 -- checks): one row per lock taken, inserted by the locking (sub)transaction.

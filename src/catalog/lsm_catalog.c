@@ -742,9 +742,38 @@ lsm_catalog_insert_delete(uint64 storage_id, int64 rowid, int64 successor,
 	{
 		CatalogIndexState ind;
 
+		int			i;
+
 		rel = lsm_deleted_rel_for_write(&ind);
 		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-		CatalogTupleInsertWithInfo(rel, tup, ind);
+		simple_heap_insert(rel, tup);
+
+		/*
+		 * Index entries by hand: deleted_successor_idx is partial (only
+		 * key-keeping updates, lockmode 2, are ever looked up by
+		 * successor), which CatalogTupleInsert does not handle.  A DELETE
+		 * so writes one index entry instead of two.
+		 */
+		for (i = 0; i < ind->ri_NumIndices; i++)
+		{
+			Relation	irel = ind->ri_IndexRelationDescs[i];
+			IndexInfo  *ii = ind->ri_IndexRelationInfo[i];
+			Datum		ivalues[INDEX_MAX_KEYS];
+			bool		inulls[INDEX_MAX_KEYS];
+			int			k;
+
+			if (ii->ii_Predicate != NIL && lockmode != LockTupleNoKeyExclusive)
+				continue;
+			for (k = 0; k < ii->ii_NumIndexAttrs; k++)
+			{
+				Assert(ii->ii_IndexAttrNumbers[k] > 0);
+				ivalues[k] = heap_getattr(tup, ii->ii_IndexAttrNumbers[k],
+										  RelationGetDescr(rel), &inulls[k]);
+			}
+			index_insert(irel, ivalues, inulls, &tup->t_self, rel,
+						 irel->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 false, ii);
+		}
 		heap_freetuple(tup);
 	}
 	lsm_note_delete();

@@ -340,14 +340,18 @@ lsm_worker_compact_one(Oid relid)
  * Autovacuum would get there too, later.
  */
 static void
-lsm_worker_vacuum_catalog(void)
+lsm_worker_vacuum_catalog(MemoryContext cxt)
 {
 	VacuumParams params;
 	List	   *rels = NIL;
+	MemoryContext old;
 
 	StartTransactionCommand();
+	/* vacuum() commits this transaction: the list must outlive it */
+	old = MemoryContextSwitchTo(cxt);
 	rels = lappend(rels, makeVacuumRelation(NULL, lsm_catalog_relid("segment"), NIL));
 	rels = lappend(rels, makeVacuumRelation(NULL, lsm_catalog_relid("deleted"), NIL));
+	MemoryContextSwitchTo(old);
 	memset(&params, 0, sizeof(params));
 	params.options = VACOPT_VACUUM | VACOPT_SKIP_LOCKED;
 	params.freeze_min_age = -1;
@@ -359,7 +363,8 @@ lsm_worker_vacuum_catalog(void)
 	params.index_cleanup = VACOPTVALUE_UNSPECIFIED;
 	params.truncate = VACOPTVALUE_UNSPECIFIED;
 	params.nworkers = -1;
-	vacuum(rels, &params, GetAccessStrategy(BAS_VACUUM), true);
+	/* vacuum() makes its own buffer strategy in a context that lasts */
+	vacuum(rels, &params, NULL, true);
 	CommitTransactionCommand();
 }
 
@@ -437,7 +442,7 @@ lsm_worker_main(Datum arg)
 		{
 			PG_TRY();
 			{
-				lsm_worker_vacuum_catalog();
+				lsm_worker_vacuum_catalog(roundcxt);
 			}
 			PG_CATCH();
 			{
