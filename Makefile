@@ -28,6 +28,8 @@ OBJS = \
 	src/txn/lsm_dml.o \
 	src/scan/lsm_segread.o \
 	src/scan/lsm_scan.o \
+	src/scan/lsm_customscan.o \
+	src/scan/lsm_aggscan.o \
 	src/scan/lsm_fetch.o \
 	src/tableam/lsm_handler.o \
 	src/tableam/lsm_ddl.o \

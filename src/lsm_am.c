@@ -26,6 +26,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "optimizer/paths.h"
+#include "optimizer/planner.h"
 #include "storage/smgr.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -39,6 +40,7 @@
 #include "compact/lsm_compact.h"
 #include "catalog/lsm_catalog.h"
 #include "storage/lsm_storage.h"
+#include "scan/lsm_scan.h"
 #include "txn/lsm_txn.h"
 
 PG_MODULE_MAGIC;
@@ -58,6 +60,7 @@ bool		lsm_preloaded = false;
 
 static object_access_hook_type prev_object_access_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+static create_upper_paths_hook_type prev_create_upper_paths_hook = NULL;
 
 void		_PG_init(void);
 
@@ -142,7 +145,7 @@ lsm_am_oid(void)
 	return get_am_oid("lsm", true);
 }
 
-static bool
+bool
 lsm_relid_is_lsm(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -273,11 +276,23 @@ lsm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	{
 		ListCell   *lc;
 
+		lsm_customscan_add_paths(root, rel, rti, rte);
 		rel->partial_pathlist = NIL;
 		rel->consider_parallel = false;
 		foreach(lc, rel->pathlist)
 			((Path *) lfirst(lc))->parallel_safe = false;
 	}
+}
+
+/* Aggregates of a single lsm table can be computed inside its scan. */
+static void
+lsm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
+					   RelOptInfo *input_rel, RelOptInfo *output_rel,
+					   void *extra)
+{
+	if (prev_create_upper_paths_hook)
+		prev_create_upper_paths_hook(root, stage, input_rel, output_rel, extra);
+	lsm_aggscan_add_paths(root, stage, input_rel, output_rel, extra);
 }
 
 void
@@ -338,6 +353,16 @@ _PG_init(void)
 							 NULL,
 							 &lsm_log_compactions, false,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("lsm.enable_custom_scan",
+							 "Lets the planner use the columnar LSM Scan (projection, zone-map pruning).",
+							 NULL,
+							 &lsm_enable_custom_scan, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("lsm.enable_aggregate_pushdown",
+							 "Lets the planner compute aggregates inside the scan of an lsm table (LSM Aggregate).",
+							 NULL,
+							 &lsm_enable_aggregate_pushdown, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lsm");
 
 	lsm_preloaded = process_shared_preload_libraries_in_progress;
@@ -348,9 +373,13 @@ _PG_init(void)
 	}
 
 	lsm_txn_init();
+	lsm_customscan_register();
+	lsm_aggscan_register();
 
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = lsm_object_access;
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = lsm_set_rel_pathlist;
+	prev_create_upper_paths_hook = create_upper_paths_hook;
+	create_upper_paths_hook = lsm_create_upper_paths;
 }

@@ -55,6 +55,7 @@ lsm_tid_to_rowid(ItemPointer tid)
 }
 
 extern bool lsm_is_lsm_relation(Relation rel);
+extern bool lsm_relid_is_lsm(Oid relid);
 extern Oid	lsm_am_oid(void);
 
 

@@ -83,6 +83,19 @@ typedef struct LsmScanDescData
 	int64		lo;
 	int64		hi;
 
+	/* block filter (zone maps) and what it and the delete set removed */
+	LsmBlockFilter filter;
+	void	   *filter_arg;
+	int			src_blocks_skipped; /* in the current source */
+	LsmScanCounters counters;
+
+	/* batches (lsm_scan_next_batch) */
+	int		   *sel;			/* visible row indexes of the batch */
+	int			sel_cap;
+	Datum	  **run_values;		/* buffered rows deformed, [attr][row] */
+	bool	  **run_isnull;
+	TupleTableSlot *run_slot;
+
 	/* virtual-block scans */
 	BlockNumber nvblocks;
 	BlockNumber next_vblock;
@@ -340,6 +353,47 @@ lsm_unit_in_range(LsmScanDesc scan, int s, int b)
 	return !(bi->last_rowid < scan->lo || bi->first_rowid > scan->hi);
 }
 
+/*
+ * Does the block filter rule out unit (s, b)?  Only segment blocks are
+ * filtered (buffered rows have no zone maps).  Counts what it skips.
+ */
+static bool
+lsm_unit_filtered(LsmScanDesc scan, int s, int b)
+{
+	LsmSource  *src = &scan->src[s];
+	LsmSegmentHandle *h;
+	const LsmBlockInfo *bi;
+
+	if (scan->filter == NULL || src->seg < 0)
+		return false;
+	h = scan->handles[src->seg];
+	if (h->map_gen != scan->rs.desc_gen)
+		lsm_segment_remap(&scan->rs, h);
+	bi = lsm_segr_block(h->reader, b);
+	scan->counters.blocks++;
+	if (scan->filter(scan->filter_arg, h, bi))
+		return false;
+	scan->counters.blocks_skipped++;
+	scan->src_blocks_skipped++;
+	return true;
+}
+
+/* The cursor leaves source s going forward: count a fully skipped segment. */
+static void
+lsm_source_done(LsmScanDesc scan)
+{
+	LsmSource  *src = &scan->src[scan->s];
+
+	if (src->seg >= 0)
+	{
+		scan->counters.segments++;
+		if (scan->filter != NULL &&
+			scan->src_blocks_skipped == lsm_source_nunits(scan, scan->s))
+			scan->counters.segments_skipped++;
+	}
+	scan->src_blocks_skipped = 0;
+}
+
 static void
 lsm_unit_load(LsmScanDesc scan)
 {
@@ -434,7 +488,10 @@ lsm_cursor_visible(LsmScanDesc scan)
 	Snapshot	snap = scan->base.rs_snapshot;
 
 	if (scan->ndeleted > 0 && lsm_scan_is_deleted(scan, lsm_cursor_rowid(scan)))
+	{
+		scan->counters.rows_deleted++;
 		return false;
+	}
 	if (src->seg < 0)
 		return lsm_row_visible_cid(snap, true, src->run.rows[scan->r].cid);
 	if (scan->blk.cids == NULL)
@@ -486,12 +543,14 @@ lsm_cursor_step(LsmScanDesc scan, ScanDirection dir)
 			{
 				if (scan->b >= lsm_source_nunits(scan, scan->s))
 				{
+					lsm_source_done(scan);
 					scan->s++;
 					scan->b = 0;
 					scan->r = -1;
 					continue;
 				}
-				if (!lsm_unit_in_range(scan, scan->s, scan->b))
+				if (!lsm_unit_in_range(scan, scan->s, scan->b) ||
+					lsm_unit_filtered(scan, scan->s, scan->b))
 				{
 					scan->b++;
 					continue;
@@ -537,7 +596,8 @@ lsm_cursor_step(LsmScanDesc scan, ScanDirection dir)
 					scan->r = INT_MAX;
 					continue;
 				}
-				if (!lsm_unit_in_range(scan, scan->s, scan->b))
+				if (!lsm_unit_in_range(scan, scan->s, scan->b) ||
+					lsm_unit_filtered(scan, scan->s, scan->b))
 				{
 					scan->b--;
 					continue;
@@ -641,6 +701,246 @@ lsm_cursor_next_visible(LsmScanDesc scan, ScanDirection dir, TupleTableSlot *slo
 	}
 	ExecClearTuple(slot);
 	return false;
+}
+
+/* ---- what the custom scan adds: projection, block filter, counters ---- */
+
+/*
+ * Decode only the attributes in attrs (NULL: all).  Slots the scan fills
+ * then hold NULL in every other attribute.
+ */
+void
+lsm_scan_set_columns(TableScanDesc sscan, Bitmapset *attrs)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+	MemoryContext old = MemoryContextSwitchTo(scan->scxt);
+
+	lsm_read_state_set_columns(&scan->rs, attrs);
+	scan->blk.valid = false;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Install a block filter: before a segment block is read, filter(arg, h,
+ * bi) is asked whether any row of it can be wanted; false skips the block
+ * without reading it.  NULL removes the filter.
+ */
+void
+lsm_scan_set_filter(TableScanDesc sscan, LsmBlockFilter filter, void *arg)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	scan->filter = filter;
+	scan->filter_arg = arg;
+}
+
+/* Does the delete set hold any rowid in [lo, hi]? */
+static bool
+lsm_scan_deletes_in(LsmScanDesc scan, int64 lo, int64 hi)
+{
+	int			l = 0,
+				h = scan->ndeleted;
+
+	if (scan->ndeleted == 0)
+		return false;
+	while (l < h)
+	{
+		int			mid = l + (h - l) / 2;
+
+		if (scan->deleted[mid] < lo)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return l < scan->ndeleted && scan->deleted[l] <= hi;
+}
+
+static int *
+lsm_scan_sel(LsmScanDesc scan, int n)
+{
+	if (n > scan->sel_cap)
+	{
+		MemoryContext old = MemoryContextSwitchTo(scan->scxt);
+
+		if (scan->sel)
+			pfree(scan->sel);
+		scan->sel_cap = Max(n, 1024);
+		scan->sel = palloc(sizeof(int) * scan->sel_cap);
+		MemoryContextSwitchTo(old);
+	}
+	return scan->sel;
+}
+
+#define LSM_RUN_BATCH_ROWS	1024
+
+/*
+ * Deform rows [from, to) of a buffer run into the scan's column arrays,
+ * keeping the visible ones.  Returns how many were kept.
+ */
+static int
+lsm_scan_run_batch(LsmScanDesc scan, LsmSource *src, int from, int to,
+				   LsmBatch *batch)
+{
+	TupleDesc	desc = scan->rs.tupdesc;
+	Snapshot	snap = scan->base.rs_snapshot;
+	int			natts = desc->natts;
+	int			n = 0;
+	int			i,
+				a;
+
+	if (scan->run_values == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(scan->scxt);
+
+		scan->run_values = palloc(sizeof(Datum *) * Max(natts, 1));
+		scan->run_isnull = palloc(sizeof(bool *) * Max(natts, 1));
+		for (a = 0; a < natts; a++)
+		{
+			scan->run_values[a] = palloc(sizeof(Datum) * LSM_RUN_BATCH_ROWS);
+			scan->run_isnull[a] = palloc(sizeof(bool) * LSM_RUN_BATCH_ROWS);
+		}
+		scan->run_slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+		MemoryContextSwitchTo(old);
+	}
+	for (i = from; i < to; i++)
+	{
+		LsmMemRow  *row = &src->run.rows[i];
+
+		if (scan->ndeleted > 0 && lsm_scan_is_deleted(scan, row->rowid))
+		{
+			scan->counters.rows_deleted++;
+			continue;
+		}
+		if (!lsm_row_visible_cid(snap, true, row->cid))
+			continue;
+		lsm_slot_from_memrow(&scan->rs, row, src->rundesc, scan->run_slot);
+		for (a = 0; a < natts; a++)
+		{
+			scan->run_values[a][n] = scan->run_slot->tts_values[a];
+			scan->run_isnull[a][n] = scan->run_slot->tts_isnull[a];
+		}
+		n++;
+	}
+	batch->nrows = n;
+	batch->nsel = n;
+	batch->sel = NULL;
+	batch->values = scan->run_values;
+	batch->isnull = scan->run_isnull;
+	return n;
+}
+
+/*
+ * lsm_scan_next_batch
+ *		The next block of visible rows, for callers that work on columns
+ *		(aggregate pushdown).  Forward only, from the start of the scan; do
+ *		not mix with lsm_scan_getnextslot.  batch->values[attno - 1][i] and
+ *		batch->isnull[...] hold the row values decoded for the relation's
+ *		descriptor (attributes outside lsm_scan_set_columns read as NULL);
+ *		the rows to use are batch->sel[0 .. nsel-1], or all of 0 .. nsel-1
+ *		when sel is NULL.  The arrays stay valid until the next call.
+ *		Returns false at the end.
+ */
+bool
+lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+	Snapshot	snap = scan->base.rs_snapshot;
+
+	if (!scan->inited)
+	{
+		scan->inited = true;
+		scan->s = 0;
+		scan->b = 0;
+		scan->r = 0;
+	}
+	for (;;)
+	{
+		LsmSource  *src;
+
+		CHECK_FOR_INTERRUPTS();
+		if (scan->s >= scan->nsrc)
+			return false;
+		src = &scan->src[scan->s];
+		if (scan->b >= lsm_source_nunits(scan, scan->s))
+		{
+			lsm_source_done(scan);
+			scan->s++;
+			scan->b = 0;
+			scan->r = 0;
+			continue;
+		}
+		if (src->seg < 0)
+		{
+			int			from = scan->r;
+			int			to = Min(src->run.nrows, from + LSM_RUN_BATCH_ROWS);
+
+			if (to >= src->run.nrows)
+			{
+				scan->b++;
+				scan->r = 0;
+			}
+			else
+				scan->r = to;
+			if (lsm_scan_run_batch(scan, src, from, to, batch) > 0)
+				return true;
+			continue;
+		}
+		if (!lsm_unit_in_range(scan, scan->s, scan->b) ||
+			lsm_unit_filtered(scan, scan->s, scan->b))
+		{
+			scan->b++;
+			continue;
+		}
+		lsm_block_decode(&scan->rs, scan->handles[src->seg], scan->b, &scan->blk);
+		scan->b++;
+		{
+			LsmDecodedBlock *blk = &scan->blk;
+			int			nrows = (int) blk->nrows;
+			bool		dels = lsm_scan_deletes_in(scan, blk->rowids[0],
+												   blk->rowids[nrows - 1]);
+
+			batch->nrows = nrows;
+			batch->values = blk->values;
+			batch->isnull = blk->isnull;
+			if (!dels && blk->cids == NULL)
+			{
+				batch->sel = NULL;
+				batch->nsel = nrows;
+			}
+			else
+			{
+				int		   *sel = lsm_scan_sel(scan, nrows);
+				int			n = 0;
+				int			r;
+
+				for (r = 0; r < nrows; r++)
+				{
+					if (dels && lsm_scan_is_deleted(scan, blk->rowids[r]))
+					{
+						scan->counters.rows_deleted++;
+						continue;
+					}
+					if (blk->cids != NULL &&
+						!lsm_row_visible_cid(snap, true, (CommandId) blk->cids[r]))
+						continue;
+					sel[n++] = r;
+				}
+				batch->sel = sel;
+				batch->nsel = n;
+			}
+			if (batch->nsel > 0)
+				return true;
+		}
+	}
+}
+
+/* Counters of what the scan read and skipped so far (since it began). */
+void
+lsm_scan_get_counters(TableScanDesc sscan, LsmScanCounters *counters)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	*counters = scan->counters;
 }
 
 bool

@@ -13,6 +13,8 @@
 #include "access/relscan.h"
 #include "access/skey.h"
 #include "access/tableam.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
 #include "executor/tuptable.h"
 #include "utils/rel.h"
 
@@ -71,6 +73,7 @@ typedef struct LsmReadState
 	Datum	   *missing;		/* per attribute: attmissingval or NULL */
 	bool	   *missing_null;
 	int			desc_gen;		/* bumped when tupdesc changes */
+	Bitmapset  *need_attrs;		/* attnums to decode; NULL: all of them */
 } LsmReadState;
 
 /*
@@ -92,9 +95,11 @@ extern void lsm_slot_set_xmin(TupleTableSlot *slot, bool own, TransactionId othe
 extern void lsm_read_state_init(LsmReadState *rs, Relation rel,
 								BufferAccessStrategy strategy);
 extern void lsm_read_state_use_desc(LsmReadState *rs, TupleDesc desc);
+extern void lsm_read_state_set_columns(LsmReadState *rs, Bitmapset *attrs);
 extern LsmSegmentHandle *lsm_segment_open(LsmReadState *rs,
 										  const LsmSegmentEntry *entry);
 extern void lsm_segment_close(LsmSegmentHandle *h);
+extern void lsm_segment_remap(LsmReadState *rs, LsmSegmentHandle *h);
 extern void lsm_reader_cache_at_xact_end(void);
 extern const int64 *lsm_segment_delmap(Relation rel, const LsmSegmentEntry *seg,
 									   int *n);
@@ -120,6 +125,35 @@ extern int64 lsm_verify_segment(LsmReadState *rs, LsmSegmentHandle *h,
 
 /* lsm_scan.c */
 typedef struct LsmScanDescData *LsmScanDesc;
+
+/* May block bi of segment h hold a wanted row?  (zone-map pruning) */
+typedef bool (*LsmBlockFilter) (void *arg, LsmSegmentHandle *h,
+								const LsmBlockInfo *bi);
+
+typedef struct LsmScanCounters
+{
+	int64		segments;		/* segments the cursor went through */
+	int64		segments_skipped;	/* ... whose every block the filter skipped */
+	int64		blocks;			/* segment blocks the filter was asked about */
+	int64		blocks_skipped; /* ... and skipped */
+	int64		rows_deleted;	/* rows hidden by the delete set */
+} LsmScanCounters;
+
+/* A block of visible rows, column by column (lsm_scan_next_batch). */
+typedef struct LsmBatch
+{
+	int			nrows;			/* rows in the arrays */
+	int			nsel;			/* rows to use */
+	const int  *sel;			/* their indexes; NULL: 0 .. nsel-1 */
+	Datum	  **values;			/* [attno - 1][row] */
+	bool	  **isnull;
+} LsmBatch;
+
+extern bool lsm_scan_next_batch(TableScanDesc scan, LsmBatch *batch);
+extern void lsm_scan_set_columns(TableScanDesc scan, Bitmapset *attrs);
+extern void lsm_scan_set_filter(TableScanDesc scan, LsmBlockFilter filter,
+								void *arg);
+extern void lsm_scan_get_counters(TableScanDesc scan, LsmScanCounters *counters);
 extern TableScanDesc lsm_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
 									ScanKey key, ParallelTableScanDesc pscan,
 									uint32 flags);
@@ -150,6 +184,27 @@ extern bool lsm_scan_sample_next_tuple(TableScanDesc scan,
 									   struct SampleScanState *scanstate,
 									   TupleTableSlot *slot);
 extern int64 *lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot, int *n);
+
+/* lsm_customscan.c */
+typedef struct LsmZoneNode LsmZoneNode;
+extern bool lsm_enable_custom_scan;
+extern LsmZoneNode *lsm_zone_compile(List *clauses, Index varno,
+									 const AttrNumber *attmap, int maplen,
+									 PlanState *ps);
+extern void lsm_zone_prepare(LsmZoneNode *zone, ExprContext *econtext);
+extern bool lsm_zone_block_filter(void *arg, LsmSegmentHandle *h,
+								  const LsmBlockInfo *bi);
+extern void lsm_customscan_register(void);
+extern void lsm_customscan_add_paths(PlannerInfo *root,
+									 RelOptInfo *rel, Index rti,
+									 RangeTblEntry *rte);
+
+/* lsm_aggscan.c */
+extern bool lsm_enable_aggregate_pushdown;
+extern void lsm_aggscan_register(void);
+extern void lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
+								  RelOptInfo *input_rel, RelOptInfo *output_rel,
+								  void *extra);
 
 /* lsm_fetch.c */
 typedef struct LsmFetcher LsmFetcher;

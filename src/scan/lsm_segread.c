@@ -69,10 +69,26 @@ lsm_read_state_init(LsmReadState *rs, Relation rel, BufferAccessStrategy strateg
 	rs->rel = rel;
 	rs->tupdesc = NULL;
 	rs->desc_gen = 0;
+	rs->need_attrs = NULL;
 	rs->cxt = CurrentMemoryContext;
 	rs->alloc = lsm_pg_allocator(rs->cxt);
 	rs->strategy = strategy;
 	lsm_read_state_use_desc(rs, RelationGetDescr(rel));
+}
+
+/*
+ * Decode only the attributes in `attrs` (attribute numbers; NULL means all).
+ * The others read as NULL: callers promise not to look at them.  Blocks
+ * already decoded are decoded again.  The set is copied into rs->cxt.
+ */
+void
+lsm_read_state_set_columns(LsmReadState *rs, Bitmapset *attrs)
+{
+	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
+
+	rs->need_attrs = attrs ? bms_copy(attrs) : NULL;
+	rs->desc_gen++;
+	MemoryContextSwitchTo(old);
 }
 
 static uint8
@@ -449,6 +465,13 @@ lsm_segment_open(LsmReadState *rs, const LsmSegmentEntry *entry)
 	return h;
 }
 
+/* Rebuild h's column map for the reader's current descriptor. */
+void
+lsm_segment_remap(LsmReadState *rs, LsmSegmentHandle *h)
+{
+	lsm_segment_build_map(rs, h);
+}
+
 void
 lsm_segment_close(LsmSegmentHandle *h)
 {
@@ -536,7 +559,82 @@ lsm_chunk_bytes(LsmReadState *rs, LsmSegmentHandle *h, const LsmBlockInfo *bi,
 	return (const uint8 *) raw + (ci->offset - bi->data_offset);
 }
 
-/* Decode one block (all live columns) into blk, unless it already holds it. */
+/*
+ * Read the stored bytes of a block's chunks into raw (at their offsets
+ * within the block).  Without a column restriction that is one read of the
+ * whole block; with one, only the rowid and command-id chunks and the
+ * chunks of the wanted columns, neighbouring chunks merged into one read
+ * when the gap between them is less than a page.
+ */
+static void
+lsm_block_read_chunks(LsmReadState *rs, LsmSegmentHandle *h,
+					  const LsmBlockInfo *bi, uint32 blockno, char *raw)
+{
+	const LsmChunkInfo **want;
+	int			nwant = 0;
+	int			natts = rs->tupdesc->natts;
+	int			i;
+	uint64		lo,
+				hi;
+
+	if (rs->need_attrs == NULL)
+	{
+		lsm_pages_read(rs->rel, h->entry.start_block, h->entry.nblocks,
+					   bi->data_offset, bi->data_len, raw, rs->strategy,
+					   h->entry.segment_id);
+		return;
+	}
+	want = palloc(sizeof(LsmChunkInfo *) * (natts + 2));
+	want[nwant++] = &bi->rowids;
+	if (h->entry.own_xact && bi->cids.stored_len > 0)
+		want[nwant++] = &bi->cids;
+	for (i = 0; i < natts; i++)
+	{
+		int			c = h->map[i];
+
+		if (c >= 0 && bms_is_member(i + 1, rs->need_attrs) &&
+			bi->cols[c].stored_len > 0)
+			want[nwant++] = &bi->cols[c];
+	}
+	/* chunks are laid out in this order already; sort to be safe */
+	for (i = 1; i < nwant; i++)
+	{
+		const LsmChunkInfo *x = want[i];
+		int			j = i - 1;
+
+		while (j >= 0 && want[j]->offset > x->offset)
+		{
+			want[j + 1] = want[j];
+			j--;
+		}
+		want[j + 1] = x;
+	}
+	for (i = 0; i < nwant; i++)
+	{
+		if (want[i]->offset < bi->data_offset ||
+			want[i]->offset + want[i]->stored_len > bi->data_offset + bi->data_len)
+			lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id,
+							 blockno, "chunk lies outside its block");
+	}
+	i = 0;
+	while (i < nwant)
+	{
+		lo = want[i]->offset;
+		hi = want[i]->offset + want[i]->stored_len;
+		for (i++; i < nwant && want[i]->offset < hi + LSM_PAGE_PAYLOAD; i++)
+			hi = Max(hi, want[i]->offset + want[i]->stored_len);
+		if (hi > lo)
+			lsm_pages_read(rs->rel, h->entry.start_block, h->entry.nblocks,
+						   lo, hi - lo, raw + (lo - bi->data_offset),
+						   rs->strategy, h->entry.segment_id);
+	}
+	pfree(want);
+}
+
+/*
+ * Decode one block into blk, unless it already holds it: every live column,
+ * or those of rs->need_attrs.
+ */
 void
 lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 				 LsmDecodedBlock *blk)
@@ -568,9 +666,7 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 											  MCXT_ALLOC_HUGE);
 		blk->raw_cap = bi->data_len;
 	}
-	lsm_pages_read(rs->rel, h->entry.start_block, h->entry.nblocks,
-				   bi->data_offset, bi->data_len, blk->raw, rs->strategy,
-				   h->entry.segment_id);
+	lsm_block_read_chunks(rs, h, bi, blockno, blk->raw);
 
 	st = lsm_decode_chunk(&bi->rowids, lsm_rowid_column(), bi->nrows,
 						  lsm_chunk_bytes(rs, h, bi, &bi->rowids, blockno, blk->raw),
@@ -599,6 +695,11 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 		LsmDecoded *d;
 		const LsmColumnDesc *cd;
 
+		if (rs->need_attrs != NULL && !bms_is_member(i + 1, rs->need_attrs))
+		{
+			memset(nulls, true, bi->nrows);
+			continue;
+		}
 		if (c < 0)
 		{
 			bool		isnull = (c == LSM_MAP_NULL) || rs->missing_null[i];

@@ -14,12 +14,12 @@
  *	  as FIXED columns, varlena values (detoasted, with their header) and
  *	  cstrings (with their terminator) as VARLEN columns.
  *
- *	  Zone maps: INT columns get signed min/max from the format library.
- *	  For other types with a default btree ordering we compute min/max with
- *	  its comparison function when that is cheap, i.e. the type is not
- *	  collatable or uses the "C" collation, and the value is at most
- *	  LSM_ZONE_MAX_BYTES long.  Collation-aware zone maps are left to the
- *	  scan work that uses them.
+ *	  Zone maps: INT columns get signed min/max from the format library
+ *	  (meaningful for integer, date and timestamp types; not for floats,
+ *	  which are stored by their bits).  For other types with a default
+ *	  btree ordering we compute min/max with its comparison function, in
+ *	  the "C" collation for collatable types, when every value of the block
+ *	  is at most LSM_ZONE_MAX_BYTES long.
  *
  *-------------------------------------------------------------------------
  */
@@ -109,13 +109,17 @@ lsm_describe_column(Form_pg_attribute att, LsmFlushColumn *col)
 		TypeCacheEntry *tc = lookup_type_cache(att->atttypid,
 											   TYPECACHE_CMP_PROC_FINFO);
 
-		if (OidIsValid(tc->cmp_proc) &&
-			(!OidIsValid(att->attcollation) ||
-			 att->attcollation == C_COLLATION_OID ||
-			 lc_collate_is_c(att->attcollation)))
+		/*
+		 * Zone maps of collatable types are kept in "C" order whatever the
+		 * column's collation: cheap to build (byte comparisons), good for
+		 * range quals in a C-like collation and for equality in every
+		 * deterministic collation (equal means byte-equal there).
+		 */
+		if (OidIsValid(tc->cmp_proc))
 		{
 			col->cmp = &tc->cmp_proc_finfo;
-			col->collation = att->attcollation;
+			col->collation = OidIsValid(att->attcollation) ?
+				C_COLLATION_OID : InvalidOid;
 		}
 	}
 }

@@ -1,0 +1,1657 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_aggscan.c
+ *	  "LSM Aggregate": aggregates computed inside the scan of an lsm table,
+ *	  over decoded column vectors instead of one executor row at a time.
+ *
+ * NOTES
+ *	  The planner's create_upper_paths_hook offers, for a query that groups
+ *	  one lsm table (no join), a CustomScan that replaces both the scan and
+ *	  the Agg node when every aggregate is one this file knows exactly:
+ *	  count(*), count(col), and sum/avg/min/max over int2, int4, int8,
+ *	  float4, float8, numeric (sum and avg) and date/time/timestamp[tz]
+ *	  (min and max), without DISTINCT, ORDER BY or FILTER; grouped by plain
+ *	  columns whose equality is hashable; WHERE and HAVING of any kind.
+ *	  Anything else keeps PostgreSQL's own plan.
+ *
+ *	  The node reads the table with lsm_scan_next_batch: blocks of visible
+ *	  rows (delete records, delete maps and own-command rules applied by
+ *	  src/scan/lsm_scan.c), only the needed columns decoded, blocks skipped
+ *	  by the same zone maps as the LSM Scan.  WHERE quals are evaluated per
+ *	  row (a vector loop for `col op const`, the expression evaluator for
+ *	  the rest), then every aggregate runs a tight loop over the block.
+ *
+ *	  Results are PostgreSQL's, bit for bit: integer sums use the same
+ *	  int64 and int128 accumulators and the same numeric division for avg;
+ *	  float sums and avg repeat float8pl/float4pl and the Youngs-Cramer
+ *	  transition of float8_accum in the same row order (rowid order, the
+ *	  order of a sequential scan of the table), with the same overflow
+ *	  errors; min/max of floats use the btree order (NaN largest) and keep
+ *	  the same one of two equal values; numeric sums are exact (scaled
+ *	  int128, falling back to numeric_add beyond its range) with the
+ *	  result's display scale the largest input scale, NaN and infinities
+ *	  handled as numeric_sum and numeric_avg do.
+ *
+ *	  Plan shape: a CustomScan with scanrelid 0 whose scan tuple
+ *	  (custom_scan_tlist) holds first the table's columns the node needs
+ *	  (group columns, aggregate arguments, WHERE columns), then one entry
+ *	  per aggregate.  setrefs.c turns the WHERE quals (custom_exprs), the
+ *	  HAVING quals (plan qual) and the target list into references to it.
+ *	  Each input row is stored in the column part of a tuple of that shape
+ *	  to evaluate WHERE; each output row holds the group's key columns and
+ *	  the aggregate results, and ExecScan applies HAVING and projects.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/tableam.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/planner.h"
+#include "optimizer/restrictinfo.h"
+#include "optimizer/tlist.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/float.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+
+#include "scan/lsm_scan.h"
+
+bool		lsm_enable_aggregate_pushdown = true;
+
+/* What an aggregate computes (kept in plans as integers). */
+typedef enum LsmAggKind
+{
+	LSM_AGG_COUNT_STAR = 1,
+	LSM_AGG_COUNT,
+	LSM_AGG_SUM_INT,			/* int2, int4 -> int8 */
+	LSM_AGG_SUM_INT8,			/* int8 -> numeric */
+	LSM_AGG_AVG_INT,			/* int2, int4 -> numeric */
+	LSM_AGG_AVG_INT8,			/* int8 -> numeric */
+	LSM_AGG_SUM_FLOAT4,
+	LSM_AGG_SUM_FLOAT8,
+	LSM_AGG_AVG_FLOAT,			/* float4, float8 -> float8 */
+	LSM_AGG_MIN_INT,			/* integer-ordered types (see lsm_agg_kind) */
+	LSM_AGG_MAX_INT,
+	LSM_AGG_MIN_FLOAT4,
+	LSM_AGG_MAX_FLOAT4,
+	LSM_AGG_MIN_FLOAT8,
+	LSM_AGG_MAX_FLOAT8,
+	LSM_AGG_SUM_NUMERIC,
+	LSM_AGG_AVG_NUMERIC
+} LsmAggKind;
+
+static int
+lsm_agg_kind(Oid aggfnoid)
+{
+	switch (aggfnoid)
+	{
+		case F_COUNT_:
+			return LSM_AGG_COUNT_STAR;
+		case F_COUNT_ANY:
+			return LSM_AGG_COUNT;
+		case F_SUM_INT2:
+		case F_SUM_INT4:
+			return LSM_AGG_SUM_INT;
+		case F_SUM_INT8:
+			return LSM_AGG_SUM_INT8;
+		case F_AVG_INT2:
+		case F_AVG_INT4:
+			return LSM_AGG_AVG_INT;
+		case F_AVG_INT8:
+			return LSM_AGG_AVG_INT8;
+		case F_SUM_FLOAT4:
+			return LSM_AGG_SUM_FLOAT4;
+		case F_SUM_FLOAT8:
+			return LSM_AGG_SUM_FLOAT8;
+		case F_AVG_FLOAT4:
+		case F_AVG_FLOAT8:
+			return LSM_AGG_AVG_FLOAT;
+		case F_MIN_INT2:
+		case F_MIN_INT4:
+		case F_MIN_INT8:
+		case F_MIN_DATE:
+		case F_MIN_TIME:
+		case F_MIN_TIMESTAMP:
+		case F_MIN_TIMESTAMPTZ:
+		case F_MIN_MONEY:
+			return LSM_AGG_MIN_INT;
+		case F_MAX_INT2:
+		case F_MAX_INT4:
+		case F_MAX_INT8:
+		case F_MAX_DATE:
+		case F_MAX_TIME:
+		case F_MAX_TIMESTAMP:
+		case F_MAX_TIMESTAMPTZ:
+		case F_MAX_MONEY:
+			return LSM_AGG_MAX_INT;
+		case F_MIN_FLOAT4:
+			return LSM_AGG_MIN_FLOAT4;
+		case F_MAX_FLOAT4:
+			return LSM_AGG_MAX_FLOAT4;
+		case F_MIN_FLOAT8:
+			return LSM_AGG_MIN_FLOAT8;
+		case F_MAX_FLOAT8:
+			return LSM_AGG_MAX_FLOAT8;
+		case F_SUM_NUMERIC:
+			return LSM_AGG_SUM_NUMERIC;
+		case F_AVG_NUMERIC:
+			return LSM_AGG_AVG_NUMERIC;
+		default:
+			return 0;
+	}
+}
+
+/* ---- planning ---- */
+
+static CustomPathMethods lsm_agg_path_methods;
+static CustomScanMethods lsm_agg_plan_methods;
+static CustomExecMethods lsm_agg_exec_methods;
+
+/* A Var that is a user column of range table entry relid. */
+static bool
+lsm_is_column(Node *node, Index relid)
+{
+	Var		   *var = (Var *) node;
+
+	return node != NULL && IsA(node, Var) && var->varno == relid &&
+		var->varlevelsup == 0 && var->varattno > 0;
+}
+
+/* Can the node compute this aggregate? */
+static bool
+lsm_agg_supported(Aggref *agg, Index relid)
+{
+	int			kind = lsm_agg_kind(agg->aggfnoid);
+
+	if (kind == 0 || agg->aggorder != NIL || agg->aggdistinct != NIL ||
+		agg->aggfilter != NULL || agg->aggkind != AGGKIND_NORMAL ||
+		agg->agglevelsup != 0 || agg->aggsplit != AGGSPLIT_SIMPLE ||
+		agg->aggvariadic)
+		return false;
+	if (kind == LSM_AGG_COUNT_STAR)
+		return agg->args == NIL;
+	if (list_length(agg->args) != 1)
+		return false;
+	return lsm_is_column((Node *) ((TargetEntry *) linitial(agg->args))->expr,
+						 relid);
+}
+
+/*
+ * Check a grouping target or HAVING expression: every Aggref supported,
+ * every Var outside aggregates a grouping column.  Collects the Aggrefs.
+ */
+static bool
+lsm_agg_check_exprs(List *exprs, Index relid, List *group_vars, List **aggs)
+{
+	List	   *items = pull_var_clause((Node *) exprs,
+										PVC_INCLUDE_AGGREGATES |
+										PVC_INCLUDE_WINDOWFUNCS |
+										PVC_INCLUDE_PLACEHOLDERS);
+	ListCell   *lc;
+
+	foreach(lc, items)
+	{
+		Node	   *n = lfirst(lc);
+
+		if (IsA(n, Aggref))
+		{
+			if (!lsm_agg_supported((Aggref *) n, relid))
+				return false;
+			*aggs = list_append_unique(*aggs, n);
+		}
+		else if (IsA(n, Var))
+		{
+			if (!list_member(group_vars, n))
+				return false;
+		}
+		else
+			return false;		/* window functions, placeholders */
+	}
+	return true;
+}
+
+/*
+ * create_upper_paths_hook: offer an LSM Aggregate path for the grouping of
+ * a single lsm table.
+ */
+void
+lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
+					  RelOptInfo *input_rel, RelOptInfo *output_rel,
+					  void *extra)
+{
+	Query	   *parse = root->parse;
+	GroupPathExtraData *gextra = extra;
+	RangeTblEntry *rte;
+	Index		relid;
+	List	   *group_vars = NIL;
+	List	   *aggs = NIL;
+	List	   *quals;
+	ListCell   *lc;
+	CustomPath *cpath;
+	Bitmapset  *attrs = NULL;
+	double		ngroups = 1;
+	double		width_all = 8,
+				width_need = 8;
+	double		spc_seq_page_cost;
+	QualCost	qcost;
+	int			i;
+
+	if (stage != UPPERREL_GROUP_AGG || !lsm_enable_aggregate_pushdown ||
+		!lsm_enable_custom_scan)
+		return;
+	if (input_rel->reloptkind != RELOPT_BASEREL ||
+		!bms_is_empty(input_rel->lateral_relids))
+		return;
+	if (parse->groupingSets != NIL || parse->hasTargetSRFs ||
+		gextra == NULL || gextra->patype != PARTITIONWISE_AGGREGATE_NONE)
+		return;
+	relid = input_rel->relid;
+	rte = planner_rt_fetch(relid, root);
+	if (rte->rtekind != RTE_RELATION || rte->inh || rte->tablesample != NULL ||
+		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW) ||
+		!lsm_relid_is_lsm(rte->relid))
+		return;
+
+	/* grouping columns: plain hashable columns */
+	foreach(lc, parse->groupClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+		Node	   *expr = (Node *) get_sortgroupclause_expr(sgc, parse->targetList);
+
+		if (!lsm_is_column(expr, relid) || !sgc->hashable)
+			return;
+		group_vars = lappend(group_vars, expr);
+	}
+
+	if (!lsm_agg_check_exprs(output_rel->reltarget->exprs, relid, group_vars, &aggs))
+		return;
+	if (gextra->havingQual != NULL &&
+		!lsm_agg_check_exprs((List *) gextra->havingQual, relid, group_vars, &aggs))
+		return;
+
+	quals = extract_actual_clauses(input_rel->baserestrictinfo, false);
+	quals = list_concat(quals, extract_actual_clauses(input_rel->baserestrictinfo, true));
+	if (contain_subplans((Node *) quals))
+		return;
+
+	/* columns read, for the cost */
+	pull_varattnos((Node *) quals, relid, &attrs);
+	pull_varattnos((Node *) group_vars, relid, &attrs);
+	foreach(lc, aggs)
+		pull_varattnos((Node *) ((Aggref *) lfirst(lc))->args, relid, &attrs);
+	for (i = 1; i <= input_rel->max_attr; i++)
+	{
+		double		w = input_rel->attr_widths[i - input_rel->min_attr];
+
+		if (w <= 0)
+			w = 8;
+		width_all += w;
+		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, attrs))
+			width_need += w;
+	}
+
+	if (group_vars != NIL)
+		ngroups = estimate_num_groups(root, group_vars, input_rel->rows, NULL, NULL);
+
+	cpath = makeNode(CustomPath);
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = output_rel;
+	cpath->path.pathtarget = output_rel->reltarget;
+	cpath->path.param_info = NULL;
+	cpath->path.parallel_aware = false;
+	cpath->path.parallel_safe = false;
+	cpath->path.parallel_workers = 0;
+	cpath->path.pathkeys = NIL;
+	cpath->path.rows = ngroups;
+	cpath->flags = 0;
+	cpath->methods = &lsm_agg_path_methods;
+	cpath->custom_private = list_make1_int(relid);
+
+	/*
+	 * Cost: reading the needed share of the table, then per row the quals
+	 * and a few operator costs for the vector loops, far below a scan
+	 * node's per-tuple cost plus Agg's per-tuple transition calls.
+	 */
+	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
+	cost_qual_eval(&qcost, quals, root);
+	cpath->path.startup_cost = qcost.startup +
+		spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all) +
+		input_rel->tuples * (qcost.per_tuple +
+							 cpu_operator_cost * 0.25 * (1 + list_length(aggs) +
+														  list_length(group_vars)));
+	cpath->path.total_cost = cpath->path.startup_cost +
+		cpu_tuple_cost * ngroups + output_rel->reltarget->cost.per_tuple * ngroups;
+	add_path(output_rel, &cpath->path);
+}
+
+static Plan *
+lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+				  List *tlist, List *clauses, List *custom_plans)
+{
+	Query	   *parse = root->parse;
+	Index		relid = linitial_int(best_path->custom_private);
+	RelOptInfo *input_rel = find_base_rel(root, relid);
+	CustomScan *cscan = makeNode(CustomScan);
+	List	   *quals;
+	List	   *having = NIL;
+	List	   *vars = NIL;
+	List	   *aggs = NIL;
+	List	   *scan_tlist = NIL;
+	List	   *var_attnos = NIL;
+	List	   *agg_kinds = NIL;
+	List	   *agg_args = NIL;
+	List	   *group_pos = NIL;
+	List	   *group_eqops = NIL;
+	ListCell   *lc;
+	AttrNumber	resno = 1;
+
+	quals = extract_actual_clauses(input_rel->baserestrictinfo, false);
+	quals = list_concat(quals, extract_actual_clauses(input_rel->baserestrictinfo, true));
+	if (root->hasHavingQual && parse->havingQual != NULL)
+		having = (List *) parse->havingQual;
+
+	/* the columns the node reads, and then the aggregates */
+	foreach(lc, parse->groupClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+
+		vars = list_append_unique(vars,
+								  get_sortgroupclause_expr(sgc, parse->targetList));
+	}
+	foreach(lc, pull_var_clause((Node *) quals, PVC_RECURSE_PLACEHOLDERS))
+		vars = list_append_unique(vars, lfirst(lc));
+	lsm_agg_check_exprs(tlist, relid, vars, &aggs);
+	if (having != NIL)
+		lsm_agg_check_exprs(having, relid, vars, &aggs);
+	foreach(lc, aggs)
+	{
+		Aggref	   *agg = lfirst(lc);
+
+		if (agg->args != NIL)
+			vars = list_append_unique(vars,
+									  ((TargetEntry *) linitial(agg->args))->expr);
+	}
+
+	foreach(lc, vars)
+	{
+		Var		   *var = lfirst(lc);
+
+		scan_tlist = lappend(scan_tlist,
+							 makeTargetEntry((Expr *) var, resno++, NULL, false));
+		var_attnos = lappend_int(var_attnos, var->varattno);
+	}
+	foreach(lc, aggs)
+	{
+		Aggref	   *agg = lfirst(lc);
+		int			arg = 0;
+
+		scan_tlist = lappend(scan_tlist,
+							 makeTargetEntry((Expr *) agg, resno++, NULL, false));
+		agg_kinds = lappend_int(agg_kinds, lsm_agg_kind(agg->aggfnoid));
+		if (agg->args != NIL)
+			arg = ((Var *) ((TargetEntry *) linitial(agg->args))->expr)->varattno;
+		agg_args = lappend_int(agg_args, arg);
+	}
+	foreach(lc, parse->groupClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+		Node	   *expr = (Node *) get_sortgroupclause_expr(sgc, parse->targetList);
+
+		int			pos = 0;
+		ListCell   *lc2;
+
+		/* position of the group column in the scan tuple (0-based) */
+		foreach(lc2, vars)
+		{
+			if (equal(lfirst(lc2), expr))
+				break;
+			pos++;
+		}
+		group_pos = lappend_int(group_pos, pos);
+		group_eqops = lappend_oid(group_eqops, sgc->eqop);
+	}
+
+	cscan->scan.plan.targetlist = tlist;
+	cscan->scan.plan.qual = having;
+	cscan->scan.scanrelid = 0;
+	cscan->flags = best_path->flags;
+	cscan->custom_plans = NIL;
+	cscan->custom_exprs = quals;
+	cscan->custom_scan_tlist = scan_tlist;
+	cscan->custom_private = list_make5(list_make1_int(relid), var_attnos,
+									   agg_kinds, agg_args,
+									   list_make2(group_pos, group_eqops));
+	cscan->methods = &lsm_agg_plan_methods;
+	return &cscan->scan.plan;
+}
+
+/* ---- execution: accumulators ---- */
+
+typedef struct LsmAggAcc
+{
+	int64		count;			/* rows (count(*)) or non-null inputs */
+	int64		isum;			/* sum of int2/int4 */
+	int128		wsum;			/* sum of int8; numeric: scaled sum */
+	double		N,
+				Sx,
+				Sxx;			/* float8_accum's transition values */
+	double		f8;				/* sum(float8), min/max(float8) */
+	float4		f4;				/* sum(float4), min/max(float4) */
+	Datum		m;				/* min/max of integer-ordered types */
+	bool		has;			/* min/max: a value was seen */
+	/* numeric */
+	int			nscale;			/* scale of wsum */
+	int64		nfinite;
+	int64		nan,
+				pinf,
+				ninf;
+	Numeric		slow;			/* what did not fit in wsum, or NULL */
+} LsmAggAcc;
+
+typedef struct LsmAggGroup
+{
+	uint32		hash;
+	Datum	   *keys;
+	bool	   *keynulls;
+	LsmAggAcc  *accs;
+	struct LsmAggGroup *next_out;	/* output order: first seen first */
+} LsmAggGroup;
+
+typedef struct LsmAggSpec
+{
+	int			kind;
+	AttrNumber	arg;			/* table attribute, 0 for count(*) */
+	int			pos;			/* scan tuple position (0-based) */
+} LsmAggSpec;
+
+/* A `column op constant` WHERE qual, evaluated over vectors. */
+typedef struct LsmVecQual
+{
+	AttrNumber	attno;
+	FmgrInfo	fn;
+	Oid			collation;
+	bool		var_left;
+	ExprState  *argstate;		/* the constant side (evaluated per scan) */
+	Datum		arg;
+	bool		argnull;
+} LsmVecQual;
+
+typedef struct LsmAggState
+{
+	CustomScanState css;
+	Relation	rel;
+	TableScanDesc scan;
+	int			nvars;
+	AttrNumber *var_attnos;		/* scan tuple position -> table attno */
+	int			naggs;
+	LsmAggSpec *aggs;
+	int			ngk;			/* group key columns */
+	int		   *gk_pos;
+	FmgrInfo   *gk_eq;
+	FmgrInfo   *gk_hash;
+	Oid		   *gk_coll;
+	int16	   *gk_len;
+	bool	   *gk_byval;
+	List	   *vquals;			/* LsmVecQual */
+	ExprState  *qual;			/* the other WHERE quals, or NULL */
+	TupleTableSlot *inslot;		/* input row in scan-tuple shape */
+	LsmZoneNode *zone;
+	MemoryContext aggcxt;		/* groups, keys, numeric results */
+	/* the groups: open addressing over pointers */
+	LsmAggGroup **table;
+	int			table_size;		/* power of 2 */
+	int			ngroups;
+	LsmAggGroup *first_out;
+	LsmAggGroup **last_out;
+	/* output */
+	bool		done;
+	LsmAggGroup *next_group;
+	/* per batch */
+	int		   *sel;
+	int		   *gidx;
+	LsmAggGroup **grp;
+	int			cap;
+} LsmAggState;
+
+static Node *
+lsm_agg_create_state(CustomScan *cscan)
+{
+	LsmAggState *st = palloc0(sizeof(LsmAggState));
+
+	NodeSetTag(st, T_CustomScanState);
+	st->css.methods = &lsm_agg_exec_methods;
+	return (Node *) st;
+}
+
+/* Is qual `column op expr` (or `expr op column`) with a constant side? */
+static LsmVecQual *
+lsm_vec_qual(LsmAggState *st, Expr *qual, PlanState *ps)
+{
+	OpExpr	   *op;
+	Node	   *l,
+			   *r;
+	Var		   *var;
+	Node	   *other;
+	LsmVecQual *vq;
+	bool		var_left;
+
+	if (!IsA(qual, OpExpr))
+		return NULL;
+	op = (OpExpr *) qual;
+	if (list_length(op->args) != 2 || !op_strict(op->opno))
+		return NULL;
+	l = linitial(op->args);
+	r = lsecond(op->args);
+	if (IsA(l, Var) && ((Var *) l)->varno == INDEX_VAR && !contain_var_clause(r))
+	{
+		var = (Var *) l;
+		other = r;
+		var_left = true;
+	}
+	else if (IsA(r, Var) && ((Var *) r)->varno == INDEX_VAR && !contain_var_clause(l))
+	{
+		var = (Var *) r;
+		other = l;
+		var_left = false;
+	}
+	else
+		return NULL;
+	if (contain_volatile_functions(other) || var->varattno < 1 ||
+		var->varattno > st->nvars)
+		return NULL;
+	vq = palloc0(sizeof(LsmVecQual));
+	vq->attno = st->var_attnos[var->varattno - 1];
+	fmgr_info(op->opfuncid, &vq->fn);
+	vq->collation = op->inputcollid;
+	vq->var_left = var_left;
+	vq->argstate = ExecInitExpr((Expr *) other, ps);
+	return vq;
+}
+
+static void
+lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
+{
+	LsmAggState *st = (LsmAggState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	List	   *priv = cscan->custom_private;
+	Index		relid = linitial_int((List *) linitial(priv));
+	List	   *var_attnos = lsecond(priv);
+	List	   *agg_kinds = lthird(priv);
+	List	   *agg_args = lfourth(priv);
+	List	   *groups = (List *) list_nth(priv, 4);
+	List	   *group_pos = linitial(groups);
+	List	   *group_eqops = lsecond(groups);
+	List	   *other_quals = NIL;
+	Bitmapset  *attrs = NULL;
+	ListCell   *lc,
+			   *lc2;
+	int			i;
+
+	st->rel = ExecGetRangeTableRelation(estate, relid);
+	st->nvars = list_length(var_attnos);
+	st->var_attnos = palloc(sizeof(AttrNumber) * Max(st->nvars, 1));
+	i = 0;
+	foreach(lc, var_attnos)
+	{
+		st->var_attnos[i++] = lfirst_int(lc);
+		attrs = bms_add_member(attrs, lfirst_int(lc));
+	}
+	st->naggs = list_length(agg_kinds);
+	st->aggs = palloc0(sizeof(LsmAggSpec) * Max(st->naggs, 1));
+	i = 0;
+	forboth(lc, agg_kinds, lc2, agg_args)
+	{
+		st->aggs[i].kind = lfirst_int(lc);
+		st->aggs[i].arg = lfirst_int(lc2);
+		st->aggs[i].pos = st->nvars + i;
+		i++;
+	}
+	st->ngk = list_length(group_pos);
+	st->gk_pos = palloc(sizeof(int) * Max(st->ngk, 1));
+	st->gk_eq = palloc(sizeof(FmgrInfo) * Max(st->ngk, 1));
+	st->gk_hash = palloc(sizeof(FmgrInfo) * Max(st->ngk, 1));
+	st->gk_coll = palloc(sizeof(Oid) * Max(st->ngk, 1));
+	st->gk_len = palloc(sizeof(int16) * Max(st->ngk, 1));
+	st->gk_byval = palloc(sizeof(bool) * Max(st->ngk, 1));
+	i = 0;
+	forboth(lc, group_pos, lc2, group_eqops)
+	{
+		int			pos = lfirst_int(lc);
+		Oid			eqop = lfirst_oid(lc2);
+		Var		   *var = (Var *) ((TargetEntry *) list_nth(cscan->custom_scan_tlist, pos))->expr;
+		Oid			lhash,
+					rhash;
+
+		st->gk_pos[i] = pos;
+		fmgr_info(get_opcode(eqop), &st->gk_eq[i]);
+		if (!get_op_hash_functions(eqop, &lhash, &rhash) || !OidIsValid(lhash))
+			elog(ERROR, "could not find hash function for operator %u", eqop);
+		fmgr_info(lhash, &st->gk_hash[i]);
+		st->gk_coll[i] = var->varcollid;
+		get_typlenbyval(var->vartype, &st->gk_len[i], &st->gk_byval[i]);
+		i++;
+	}
+
+	/* WHERE: vector loops where possible, the evaluator for the rest */
+	foreach(lc, cscan->custom_exprs)
+	{
+		LsmVecQual *vq = lsm_vec_qual(st, lfirst(lc), &node->ss.ps);
+
+		if (vq != NULL)
+			st->vquals = lappend(st->vquals, vq);
+		else
+			other_quals = lappend(other_quals, lfirst(lc));
+	}
+	st->qual = ExecInitQual(other_quals, &node->ss.ps);
+	st->inslot = ExecAllocTableSlot(&estate->es_tupleTable,
+									node->ss.ss_ScanTupleSlot->tts_tupleDescriptor,
+									&TTSOpsVirtual);
+	st->zone = lsm_zone_compile(cscan->custom_exprs, INDEX_VAR, st->var_attnos,
+								st->nvars, &node->ss.ps);
+	st->aggcxt = AllocSetContextCreate(CurrentMemoryContext, "lsm aggregate",
+									   ALLOCSET_DEFAULT_SIZES);
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+	st->scan = table_beginscan(st->rel, estate->es_snapshot, 0, NULL);
+	if (bms_num_members(attrs) >= RelationGetDescr(st->rel)->natts)
+		attrs = NULL;
+	else if (attrs == NULL)
+		attrs = bms_make_singleton(0);
+	lsm_scan_set_columns(st->scan, attrs);
+	if (st->zone)
+		lsm_scan_set_filter(st->scan, lsm_zone_block_filter, st->zone);
+}
+
+/* ---- groups ---- */
+
+static void
+lsm_agg_table_init(LsmAggState *st, int size)
+{
+	st->table_size = size;
+	st->table = MemoryContextAllocZero(st->aggcxt, sizeof(LsmAggGroup *) * size);
+}
+
+static void
+lsm_agg_insert(LsmAggState *st, LsmAggGroup *g)
+{
+	uint32		mask = st->table_size - 1;
+	uint32		h;
+
+	for (h = g->hash & mask; st->table[h] != NULL; h = (h + 1) & mask)
+		;
+	st->table[h] = g;
+}
+
+static void
+lsm_agg_grow(LsmAggState *st)
+{
+	LsmAggGroup *g;
+
+	pfree(st->table);
+	lsm_agg_table_init(st, st->table_size * 2);
+	for (g = st->first_out; g != NULL; g = g->next_out)
+		lsm_agg_insert(st, g);
+}
+
+static LsmAggGroup *
+lsm_agg_new_group(LsmAggState *st, uint32 hash, Datum *keys, bool *nulls)
+{
+	LsmAggGroup *g = MemoryContextAllocZero(st->aggcxt, sizeof(LsmAggGroup));
+	int			i;
+
+	g->hash = hash;
+	g->keys = MemoryContextAlloc(st->aggcxt, sizeof(Datum) * Max(st->ngk, 1));
+	g->keynulls = MemoryContextAlloc(st->aggcxt, sizeof(bool) * Max(st->ngk, 1));
+	for (i = 0; i < st->ngk; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->aggcxt);
+
+		g->keynulls[i] = nulls[i];
+		g->keys[i] = nulls[i] ? (Datum) 0 :
+			datumCopy(keys[i], st->gk_byval[i], st->gk_len[i]);
+		MemoryContextSwitchTo(old);
+	}
+	g->accs = MemoryContextAllocZero(st->aggcxt, sizeof(LsmAggAcc) * Max(st->naggs, 1));
+	*st->last_out = g;
+	st->last_out = &g->next_out;
+	st->ngroups++;
+	if (st->ngroups * 2 > st->table_size)
+		lsm_agg_grow(st);
+	else
+		lsm_agg_insert(st, g);
+	return g;
+}
+
+/* The group of a key, created if new. */
+static LsmAggGroup *
+lsm_agg_lookup(LsmAggState *st, Datum *keys, bool *nulls)
+{
+	uint32		hash = 0;
+	uint32		mask = st->table_size - 1;
+	uint32		h;
+	int			i;
+
+	for (i = 0; i < st->ngk; i++)
+	{
+		uint32		kh = 0x9e3779b9;
+
+		if (!nulls[i])
+			kh = DatumGetUInt32(FunctionCall1Coll(&st->gk_hash[i], st->gk_coll[i],
+												  keys[i]));
+		hash = ((hash << 5) | (hash >> 27)) ^ kh;
+	}
+	for (h = hash & mask;; h = (h + 1) & mask)
+	{
+		LsmAggGroup *g = st->table[h];
+		bool		eq = true;
+
+		if (g == NULL)
+			return lsm_agg_new_group(st, hash, keys, nulls);
+		if (g->hash != hash)
+			continue;
+		for (i = 0; i < st->ngk && eq; i++)
+		{
+			if (g->keynulls[i] != nulls[i])
+				eq = false;
+			else if (!nulls[i])
+				eq = DatumGetBool(FunctionCall2Coll(&st->gk_eq[i], st->gk_coll[i],
+													g->keys[i], keys[i]));
+		}
+		if (eq)
+			return g;
+	}
+}
+
+/* ---- numeric ---- */
+
+#define LSM_I128_LIMIT	((int128) 1000000000000000000LL * (int128) 1000000000000000000LL)	/* 1e36 */
+
+static int128
+lsm_pow10_128(int e)
+{
+	int128		v = 1;
+
+	while (e-- > 0)
+		v *= 10;
+	return v;
+}
+
+/*
+ * A numeric value as a scaled integer: *val = value * 10^dscale.  Reads
+ * the stored form documented in numeric.c (sign/dscale/weight header and
+ * base-10000 digits, short or long).  Returns 1 for a finite value that
+ * fits, 0 for one that does not, or the special kind: 2 NaN, 3 +Inf,
+ * 4 -Inf.
+ */
+static int
+lsm_numeric_scaled(Datum d, int128 *val, int *dscale)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+	const char *p = VARDATA_ANY(v);
+	int			len = VARSIZE_ANY_EXHDR(v);
+	uint16		header;
+	int			weight;
+	bool		neg;
+	const char *digits;
+	int			ndigits;
+	int128		acc = 0;
+	int			i;
+
+	if (len < 2)
+		return 0;
+	memcpy(&header, p, sizeof(uint16));
+	if ((header & 0xC000) == 0xC000)
+	{
+		/* special: NaN 0xC000, +Inf 0xD000, -Inf 0xF000 */
+		if (header == 0xC000)
+			return 2;
+		return header == 0xD000 ? 3 : 4;
+	}
+	if ((header & 0xC000) == 0x8000)
+	{
+		/* short form */
+		neg = (header & 0x2000) != 0;
+		*dscale = (header & 0x1F80) >> 7;
+		weight = (header & 0x0040) ? (int) (~0x003F | (header & 0x003F)) :
+			(int) (header & 0x003F);
+		digits = p + 2;
+		ndigits = (len - 2) / 2;
+	}
+	else
+	{
+		int16		w;
+
+		if (len < 4)
+			return 0;
+		neg = (header & 0xC000) == 0x4000;
+		*dscale = header & 0x3FFF;
+		memcpy(&w, p + 2, sizeof(int16));
+		weight = w;
+		digits = p + 4;
+		ndigits = (len - 4) / 2;
+	}
+	if (*dscale > 30)
+		return 0;
+	for (i = 0; i < ndigits; i++)
+	{
+		int16		dig;
+		int			e = 4 * (weight - i) + *dscale;
+
+		memcpy(&dig, digits + 2 * i, sizeof(int16));
+		if (dig == 0)
+			continue;
+		if (e >= 0)
+		{
+			if (e > 32)
+				return 0;
+			acc += (int128) dig * lsm_pow10_128(e);
+		}
+		else
+		{
+			int128		div = lsm_pow10_128(-e);
+
+			if (-e > 4 || dig % div != 0)
+				return 0;
+			acc += dig / div;
+		}
+		if (acc >= LSM_I128_LIMIT)
+			return 0;
+	}
+	*val = neg ? -acc : acc;
+	return 1;
+}
+
+/* A scaled integer as a numeric with that display scale. */
+static Numeric
+lsm_numeric_from_scaled(int128 v, int scale)
+{
+	char		buf[64];
+	char		digits[48];
+	int			n = 0;
+	int			k = 0;
+	bool		neg = v < 0;
+	uint128		u = neg ? (uint128) (-(v + 1)) + 1 : (uint128) v;
+
+	do
+	{
+		digits[n++] = '0' + (int) (u % 10);
+		u /= 10;
+	} while (u != 0);
+	while (n <= scale)
+		digits[n++] = '0';
+	if (neg)
+		buf[k++] = '-';
+	while (n > 0)
+	{
+		if (n == scale)
+			buf[k++] = '.';
+		buf[k++] = digits[--n];
+	}
+	buf[k] = '\0';
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+}
+
+static void
+lsm_numeric_add_slow(LsmAggState *st, LsmAggAcc *acc, Datum d)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->aggcxt);
+	Numeric		prev = acc->slow;
+
+	acc->slow = prev == NULL ? DatumGetNumericCopy(d) :
+		DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(prev), d));
+	if (prev != NULL)
+		pfree(prev);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+lsm_numeric_accum(LsmAggState *st, LsmAggAcc *acc, Datum d)
+{
+	int128		v;
+	int			scale;
+
+	switch (lsm_numeric_scaled(d, &v, &scale))
+	{
+		case 2:
+			acc->nan++;
+			return;
+		case 3:
+			acc->pinf++;
+			return;
+		case 4:
+			acc->ninf++;
+			return;
+		case 1:
+			acc->nfinite++;
+			if (scale > acc->nscale)
+			{
+				int128		m = lsm_pow10_128(scale - acc->nscale);
+
+				if (acc->wsum > LSM_I128_LIMIT / m || acc->wsum < -LSM_I128_LIMIT / m)
+					break;
+				acc->wsum *= m;
+				acc->nscale = scale;
+			}
+			else if (scale < acc->nscale)
+				v *= lsm_pow10_128(acc->nscale - scale);
+			if (v >= LSM_I128_LIMIT || v <= -LSM_I128_LIMIT ||
+				acc->wsum + v >= LSM_I128_LIMIT || acc->wsum + v <= -LSM_I128_LIMIT)
+			{
+				acc->nfinite--;
+				break;
+			}
+			acc->wsum += v;
+			return;
+		default:
+			break;
+	}
+	/* beyond the scaled integer's range: exact numeric addition */
+	acc->nfinite++;
+	lsm_numeric_add_slow(st, acc, d);
+}
+
+static Datum
+lsm_numeric_final(LsmAggAcc *acc, bool avg, bool *isnull)
+{
+	Numeric		sum;
+
+	*isnull = false;
+	if (acc->nfinite + acc->nan + acc->pinf + acc->ninf == 0)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	if (acc->nan > 0 || (acc->pinf > 0 && acc->ninf > 0))
+		return DirectFunctionCall3(numeric_in, CStringGetDatum("NaN"),
+								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	if (acc->pinf > 0)
+		return DirectFunctionCall3(numeric_in, CStringGetDatum("Infinity"),
+								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	if (acc->ninf > 0)
+		return DirectFunctionCall3(numeric_in, CStringGetDatum("-Infinity"),
+								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	sum = lsm_numeric_from_scaled(acc->wsum, acc->nscale);
+	if (acc->slow != NULL)
+		sum = DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(sum),
+												  NumericGetDatum(acc->slow)));
+	if (!avg)
+		return NumericGetDatum(sum);
+	return DirectFunctionCall2(numeric_div, NumericGetDatum(sum),
+							   NumericGetDatum(int64_to_numeric(acc->nfinite)));
+}
+
+/* ---- the vector loops ---- */
+
+/* float8_gt / float8_lt of the btree order (NaN above everything) */
+static inline bool
+lsm_f8_gt(double a, double b)
+{
+	if (isnan(a))
+		return !isnan(b);
+	if (isnan(b))
+		return false;
+	return a > b;
+}
+
+static inline bool
+lsm_f8_lt(double a, double b)
+{
+	if (isnan(a))
+		return false;
+	if (isnan(b))
+		return true;
+	return a < b;
+}
+
+static inline void
+lsm_float_accum(LsmAggAcc *acc, double newval)
+{
+	double		N = acc->N;
+	double		Sx = acc->Sx;
+	double		Sxx = acc->Sxx;
+	double		tmp;
+
+	N += 1.0;
+	Sx += newval;
+	if (acc->N > 0.0)
+	{
+		tmp = newval * N - Sx;
+		Sxx += tmp * tmp / (N * acc->N);
+		if (isinf(Sx) || isinf(Sxx))
+		{
+			if (!isinf(acc->Sx) && !isinf(newval))
+				float_overflow_error();
+			Sxx = get_float8_nan();
+		}
+	}
+	else if (isnan(newval) || isinf(newval))
+		Sxx = get_float8_nan();
+	acc->N = N;
+	acc->Sx = Sx;
+	acc->Sxx = Sxx;
+}
+
+/*
+ * Feed rows sel[0..n-1] (or 0..n-1) of a batch to aggregate a of the
+ * groups grp[] (per selected row; NULL: one group g).
+ */
+static void
+lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
+			 int n, LsmAggGroup **grp, LsmAggGroup *g)
+{
+	LsmAggSpec *spec = &st->aggs[a];
+	const Datum *vals = spec->arg > 0 ? batch->values[spec->arg - 1] : NULL;
+	const bool *nulls = spec->arg > 0 ? batch->isnull[spec->arg - 1] : NULL;
+	int			i;
+
+#define ROW(i)	(sel ? sel[i] : (i))
+#define ACC(i)	(&(grp ? grp[i] : g)->accs[a])
+
+	switch (spec->kind)
+	{
+		case LSM_AGG_COUNT_STAR:
+			if (grp == NULL)
+				g->accs[a].count += n;
+			else
+				for (i = 0; i < n; i++)
+					ACC(i)->count++;
+			break;
+		case LSM_AGG_COUNT:
+			for (i = 0; i < n; i++)
+				if (!nulls[ROW(i)])
+					ACC(i)->count++;
+			break;
+		case LSM_AGG_SUM_INT:
+		case LSM_AGG_AVG_INT:
+			if (grp == NULL)
+			{
+				int64		sum = 0;
+				int64		cnt = 0;
+
+				for (i = 0; i < n; i++)
+				{
+					int			r = ROW(i);
+
+					if (!nulls[r])
+					{
+						sum += (int64) DatumGetInt64(vals[r]);
+						cnt++;
+					}
+				}
+				g->accs[a].isum += sum;
+				g->accs[a].count += cnt;
+			}
+			else
+				for (i = 0; i < n; i++)
+				{
+					int			r = ROW(i);
+
+					if (!nulls[r])
+					{
+						ACC(i)->isum += (int64) DatumGetInt64(vals[r]);
+						ACC(i)->count++;
+					}
+				}
+			break;
+		case LSM_AGG_SUM_INT8:
+		case LSM_AGG_AVG_INT8:
+			for (i = 0; i < n; i++)
+			{
+				int			r = ROW(i);
+
+				if (!nulls[r])
+				{
+					ACC(i)->wsum += (int128) DatumGetInt64(vals[r]);
+					ACC(i)->count++;
+				}
+			}
+			break;
+		case LSM_AGG_SUM_FLOAT8:
+			for (i = 0; i < n; i++)
+			{
+				int			r = ROW(i);
+
+				if (!nulls[r])
+				{
+					LsmAggAcc  *acc = ACC(i);
+
+					acc->f8 = acc->count == 0 ? DatumGetFloat8(vals[r]) :
+						float8_pl(acc->f8, DatumGetFloat8(vals[r]));
+					acc->count++;
+				}
+			}
+			break;
+		case LSM_AGG_SUM_FLOAT4:
+			for (i = 0; i < n; i++)
+			{
+				int			r = ROW(i);
+
+				if (!nulls[r])
+				{
+					LsmAggAcc  *acc = ACC(i);
+
+					acc->f4 = acc->count == 0 ? DatumGetFloat4(vals[r]) :
+						float4_pl(acc->f4, DatumGetFloat4(vals[r]));
+					acc->count++;
+				}
+			}
+			break;
+		case LSM_AGG_AVG_FLOAT:
+			{
+				bool		is4 = TupleDescAttr(RelationGetDescr(st->rel),
+												spec->arg - 1)->atttypid == FLOAT4OID;
+
+				for (i = 0; i < n; i++)
+				{
+					int			r = ROW(i);
+
+					if (!nulls[r])
+						lsm_float_accum(ACC(i), is4 ?
+										(double) DatumGetFloat4(vals[r]) :
+										DatumGetFloat8(vals[r]));
+				}
+			}
+			break;
+		case LSM_AGG_MIN_INT:
+		case LSM_AGG_MAX_INT:
+			{
+				bool		ismin = spec->kind == LSM_AGG_MIN_INT;
+
+				for (i = 0; i < n; i++)
+				{
+					int			r = ROW(i);
+					LsmAggAcc  *acc;
+					int64		v;
+
+					if (nulls[r])
+						continue;
+					acc = ACC(i);
+					v = DatumGetInt64(vals[r]);
+					if (!acc->has ||
+						(ismin ? v < DatumGetInt64(acc->m) : v > DatumGetInt64(acc->m)))
+						acc->m = vals[r];
+					acc->has = true;
+				}
+			}
+			break;
+		case LSM_AGG_MIN_FLOAT8:
+		case LSM_AGG_MAX_FLOAT8:
+			{
+				bool		ismin = spec->kind == LSM_AGG_MIN_FLOAT8;
+
+				for (i = 0; i < n; i++)
+				{
+					int			r = ROW(i);
+					LsmAggAcc  *acc;
+					double		v;
+
+					if (nulls[r])
+						continue;
+					acc = ACC(i);
+					v = DatumGetFloat8(vals[r]);
+					/* float8smaller/larger keep the state only if strictly better */
+					if (!acc->has ||
+						!(ismin ? lsm_f8_lt(acc->f8, v) : lsm_f8_gt(acc->f8, v)))
+						acc->f8 = v;
+					acc->has = true;
+				}
+			}
+			break;
+		case LSM_AGG_MIN_FLOAT4:
+		case LSM_AGG_MAX_FLOAT4:
+			{
+				bool		ismin = spec->kind == LSM_AGG_MIN_FLOAT4;
+
+				for (i = 0; i < n; i++)
+				{
+					int			r = ROW(i);
+					LsmAggAcc  *acc;
+					float4		v;
+
+					if (nulls[r])
+						continue;
+					acc = ACC(i);
+					v = DatumGetFloat4(vals[r]);
+					if (!acc->has ||
+						!(ismin ? float4_lt(acc->f4, v) : float4_gt(acc->f4, v)))
+						acc->f4 = v;
+					acc->has = true;
+				}
+			}
+			break;
+		case LSM_AGG_SUM_NUMERIC:
+		case LSM_AGG_AVG_NUMERIC:
+			for (i = 0; i < n; i++)
+			{
+				int			r = ROW(i);
+
+				if (!nulls[r])
+					lsm_numeric_accum(st, ACC(i), vals[r]);
+			}
+			break;
+		default:
+			elog(ERROR, "unknown lsm aggregate kind %d", spec->kind);
+	}
+#undef ROW
+#undef ACC
+}
+
+static Datum
+lsm_agg_final(LsmAggState *st, int a, LsmAggAcc *acc, bool *isnull)
+{
+	LsmAggSpec *spec = &st->aggs[a];
+
+	*isnull = false;
+	switch (spec->kind)
+	{
+		case LSM_AGG_COUNT_STAR:
+		case LSM_AGG_COUNT:
+			return Int64GetDatum(acc->count);
+		case LSM_AGG_SUM_INT:
+			*isnull = acc->count == 0;
+			return Int64GetDatum(acc->isum);
+		case LSM_AGG_AVG_INT:
+			if (acc->count == 0)
+				break;
+			return DirectFunctionCall2(numeric_div,
+									   NumericGetDatum(int64_to_numeric(acc->isum)),
+									   NumericGetDatum(int64_to_numeric(acc->count)));
+		case LSM_AGG_SUM_INT8:
+			if (acc->count == 0)
+				break;
+			return NumericGetDatum(lsm_numeric_from_scaled(acc->wsum, 0));
+		case LSM_AGG_AVG_INT8:
+			if (acc->count == 0)
+				break;
+			return DirectFunctionCall2(numeric_div,
+									   NumericGetDatum(lsm_numeric_from_scaled(acc->wsum, 0)),
+									   NumericGetDatum(int64_to_numeric(acc->count)));
+		case LSM_AGG_SUM_FLOAT8:
+			*isnull = acc->count == 0;
+			return Float8GetDatum(acc->f8);
+		case LSM_AGG_SUM_FLOAT4:
+			*isnull = acc->count == 0;
+			return Float4GetDatum(acc->f4);
+		case LSM_AGG_AVG_FLOAT:
+			if (acc->N == 0.0)
+				break;
+			return Float8GetDatum(acc->Sx / acc->N);
+		case LSM_AGG_MIN_INT:
+		case LSM_AGG_MAX_INT:
+			*isnull = !acc->has;
+			return acc->m;
+		case LSM_AGG_MIN_FLOAT8:
+		case LSM_AGG_MAX_FLOAT8:
+			*isnull = !acc->has;
+			return Float8GetDatum(acc->f8);
+		case LSM_AGG_MIN_FLOAT4:
+		case LSM_AGG_MAX_FLOAT4:
+			*isnull = !acc->has;
+			return Float4GetDatum(acc->f4);
+		case LSM_AGG_SUM_NUMERIC:
+			return lsm_numeric_final(acc, false, isnull);
+		case LSM_AGG_AVG_NUMERIC:
+			return lsm_numeric_final(acc, true, isnull);
+	}
+	*isnull = true;
+	return (Datum) 0;
+}
+
+/* ---- running it ---- */
+
+static void
+lsm_agg_ensure_cap(LsmAggState *st, int n)
+{
+	if (n <= st->cap)
+		return;
+	st->cap = Max(n, 1024);
+	st->sel = MemoryContextAlloc(st->aggcxt, sizeof(int) * st->cap);
+	st->grp = MemoryContextAlloc(st->aggcxt, sizeof(LsmAggGroup *) * st->cap);
+}
+
+/* Apply the WHERE quals to a batch; returns the rows kept in st->sel. */
+static int
+lsm_agg_filter(LsmAggState *st, const LsmBatch *batch, const int **selp)
+{
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+	const int  *in = batch->sel;
+	int			n = batch->nsel;
+	int		   *out;
+	ListCell   *lc;
+	int			i,
+				k;
+
+	if (st->vquals == NIL && st->qual == NULL)
+	{
+		*selp = in;
+		return n;
+	}
+	lsm_agg_ensure_cap(st, batch->nrows);
+	out = st->sel;
+	k = 0;
+	for (i = 0; i < n; i++)
+		out[k++] = in ? in[i] : i;
+	n = k;
+
+	foreach(lc, st->vquals)
+	{
+		LsmVecQual *vq = lfirst(lc);
+		const Datum *vals = batch->values[vq->attno - 1];
+		const bool *nulls = batch->isnull[vq->attno - 1];
+
+		if (vq->argnull)
+			return 0;
+		k = 0;
+		for (i = 0; i < n; i++)
+		{
+			int			r = out[i];
+			Datum		res;
+
+			if (nulls[r])
+				continue;
+			res = vq->var_left ?
+				FunctionCall2Coll(&vq->fn, vq->collation, vals[r], vq->arg) :
+				FunctionCall2Coll(&vq->fn, vq->collation, vq->arg, vals[r]);
+			if (DatumGetBool(res))
+				out[k++] = r;
+		}
+		n = k;
+	}
+	if (st->qual != NULL)
+	{
+		TupleTableSlot *slot = st->inslot;
+
+		k = 0;
+		for (i = 0; i < n; i++)
+		{
+			int			r = out[i];
+			int			v;
+
+			ExecClearTuple(slot);
+			for (v = 0; v < st->nvars; v++)
+			{
+				slot->tts_values[v] = batch->values[st->var_attnos[v] - 1][r];
+				slot->tts_isnull[v] = batch->isnull[st->var_attnos[v] - 1][r];
+			}
+			for (v = st->nvars; v < slot->tts_tupleDescriptor->natts; v++)
+				slot->tts_isnull[v] = true;
+			ExecStoreVirtualTuple(slot);
+			econtext->ecxt_scantuple = slot;
+			if (ExecQual(st->qual, econtext))
+				out[k++] = r;
+			ResetExprContext(econtext);
+		}
+		n = k;
+	}
+	*selp = out;
+	return n;
+}
+
+/* Group of each selected row into st->grp (one or more group columns). */
+static void
+lsm_agg_group_rows(LsmAggState *st, const LsmBatch *batch, const int *sel, int n)
+{
+	Datum		keys[INDEX_MAX_KEYS];
+	bool		nulls[INDEX_MAX_KEYS];
+	/* a tiny cache: the same key Datum (a dictionary entry) -> its group */
+	Datum		ckey[64];
+	LsmAggGroup *cgrp[64];
+	bool		single = st->ngk == 1;
+	int			i,
+				k;
+
+	lsm_agg_ensure_cap(st, batch->nrows);
+	memset(cgrp, 0, sizeof(cgrp));
+	for (i = 0; i < n; i++)
+	{
+		int			r = sel ? sel[i] : i;
+
+		for (k = 0; k < st->ngk; k++)
+		{
+			AttrNumber	attno = st->var_attnos[st->gk_pos[k]];
+
+			keys[k] = batch->values[attno - 1][r];
+			nulls[k] = batch->isnull[attno - 1][r];
+		}
+		if (single && !nulls[0])
+		{
+			uint32		c = (uint32) ((keys[0] >> 3) ^ (keys[0] >> 11)) & 63;
+
+			if (cgrp[c] != NULL && ckey[c] == keys[0])
+			{
+				st->grp[i] = cgrp[c];
+				continue;
+			}
+			st->grp[i] = lsm_agg_lookup(st, keys, nulls);
+			ckey[c] = keys[0];
+			cgrp[c] = st->grp[i];
+			continue;
+		}
+		st->grp[i] = lsm_agg_lookup(st, keys, nulls);
+	}
+}
+
+static void
+lsm_agg_run(LsmAggState *st)
+{
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+	LsmBatch	batch;
+	ListCell   *lc;
+	LsmAggGroup *single = NULL;
+
+	st->first_out = NULL;
+	st->last_out = &st->first_out;
+	st->ngroups = 0;
+	lsm_agg_table_init(st, 64);
+
+	/* values of the zone quals and of the vector quals' constant sides */
+	if (st->zone)
+		lsm_zone_prepare(st->zone, econtext);
+	foreach(lc, st->vquals)
+	{
+		LsmVecQual *vq = lfirst(lc);
+		MemoryContext old = MemoryContextSwitchTo(st->aggcxt);
+		Oid			typ = exprType((Node *) vq->argstate->expr);
+		int16		len;
+		bool		byval;
+
+		vq->arg = ExecEvalExpr(vq->argstate, econtext, &vq->argnull);
+		get_typlenbyval(typ, &len, &byval);
+		if (!vq->argnull)
+			vq->arg = datumCopy(vq->arg, byval, len);
+		MemoryContextSwitchTo(old);
+	}
+	ResetExprContext(econtext);
+
+	if (st->ngk == 0)
+		single = lsm_agg_lookup(st, NULL, NULL);
+
+	while (lsm_scan_next_batch(st->scan, &batch))
+	{
+		const int  *sel;
+		int			n = lsm_agg_filter(st, &batch, &sel);
+		int			a;
+
+		if (n == 0)
+			continue;
+		if (single == NULL)
+			lsm_agg_group_rows(st, &batch, sel, n);
+		for (a = 0; a < st->naggs; a++)
+			lsm_agg_feed(st, a, &batch, sel, n, single ? NULL : st->grp, single);
+	}
+	st->next_group = st->first_out;
+	st->done = true;
+}
+
+static TupleTableSlot *
+lsm_agg_next(ScanState *node)
+{
+	LsmAggState *st = (LsmAggState *) node;
+	TupleTableSlot *slot = node->ss_ScanTupleSlot;
+	LsmAggGroup *g;
+	int			natts = slot->tts_tupleDescriptor->natts;
+	int			i;
+
+	if (!st->done)
+		lsm_agg_run(st);
+	g = st->next_group;
+	if (g == NULL)
+		return NULL;
+	st->next_group = g->next_out;
+
+	ExecClearTuple(slot);
+	for (i = 0; i < natts; i++)
+		slot->tts_isnull[i] = true;
+	for (i = 0; i < st->ngk; i++)
+	{
+		slot->tts_values[st->gk_pos[i]] = g->keys[i];
+		slot->tts_isnull[st->gk_pos[i]] = g->keynulls[i];
+	}
+	for (i = 0; i < st->naggs; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->aggcxt);
+
+		slot->tts_values[st->aggs[i].pos] =
+			lsm_agg_final(st, i, &g->accs[i], &slot->tts_isnull[st->aggs[i].pos]);
+		MemoryContextSwitchTo(old);
+	}
+	return ExecStoreVirtualTuple(slot);
+}
+
+static bool
+lsm_agg_recheck(ScanState *node, TupleTableSlot *slot)
+{
+	return true;
+}
+
+static TupleTableSlot *
+lsm_agg_exec(CustomScanState *node)
+{
+	return ExecScan(&node->ss, lsm_agg_next, lsm_agg_recheck);
+}
+
+static void
+lsm_agg_end(CustomScanState *node)
+{
+	LsmAggState *st = (LsmAggState *) node;
+
+	if (st->scan)
+		table_endscan(st->scan);
+	st->scan = NULL;
+}
+
+static void
+lsm_agg_rescan(CustomScanState *node)
+{
+	LsmAggState *st = (LsmAggState *) node;
+
+	/* parameters may have changed: aggregate again from the start */
+	if (st->scan)
+		table_rescan(st->scan, NULL);
+	MemoryContextReset(st->aggcxt);
+	st->cap = 0;
+	st->done = false;
+	st->next_group = NULL;
+}
+
+static void
+lsm_agg_explain(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	LsmAggState *st = (LsmAggState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	TupleDesc	desc = RelationGetDescr(st->rel);
+	StringInfoData cols;
+	int			i;
+
+	ExplainPropertyText("Relation", RelationGetRelationName(st->rel), es);
+	initStringInfo(&cols);
+	for (i = 0; i < st->nvars; i++)
+	{
+		if (cols.len > 0)
+			appendStringInfoString(&cols, ", ");
+		appendStringInfoString(&cols,
+							   quote_identifier(NameStr(TupleDescAttr(desc, st->var_attnos[i] - 1)->attname)));
+	}
+	ExplainPropertyText("Columns", cols.len > 0 ? cols.data : "(none)", es);
+	if (st->ngk > 0)
+		ExplainPropertyInteger("Group Columns", NULL, st->ngk, es);
+	if (cscan->custom_exprs != NIL)
+	{
+		List	   *context;
+		char	   *str;
+
+		context = set_deparse_context_plan(es->deparse_cxt, node->ss.ps.plan,
+										   ancestors);
+		str = deparse_expression((Node *) make_ands_explicit(cscan->custom_exprs),
+								 context, false, false);
+		ExplainPropertyText("Filter", str, es);
+	}
+	if (es->analyze && st->scan)
+	{
+		LsmScanCounters c;
+
+		lsm_scan_get_counters(st->scan, &c);
+		if (st->zone)
+		{
+			if (es->format == EXPLAIN_FORMAT_TEXT)
+			{
+				appendStringInfoSpaces(es->str, es->indent * 2);
+				appendStringInfo(es->str,
+								 "Segments Skipped: " INT64_FORMAT " of " INT64_FORMAT
+								 ", Blocks Skipped: " INT64_FORMAT " of " INT64_FORMAT "\n",
+								 c.segments_skipped, c.segments,
+								 c.blocks_skipped, c.blocks);
+			}
+			else
+			{
+				ExplainPropertyInteger("Segments Skipped", NULL, c.segments_skipped, es);
+				ExplainPropertyInteger("Segments", NULL, c.segments, es);
+				ExplainPropertyInteger("Blocks Skipped", NULL, c.blocks_skipped, es);
+				ExplainPropertyInteger("Blocks", NULL, c.blocks, es);
+			}
+		}
+		ExplainPropertyInteger("Rows Removed by Deletes", NULL, c.rows_deleted, es);
+	}
+}
+
+void
+lsm_aggscan_register(void)
+{
+	lsm_agg_path_methods.CustomName = "LSM Aggregate";
+	lsm_agg_path_methods.PlanCustomPath = lsm_agg_plan_path;
+
+	lsm_agg_plan_methods.CustomName = "LSM Aggregate";
+	lsm_agg_plan_methods.CreateCustomScanState = lsm_agg_create_state;
+	RegisterCustomScanMethods(&lsm_agg_plan_methods);
+
+	lsm_agg_exec_methods.CustomName = "LSM Aggregate";
+	lsm_agg_exec_methods.BeginCustomScan = lsm_agg_begin;
+	lsm_agg_exec_methods.ExecCustomScan = lsm_agg_exec;
+	lsm_agg_exec_methods.EndCustomScan = lsm_agg_end;
+	lsm_agg_exec_methods.ReScanCustomScan = lsm_agg_rescan;
+	lsm_agg_exec_methods.ExplainCustomScan = lsm_agg_explain;
+}

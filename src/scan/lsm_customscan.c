@@ -1,0 +1,1030 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_customscan.c
+ *	  "LSM Scan": the planner's columnar scan of an lsm table.  It decodes
+ *	  only the columns the query references and skips segment blocks whose
+ *	  zone maps show that no row can pass the scan's quals.
+ *
+ * NOTES
+ *	  The node is a CustomScan over the table's own rowtype.  It reads rows
+ *	  through the ordinary lsm scan (src/scan/lsm_scan.c), so visibility,
+ *	  own writes, delete records and delete maps are applied exactly as for
+ *	  a sequential scan; it only tells that scan which attributes to decode
+ *	  (the others read as NULL and nobody looks at them) and installs a
+ *	  block filter.  Every qual is still evaluated on every returned row, so
+ *	  the filter only has to be conservative: it may keep a block it could
+ *	  have skipped, never skip one with a matching row.
+ *
+ *	  Which quals prune ("zone quals"): `col op expr`, `expr op col`,
+ *	  `col op ANY/ALL (array)`, `col IS [NOT] NULL`, and ANDs and ORs of
+ *	  them, where op is a member of the btree operator family of the
+ *	  column type's default btree opclass (so BETWEEN and IN lists qualify)
+ *	  and expr contains no Vars, volatile functions or subplans (Consts,
+ *	  Params of prepared statements and nested loops, stable functions).
+ *	  Those expressions are evaluated when the scan (re)starts.  A zone map
+ *	  orders values as FORMAT.md section 5 says: signed integers for
+ *	  integer, date and time types (floats are excluded), the type's btree
+ *	  comparison in the "C" collation for everything else.  So a qual on a
+ *	  collatable column prunes only when its collation sorts like "C", or
+ *	  when it is an equality in a deterministic collation (equal values are
+ *	  byte-equal there).
+ *
+ *	  Costing follows cost_seqscan, scaled by the share of the row's width
+ *	  that is decoded and by the share of blocks expected to be read: for a
+ *	  zone qual with selectivity s on a column whose physical correlation is
+ *	  c, s + (1 - s) * (1 - c^2), as btcostestimate reasons about heap
+ *	  order.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_statistic.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/pg_locale.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "scan/lsm_scan.h"
+
+bool		lsm_enable_custom_scan = true;
+
+/* ---- zone quals ---- */
+
+typedef enum LsmZoneKind
+{
+	LSM_ZONE_AND,
+	LSM_ZONE_OR,
+	LSM_ZONE_CMP,				/* col op value, col op ANY/ALL (values) */
+	LSM_ZONE_NULLTEST
+} LsmZoneKind;
+
+/* What a single comparison with a column needs; the same at plan and run. */
+typedef struct LsmZoneCmpInfo
+{
+	AttrNumber	attno;
+	Oid			coltype;
+	int			strategy;		/* BTLessStrategyNumber .. BTGreaterStrategyNumber */
+	Oid			cmpproc;		/* btree order proc (coltype zone, value) */
+	Oid			cmpcoll;		/* collation to call it with */
+	bool		is_array;
+	bool		use_or;
+	Expr	   *arg;			/* the value (or array) expression */
+} LsmZoneCmpInfo;
+
+struct LsmZoneNode
+{
+	LsmZoneKind kind;
+	List	   *children;		/* AND / OR */
+	/* CMP and NULLTEST */
+	AttrNumber	attno;
+	bool		is_null;		/* NULLTEST: IS NULL (else IS NOT NULL) */
+	LsmZoneCmpInfo cmp;
+	bool		int_zone;		/* zone maps are signed int64 */
+	int16		typlen;
+	bool		typbyval;
+	FmgrInfo	cmpfn;
+	ExprState  *argstate;
+	/* evaluated at scan (re)start */
+	bool		never;			/* no row can satisfy it */
+	bool		always;			/* every block may match (ALL of nothing) */
+	int			nvalues;
+	Datum	   *values;
+	/* aligned copies of a block's zone bytes */
+	char	   *zbuf[2];
+	Size		zbuf_cap[2];
+	MemoryContext values_cxt;	/* root only: evaluated values */
+};
+
+/* Types whose btree order is the signed order of their stored integer. */
+static bool
+lsm_int_zone_type(Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case DATEOID:
+		case TIMEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case CASHOID:
+		case BOOLOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+static bool
+lsm_is_int_kind(int16 typlen, bool typbyval)
+{
+	return typbyval && (typlen == 1 || typlen == 2 || typlen == 4 || typlen == 8);
+}
+
+/* An expression that is constant during one execution of the scan. */
+static bool
+lsm_is_scan_constant(Node *node)
+{
+	return !contain_var_clause(node) &&
+		!contain_volatile_functions(node) &&
+		!contain_subplans(node);
+}
+
+/*
+ * Which Vars are columns of the table: those of range table entry `varno`,
+ * their attribute number mapped through attmap when there is one (the
+ * aggregate node's quals refer to its scan tuple, INDEX_VAR).
+ */
+typedef struct LsmZoneCtx
+{
+	Index		varno;
+	const AttrNumber *attmap;	/* varattno - 1 -> table attno (0: none) */
+	int			maplen;
+} LsmZoneCtx;
+
+/*
+ * A column of the table under binary-compatible relabels: its Var (for the
+ * type) and table attribute number, or NULL.
+ */
+static Var *
+lsm_column_var(Node *node, const LsmZoneCtx *ctx, AttrNumber *attno)
+{
+	while (node && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	if (node && IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varno != ctx->varno || var->varlevelsup != 0 || var->varattno <= 0)
+			return NULL;
+		*attno = var->varattno;
+		if (ctx->attmap != NULL)
+			*attno = var->varattno <= ctx->maplen ? ctx->attmap[var->varattno - 1] : 0;
+		return *attno > 0 ? var : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Can `opno` (with the column on its left) be checked against the zone
+ * maps of a column of type coltype?  Fills strategy, cmpproc, cmpcoll.
+ */
+static bool
+lsm_zone_operator(Oid opno, Oid coltype, Oid inputcollid, LsmZoneCmpInfo *info)
+{
+	TypeCacheEntry *tc;
+	int16		typlen;
+	bool		typbyval;
+	int			strategy;
+	Oid			lefttype,
+				righttype;
+	Oid			proc;
+
+	get_typlenbyval(coltype, &typlen, &typbyval);
+	if (lsm_is_int_kind(typlen, typbyval) && !lsm_int_zone_type(coltype))
+		return false;
+	tc = lookup_type_cache(coltype, TYPECACHE_BTREE_OPFAMILY | TYPECACHE_CMP_PROC);
+	if (!OidIsValid(tc->btree_opf) || !OidIsValid(tc->cmp_proc))
+		return false;
+	if (!op_in_opfamily(opno, tc->btree_opf))
+		return false;
+	get_op_opfamily_properties(opno, tc->btree_opf, false, &strategy,
+							   &lefttype, &righttype);
+	if (strategy < BTLessStrategyNumber || strategy > BTGreaterStrategyNumber)
+		return false;
+	proc = get_opfamily_proc(tc->btree_opf, lefttype, righttype, BTORDER_PROC);
+	if (!OidIsValid(proc))
+		return false;
+
+	if (type_is_collatable(coltype))
+	{
+		/* zone maps of collatable columns are in "C" order */
+		if (!OidIsValid(inputcollid))
+			return false;
+		if (!lc_collate_is_c(inputcollid) &&
+			!(strategy == BTEqualStrategyNumber &&
+			  get_collation_isdeterministic(inputcollid)))
+			return false;
+		info->cmpcoll = C_COLLATION_OID;
+	}
+	else
+		info->cmpcoll = InvalidOid;
+	info->coltype = coltype;
+	info->strategy = strategy;
+	info->cmpproc = proc;
+	return true;
+}
+
+/*
+ * Analyse one clause: can it prune blocks?  Builds the zone tree when
+ * `build` (at execution); at plan time only the answer matters.
+ */
+static LsmZoneNode *
+lsm_zone_analyze(Node *clause, const LsmZoneCtx *ctx, bool build)
+{
+	LsmZoneNode *zn = NULL;
+	LsmZoneCmpInfo info;
+	AttrNumber	attno;
+
+	memset(&info, 0, sizeof(info));
+	if (clause == NULL)
+		return NULL;
+	if (IsA(clause, RestrictInfo))
+		clause = (Node *) ((RestrictInfo *) clause)->clause;
+
+	if (is_andclause(clause) || is_orclause(clause))
+	{
+		bool		is_and = is_andclause(clause);
+		List	   *children = NIL;
+		ListCell   *lc;
+
+		foreach(lc, ((BoolExpr *) clause)->args)
+		{
+			LsmZoneNode *child = lsm_zone_analyze(lfirst(lc), ctx, build);
+
+			if (child != NULL)
+				children = lappend(children, child);
+			else if (!is_and)
+				return NULL;	/* an arm we cannot judge: keep every block */
+		}
+		if (children == NIL)
+			return NULL;
+		zn = palloc0(sizeof(LsmZoneNode));
+		zn->kind = is_and ? LSM_ZONE_AND : LSM_ZONE_OR;
+		zn->children = children;
+		return zn;
+	}
+	if (IsA(clause, NullTest))
+	{
+		NullTest   *nt = (NullTest *) clause;
+		Var		   *var = lsm_column_var((Node *) nt->arg, ctx, &attno);
+
+		if (var == NULL || nt->argisrow)
+			return NULL;
+		zn = palloc0(sizeof(LsmZoneNode));
+		zn->kind = LSM_ZONE_NULLTEST;
+		zn->attno = attno;
+		zn->is_null = (nt->nulltesttype == IS_NULL);
+		return zn;
+	}
+	if (IsA(clause, OpExpr))
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+		Var		   *var;
+		Node	   *other;
+		Oid			opno = op->opno;
+
+		if (list_length(op->args) != 2)
+			return NULL;
+		if ((var = lsm_column_var(linitial(op->args), ctx, &attno)) != NULL)
+			other = lsecond(op->args);
+		else if ((var = lsm_column_var(lsecond(op->args), ctx, &attno)) != NULL)
+		{
+			other = linitial(op->args);
+			opno = get_commutator(opno);
+			if (!OidIsValid(opno))
+				return NULL;
+		}
+		else
+			return NULL;
+		if (!lsm_is_scan_constant(other))
+			return NULL;
+		if (!lsm_zone_operator(opno, var->vartype, op->inputcollid, &info))
+			return NULL;
+		info.attno = attno;
+		info.arg = (Expr *) other;
+	}
+	else if (IsA(clause, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) clause;
+		Var		   *var = lsm_column_var(linitial(saop->args), ctx, &attno);
+		Node	   *other = lsecond(saop->args);
+
+		if (var == NULL || !lsm_is_scan_constant(other))
+			return NULL;
+		if (!lsm_zone_operator(saop->opno, var->vartype, saop->inputcollid, &info))
+			return NULL;
+		info.attno = attno;
+		info.arg = (Expr *) other;
+		info.is_array = true;
+		info.use_or = saop->useOr;
+	}
+	else
+		return NULL;
+
+	zn = palloc0(sizeof(LsmZoneNode));
+	zn->kind = LSM_ZONE_CMP;
+	zn->attno = info.attno;
+	zn->cmp = info;
+	if (build)
+	{
+		get_typlenbyval(info.coltype, &zn->typlen, &zn->typbyval);
+		zn->int_zone = lsm_is_int_kind(zn->typlen, zn->typbyval);
+		fmgr_info(info.cmpproc, &zn->cmpfn);
+	}
+	return zn;
+}
+
+/* Prepare the value expressions of a zone tree for execution. */
+static void
+lsm_zone_init_exprs(LsmZoneNode *zn, PlanState *ps)
+{
+	ListCell   *lc;
+
+	if (zn->kind == LSM_ZONE_AND || zn->kind == LSM_ZONE_OR)
+	{
+		foreach(lc, zn->children)
+			lsm_zone_init_exprs(lfirst(lc), ps);
+	}
+	else if (zn->kind == LSM_ZONE_CMP)
+		zn->argstate = ExecInitExpr(zn->cmp.arg, ps);
+}
+
+/*
+ * Evaluate the value expressions (scan start and every rescan: Params may
+ * have changed).  Values live in the current memory context.
+ */
+static void
+lsm_zone_eval(LsmZoneNode *zn, ExprContext *econtext)
+{
+	ListCell   *lc;
+	Datum		d;
+	bool		isnull;
+
+	if (zn->kind == LSM_ZONE_AND || zn->kind == LSM_ZONE_OR)
+	{
+		foreach(lc, zn->children)
+			lsm_zone_eval(lfirst(lc), econtext);
+		return;
+	}
+	if (zn->kind != LSM_ZONE_CMP)
+		return;
+	zn->never = false;
+	zn->always = false;
+	zn->nvalues = 0;
+	d = ExecEvalExpr(zn->argstate, econtext, &isnull);
+	if (isnull)
+	{
+		/* btree operators are strict: NULL never compares true */
+		zn->never = true;
+		return;
+	}
+	if (!zn->cmp.is_array)
+	{
+		Oid			argtype = exprType((Node *) zn->cmp.arg);
+		int16		len;
+		bool		byval;
+
+		get_typlenbyval(argtype, &len, &byval);
+		zn->values = palloc(sizeof(Datum));
+		zn->values[0] = datumCopy(d, byval, len);
+		zn->nvalues = 1;
+	}
+	else
+	{
+		ArrayType  *arr = DatumGetArrayTypePCopy(d);
+		int16		elmlen;
+		bool		elmbyval;
+		char		elmalign;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n,
+					i,
+					k = 0;
+
+		get_typlenbyvalalign(ARR_ELEMTYPE(arr), &elmlen, &elmbyval, &elmalign);
+		deconstruct_array(arr, ARR_ELEMTYPE(arr), elmlen, elmbyval, elmalign,
+						  &elems, &nulls, &n);
+		zn->values = palloc(sizeof(Datum) * Max(n, 1));
+		for (i = 0; i < n; i++)
+		{
+			if (nulls[i])
+			{
+				/* ALL with a NULL element is never true; ANY ignores it */
+				if (!zn->cmp.use_or)
+				{
+					zn->never = true;
+					return;
+				}
+				continue;
+			}
+			zn->values[k++] = elems[i];
+		}
+		zn->nvalues = k;
+		if (k == 0)
+		{
+			if (zn->cmp.use_or)
+				zn->never = true;	/* ANY of nothing is false */
+			else
+				zn->always = true;	/* ALL of nothing is true */
+		}
+	}
+}
+
+/* A zone min or max as a Datum of the column type (aligned copy). */
+static Datum
+lsm_zone_datum(LsmZoneNode *zn, int which, const uint8 *bytes, uint16 len)
+{
+	if (zn->int_zone)
+	{
+		int64		v;
+
+		/* 8-byte little-endian signed value (FORMAT.md section 5) */
+		v = (int64) ((uint64) bytes[0] | ((uint64) bytes[1] << 8) |
+					 ((uint64) bytes[2] << 16) | ((uint64) bytes[3] << 24) |
+					 ((uint64) bytes[4] << 32) | ((uint64) bytes[5] << 40) |
+					 ((uint64) bytes[6] << 48) | ((uint64) bytes[7] << 56));
+		return Int64GetDatum(v);
+	}
+	if (zn->zbuf_cap[which] < len)
+	{
+		/* in the query's memory, where the node itself lives */
+		zn->zbuf[which] = zn->zbuf[which] ?
+			repalloc(zn->zbuf[which], len) :
+			MemoryContextAlloc(GetMemoryChunkContext(zn), len);
+		zn->zbuf_cap[which] = len;
+	}
+	memcpy(zn->zbuf[which], bytes, len);
+	return PointerGetDatum(zn->zbuf[which]);
+}
+
+static inline int
+lsm_zone_cmp(LsmZoneNode *zn, Datum zone, Datum value)
+{
+	return DatumGetInt32(FunctionCall2Coll(&zn->cmpfn, zn->cmp.cmpcoll,
+										   zone, value));
+}
+
+/* May some row of block bi of segment h satisfy zn?  Conservative. */
+static bool
+lsm_zone_may_match(LsmZoneNode *zn, LsmSegmentHandle *h, const LsmBlockInfo *bi)
+{
+	ListCell   *lc;
+	int			c;
+	const LsmChunkInfo *ci;
+	Datum		zmin,
+				zmax;
+	int			i;
+
+	switch (zn->kind)
+	{
+		case LSM_ZONE_AND:
+			foreach(lc, zn->children)
+				if (!lsm_zone_may_match(lfirst(lc), h, bi))
+					return false;
+			return true;
+		case LSM_ZONE_OR:
+			foreach(lc, zn->children)
+				if (lsm_zone_may_match(lfirst(lc), h, bi))
+					return true;
+			return false;
+		default:
+			break;
+	}
+
+	c = h->map[zn->attno - 1];
+	if (c == LSM_MAP_MISSING)
+		return true;			/* attmissingval: not worth judging */
+	if (c == LSM_MAP_NULL)
+		return zn->kind == LSM_ZONE_NULLTEST && zn->is_null;
+	ci = &bi->cols[c];
+	if (zn->kind == LSM_ZONE_NULLTEST)
+		return zn->is_null ? ci->null_count > 0 : ci->null_count < bi->nrows;
+
+	if (zn->never)
+		return false;
+	if (ci->null_count >= bi->nrows)
+		return false;			/* only NULLs: a strict operator is never true */
+	if (zn->always || !(ci->zone_flags & LSM_ZONE_HAS_MINMAX))
+		return true;
+	if (zn->int_zone != (h->cols[c].kind == LSM_KIND_INT))
+		return true;			/* cannot happen: the map checked the kind */
+	if (zn->int_zone && (ci->zmin_len != 8 || ci->zmax_len != 8))
+		return true;
+	zmin = lsm_zone_datum(zn, 0, ci->zmin, ci->zmin_len);
+	zmax = lsm_zone_datum(zn, 1, ci->zmax, ci->zmax_len);
+
+	for (i = 0; i < zn->nvalues; i++)
+	{
+		Datum		v = zn->values[i];
+		bool		may;
+
+		switch (zn->cmp.strategy)
+		{
+			case BTLessStrategyNumber:
+				may = lsm_zone_cmp(zn, zmin, v) < 0;
+				break;
+			case BTLessEqualStrategyNumber:
+				may = lsm_zone_cmp(zn, zmin, v) <= 0;
+				break;
+			case BTEqualStrategyNumber:
+				may = lsm_zone_cmp(zn, zmin, v) <= 0 &&
+					lsm_zone_cmp(zn, zmax, v) >= 0;
+				break;
+			case BTGreaterEqualStrategyNumber:
+				may = lsm_zone_cmp(zn, zmax, v) >= 0;
+				break;
+			default:
+				may = lsm_zone_cmp(zn, zmax, v) > 0;
+				break;
+		}
+		if (zn->cmp.is_array && !zn->cmp.use_or)
+		{
+			if (!may)
+				return false;	/* ALL: every element must be satisfiable */
+		}
+		else if (may)
+			return true;
+	}
+	return zn->cmp.is_array && !zn->cmp.use_or;
+}
+
+/*
+ * lsm_zone_compile
+ *		The zone tree (an AND) of those of `clauses` that can prune blocks,
+ *		or NULL if none can, ready for execution under planstate ps.  Vars
+ *		of range table entry varno are the table's columns, their attribute
+ *		numbers mapped through attmap (varattno - 1 -> attno) if given.
+ *		Allocates in the current memory context, which must live as long as
+ *		the scan.
+ */
+LsmZoneNode *
+lsm_zone_compile(List *clauses, Index varno, const AttrNumber *attmap,
+				 int maplen, PlanState *ps)
+{
+	LsmZoneCtx	ctx = {varno, attmap, maplen};
+	List	   *children = NIL;
+	LsmZoneNode *zone;
+	ListCell   *lc;
+
+	foreach(lc, clauses)
+	{
+		LsmZoneNode *zn = lsm_zone_analyze(lfirst(lc), &ctx, true);
+
+		if (zn != NULL)
+		{
+			lsm_zone_init_exprs(zn, ps);
+			children = lappend(children, zn);
+		}
+	}
+	if (children == NIL)
+		return NULL;
+	zone = palloc0(sizeof(LsmZoneNode));
+	zone->kind = LSM_ZONE_AND;
+	zone->children = children;
+	zone->values_cxt = AllocSetContextCreate(CurrentMemoryContext,
+											 "lsm zone values",
+											 ALLOCSET_SMALL_SIZES);
+	return zone;
+}
+
+/* Evaluate the zone tree's values: at scan start and after each rescan. */
+void
+lsm_zone_prepare(LsmZoneNode *zone, ExprContext *econtext)
+{
+	MemoryContext old;
+
+	MemoryContextReset(zone->values_cxt);
+	old = MemoryContextSwitchTo(zone->values_cxt);
+	lsm_zone_eval(zone, econtext);
+	MemoryContextSwitchTo(old);
+}
+
+/* LsmBlockFilter over a zone tree (arg). */
+bool
+lsm_zone_block_filter(void *arg, LsmSegmentHandle *h, const LsmBlockInfo *bi)
+{
+	return lsm_zone_may_match((LsmZoneNode *) arg, h, bi);
+}
+
+/* ---- planning ---- */
+
+static CustomPathMethods lsm_path_methods;
+static CustomScanMethods lsm_plan_methods;
+static CustomExecMethods lsm_exec_methods;
+
+/* Attribute numbers (>0) referenced by the target list and quals; NULL = all. */
+static Bitmapset *
+lsm_needed_attrs(Index relid, List *tlist, List *clauses, int natts)
+{
+	Bitmapset  *raw = NULL;
+	Bitmapset  *attrs = NULL;
+	int			k = -1;
+
+	pull_varattnos((Node *) tlist, relid, &raw);
+	pull_varattnos((Node *) clauses, relid, &raw);
+	while ((k = bms_next_member(raw, k)) >= 0)
+	{
+		AttrNumber	attno = k + FirstLowInvalidHeapAttributeNumber;
+
+		if (attno == InvalidAttrNumber)
+		{
+			/* a whole-row reference needs every column */
+			int			i;
+
+			for (i = 1; i <= natts; i++)
+				attrs = bms_add_member(attrs, i);
+		}
+		else if (attno > 0)
+			attrs = bms_add_member(attrs, attno);
+	}
+	return attrs;
+}
+
+/* Physical correlation of a column from pg_statistic, 0 if unknown. */
+static double
+lsm_column_correlation(PlannerInfo *root, Index relid, AttrNumber attno)
+{
+	RangeTblEntry *rte = planner_rt_fetch(relid, root);
+	HeapTuple	tup;
+	AttStatsSlot sslot;
+	double		corr = 0.0;
+
+	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(rte->relid),
+						  Int16GetDatum(attno), BoolGetDatum(rte->inh));
+	if (!HeapTupleIsValid(tup))
+		return 0.0;
+	if (get_attstatsslot(&sslot, tup, STATISTIC_KIND_CORRELATION, InvalidOid,
+						 ATTSTATSSLOT_NUMBERS))
+	{
+		if (sslot.nnumbers == 1)
+			corr = sslot.numbers[0];
+		free_attstatsslot(&sslot);
+	}
+	ReleaseSysCache(tup);
+	return corr;
+}
+
+/* First column a zone tree looks at (for its correlation). */
+static AttrNumber
+lsm_zone_first_attno(LsmZoneNode *zn)
+{
+	if (zn->kind == LSM_ZONE_AND || zn->kind == LSM_ZONE_OR)
+		return lsm_zone_first_attno(linitial(zn->children));
+	return zn->attno;
+}
+
+/* Share of blocks the scan is expected to read. */
+static double
+lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel, List *clauses)
+{
+	double		frac = 1.0;
+	ListCell   *lc;
+	LsmZoneCtx	ctx = {rel->relid, NULL, 0};
+
+	foreach(lc, clauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		LsmZoneNode *zn = lsm_zone_analyze((Node *) rinfo->clause, &ctx, false);
+		Selectivity s;
+		double		corr;
+		double		f;
+
+		if (zn == NULL)
+			continue;
+		s = clause_selectivity(root, (Node *) rinfo, rel->relid, JOIN_INNER, NULL);
+		corr = lsm_column_correlation(root, rel->relid, lsm_zone_first_attno(zn));
+		f = s + (1.0 - s) * (1.0 - corr * corr);
+		frac = Min(frac, f);
+	}
+	return Max(frac, 0.0);
+}
+
+static void
+lsm_cost_path(PlannerInfo *root, RelOptInfo *rel, Path *path,
+			  ParamPathInfo *ppi, Bitmapset *attrs)
+{
+	double		spc_seq_page_cost;
+	QualCost	qpqual_cost;
+	List	   *clauses = rel->baserestrictinfo;
+	double		width_all = 8;	/* the rowid chunk */
+	double		width_need = 8;
+	double		colfrac;
+	double		blockfrac;
+	Cost		cpu_per_tuple;
+	int			i;
+
+	if (ppi)
+		clauses = list_concat_copy(clauses, ppi->ppi_clauses);
+	path->rows = ppi ? ppi->ppi_rows : rel->rows;
+
+	for (i = 1; i <= rel->max_attr; i++)
+	{
+		double		w = rel->attr_widths[i - rel->min_attr];
+
+		if (w <= 0)
+			w = 8;
+		width_all += w;
+		if (bms_is_member(i, attrs))
+			width_need += w;
+	}
+	colfrac = Min(1.0, width_need / width_all);
+	blockfrac = lsm_block_fraction(root, rel, clauses);
+
+	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
+	cost_qual_eval(&qpqual_cost, clauses, root);
+	/* decoding fewer columns makes each row cheaper to produce */
+	cpu_per_tuple = cpu_tuple_cost * (0.5 + 0.5 * colfrac) +
+		qpqual_cost.per_tuple;
+	path->startup_cost = qpqual_cost.startup + path->pathtarget->cost.startup;
+	path->total_cost = path->startup_cost +
+		spc_seq_page_cost * rel->pages * colfrac * blockfrac +
+		cpu_per_tuple * rel->tuples * blockfrac +
+		path->pathtarget->cost.per_tuple * path->rows;
+}
+
+/*
+ * Add an LSM Scan path for an lsm base relation (set_rel_pathlist hook).
+ */
+void
+lsm_customscan_add_paths(PlannerInfo *root, RelOptInfo *rel, Index rti,
+						 RangeTblEntry *rte)
+{
+	CustomPath *cpath;
+	Relids		required_outer;
+	List	   *clauses;
+	Bitmapset  *attrs;
+
+	if (!lsm_enable_custom_scan || rte->tablesample != NULL || rte->inh)
+		return;
+	if (rel->reloptkind != RELOPT_BASEREL &&
+		rel->reloptkind != RELOPT_OTHER_MEMBER_REL)
+		return;
+
+	required_outer = rel->lateral_relids;
+	cpath = makeNode(CustomPath);
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = rel;
+	cpath->path.pathtarget = rel->reltarget;
+	cpath->path.param_info = get_baserel_parampathinfo(root, rel, required_outer);
+	cpath->path.parallel_aware = false;
+	cpath->path.parallel_safe = rel->consider_parallel;
+	cpath->path.parallel_workers = 0;
+	cpath->path.pathkeys = NIL;
+	cpath->flags = CUSTOMPATH_SUPPORT_BACKWARD_SCAN |
+		CUSTOMPATH_SUPPORT_PROJECTION;
+	cpath->methods = &lsm_path_methods;
+
+	clauses = extract_actual_clauses(rel->baserestrictinfo, false);
+	attrs = lsm_needed_attrs(rti, rel->reltarget->exprs, clauses,
+							 rel->max_attr);
+	lsm_cost_path(root, rel, &cpath->path, cpath->path.param_info, attrs);
+	add_path(rel, &cpath->path);
+}
+
+static Plan *
+lsm_plan_custom_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+					 List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *cscan = makeNode(CustomScan);
+	List	   *quals = extract_actual_clauses(clauses, false);
+	List	   *zone = NIL;
+	List	   *attnos = NIL;
+	Bitmapset  *attrs;
+	ListCell   *lc;
+	int			k = -1;
+	LsmZoneCtx	ctx = {rel->relid, NULL, 0};
+
+	/* pseudoconstant quals went to a gating Result node */
+	foreach(lc, quals)
+	{
+		if (lsm_zone_analyze(lfirst(lc), &ctx, false) != NULL)
+			zone = lappend(zone, lfirst(lc));
+	}
+	attrs = lsm_needed_attrs(rel->relid, tlist, quals, rel->max_attr);
+	while ((k = bms_next_member(attrs, k)) >= 0)
+		attnos = lappend_int(attnos, k);
+
+	cscan->scan.plan.targetlist = tlist;
+	cscan->scan.plan.qual = quals;
+	cscan->scan.scanrelid = rel->relid;
+	cscan->flags = best_path->flags;
+	cscan->custom_plans = NIL;
+	/* zone quals are copies: setrefs and nestloop params fix them too */
+	cscan->custom_exprs = copyObject(zone);
+	cscan->custom_private = list_make1(attnos);
+	cscan->custom_scan_tlist = NIL;
+	cscan->methods = &lsm_plan_methods;
+	return &cscan->scan.plan;
+}
+
+/* ---- execution ---- */
+
+typedef struct LsmScanState
+{
+	CustomScanState css;
+	TableScanDesc scan;
+	Bitmapset  *attrs;			/* NULL: all */
+	LsmZoneNode *zone;			/* AND of the zone quals, or NULL */
+	bool		zone_ready;
+} LsmScanState;
+
+static Node *
+lsm_create_scan_state(CustomScan *cscan)
+{
+	LsmScanState *ss = palloc0(sizeof(LsmScanState));
+
+	NodeSetTag(ss, T_CustomScanState);
+	ss->css.methods = &lsm_exec_methods;
+	return (Node *) ss;
+}
+
+static void
+lsm_begin_custom_scan(CustomScanState *node, EState *estate, int eflags)
+{
+	LsmScanState *ss = (LsmScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	Relation	rel = node->ss.ss_currentRelation;
+	List	   *attnos = linitial(cscan->custom_private);
+	ListCell   *lc;
+	TupleTableSlot *slot;
+	MemoryContext old;
+
+	/* rows come in lsm slots, which answer xmin like a sequential scan's */
+	slot = ExecAllocTableSlot(&estate->es_tupleTable, RelationGetDescr(rel),
+							  table_slot_callbacks(rel));
+	node->ss.ss_ScanTupleSlot = slot;
+
+	foreach(lc, attnos)
+		ss->attrs = bms_add_member(ss->attrs, lfirst_int(lc));
+	if (bms_num_members(ss->attrs) >= RelationGetDescr(rel)->natts)
+		ss->attrs = NULL;
+	else if (ss->attrs == NULL)
+		ss->attrs = bms_make_singleton(0);	/* no column at all */
+
+	ss->zone = lsm_zone_compile(cscan->custom_exprs, cscan->scan.scanrelid,
+								NULL, 0, &node->ss.ps);
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
+	old = MemoryContextSwitchTo(estate->es_query_cxt);
+	ss->scan = table_beginscan(rel, estate->es_snapshot, 0, NULL);
+	lsm_scan_set_columns(ss->scan, ss->attrs);
+	if (ss->zone)
+		lsm_scan_set_filter(ss->scan, lsm_zone_block_filter, ss->zone);
+	MemoryContextSwitchTo(old);
+}
+
+static TupleTableSlot *
+lsm_scan_next(ScanState *node)
+{
+	LsmScanState *ss = (LsmScanState *) node;
+	TupleTableSlot *slot = node->ss_ScanTupleSlot;
+
+	if (ss->zone && !ss->zone_ready)
+	{
+		lsm_zone_prepare(ss->zone, node->ps.ps_ExprContext);
+		ss->zone_ready = true;
+	}
+	if (table_scan_getnextslot(ss->scan, node->ps.state->es_direction, slot))
+		return slot;
+	return NULL;
+}
+
+static bool
+lsm_scan_recheck(ScanState *node, TupleTableSlot *slot)
+{
+	/* the quals are checked by ExecScan; nothing else was pushed down */
+	return true;
+}
+
+static TupleTableSlot *
+lsm_exec_custom_scan(CustomScanState *node)
+{
+	return ExecScan(&node->ss, lsm_scan_next, lsm_scan_recheck);
+}
+
+static void
+lsm_end_custom_scan(CustomScanState *node)
+{
+	LsmScanState *ss = (LsmScanState *) node;
+
+	if (ss->scan)
+		table_endscan(ss->scan);
+	ss->scan = NULL;
+}
+
+static void
+lsm_rescan_custom_scan(CustomScanState *node)
+{
+	LsmScanState *ss = (LsmScanState *) node;
+
+	/* counters go on across rescans: EXPLAIN ANALYZE reports the sum */
+	if (ss->scan)
+		table_rescan(ss->scan, NULL);
+	ss->zone_ready = false;
+}
+
+static void
+lsm_explain_custom_scan(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	LsmScanState *ss = (LsmScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	TupleDesc	desc = RelationGetDescr(node->ss.ss_currentRelation);
+	StringInfoData cols;
+	int			i;
+
+	initStringInfo(&cols);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (ss->attrs == NULL || bms_is_member(i + 1, ss->attrs))
+		{
+			if (cols.len > 0)
+				appendStringInfoString(&cols, ", ");
+			appendStringInfoString(&cols, quote_identifier(NameStr(att->attname)));
+		}
+	}
+	ExplainPropertyText("Columns", cols.len > 0 ? cols.data : "(none)", es);
+
+	if (cscan->custom_exprs != NIL)
+	{
+		List	   *context;
+		bool		useprefix;
+		char	   *str;
+
+		context = set_deparse_context_plan(es->deparse_cxt,
+										   node->ss.ps.plan, ancestors);
+		useprefix = list_length(es->rtable) > 1 || es->verbose;
+		str = deparse_expression((Node *) make_ands_explicit(cscan->custom_exprs),
+								 context, useprefix, false);
+		ExplainPropertyText("Zone Filter", str, es);
+	}
+
+	if (es->analyze && ss->scan)
+	{
+		LsmScanCounters c;
+
+		lsm_scan_get_counters(ss->scan, &c);
+		if (cscan->custom_exprs != NIL)
+		{
+			if (es->format == EXPLAIN_FORMAT_TEXT)
+			{
+				appendStringInfoSpaces(es->str, es->indent * 2);
+				appendStringInfo(es->str,
+								 "Segments Skipped: " INT64_FORMAT " of " INT64_FORMAT
+								 ", Blocks Skipped: " INT64_FORMAT " of " INT64_FORMAT "\n",
+								 c.segments_skipped, c.segments,
+								 c.blocks_skipped, c.blocks);
+			}
+			else
+			{
+				ExplainPropertyInteger("Segments Skipped", NULL, c.segments_skipped, es);
+				ExplainPropertyInteger("Segments", NULL, c.segments, es);
+				ExplainPropertyInteger("Blocks Skipped", NULL, c.blocks_skipped, es);
+				ExplainPropertyInteger("Blocks", NULL, c.blocks, es);
+			}
+		}
+		ExplainPropertyInteger("Rows Removed by Deletes", NULL, c.rows_deleted, es);
+	}
+}
+
+void
+lsm_customscan_register(void)
+{
+	lsm_path_methods.CustomName = "LSM Scan";
+	lsm_path_methods.PlanCustomPath = lsm_plan_custom_path;
+
+	lsm_plan_methods.CustomName = "LSM Scan";
+	lsm_plan_methods.CreateCustomScanState = lsm_create_scan_state;
+	RegisterCustomScanMethods(&lsm_plan_methods);
+
+	lsm_exec_methods.CustomName = "LSM Scan";
+	lsm_exec_methods.BeginCustomScan = lsm_begin_custom_scan;
+	lsm_exec_methods.ExecCustomScan = lsm_exec_custom_scan;
+	lsm_exec_methods.EndCustomScan = lsm_end_custom_scan;
+	lsm_exec_methods.ReScanCustomScan = lsm_rescan_custom_scan;
+	lsm_exec_methods.ExplainCustomScan = lsm_explain_custom_scan;
+}
