@@ -255,6 +255,7 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	double		width_all = 8,
 				width_need = 8;
 	double		spc_seq_page_cost;
+	double		blockfrac;
 	QualCost	qcost;
 	int			i;
 
@@ -295,6 +296,12 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	quals = list_concat(quals, extract_actual_clauses(input_rel->baserestrictinfo, true));
 	if (contain_subplans((Node *) quals))
 		return;
+	/* quals may read user columns only (no ctid: a TID range scan is better) */
+	foreach(lc, pull_var_clause((Node *) quals, PVC_RECURSE_PLACEHOLDERS))
+	{
+		if (!lsm_is_column(lfirst(lc), relid))
+			return;
+	}
 
 	/* columns read, for the cost */
 	pull_varattnos((Node *) quals, relid, &attrs);
@@ -336,11 +343,13 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	 */
 	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
 	cost_qual_eval(&qcost, quals, root);
+	blockfrac = lsm_block_fraction(root, input_rel, input_rel->baserestrictinfo);
 	cpath->path.startup_cost = qcost.startup +
-		spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all) +
-		input_rel->tuples * (qcost.per_tuple +
-							 cpu_operator_cost * 0.25 * (1 + list_length(aggs) +
-														  list_length(group_vars)));
+		(enable_seqscan ? 0 : disable_cost) +
+		blockfrac * (spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all) +
+					 input_rel->tuples * (qcost.per_tuple +
+										  cpu_operator_cost * 0.25 *
+										  (1 + list_length(aggs) + list_length(group_vars))));
 	cpath->path.total_cost = cpath->path.startup_cost +
 		cpu_tuple_cost * ngroups + output_rel->reltarget->cost.per_tuple * ngroups;
 	add_path(output_rel, &cpath->path);
@@ -382,7 +391,7 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	}
 	foreach(lc, pull_var_clause((Node *) quals, PVC_RECURSE_PLACEHOLDERS))
 		vars = list_append_unique(vars, lfirst(lc));
-	lsm_agg_check_exprs(tlist, relid, vars, &aggs);
+	lsm_agg_check_exprs(best_path->path.pathtarget->exprs, relid, vars, &aggs);
 	if (having != NIL)
 		lsm_agg_check_exprs(having, relid, vars, &aggs);
 	foreach(lc, aggs)
@@ -440,7 +449,12 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	cscan->custom_plans = NIL;
 	cscan->custom_exprs = quals;
 	cscan->custom_scan_tlist = scan_tlist;
-	cscan->custom_private = list_make5(list_make1_int(relid), var_attnos,
+	/*
+	 * The range table index would not survive setrefs.c (subqueries are
+	 * flattened with an offset); the executor finds the entry by OID.
+	 */
+	cscan->custom_private = list_make5(list_make1_oid(planner_rt_fetch(relid, root)->relid),
+									   var_attnos,
 									   agg_kinds, agg_args,
 									   list_make2(group_pos, group_eqops));
 	cscan->methods = &lsm_agg_plan_methods;
@@ -483,8 +497,26 @@ typedef struct LsmAggSpec
 {
 	int			kind;
 	AttrNumber	arg;			/* table attribute, 0 for count(*) */
+	int16		argwidth;		/* its typlen */
 	int			pos;			/* scan tuple position (0-based) */
 } LsmAggSpec;
+
+/* An integer-like Datum of width 1, 2, 4 or 8 as int64. */
+static inline int64
+lsm_int_of(Datum d, int16 width)
+{
+	switch (width)
+	{
+		case 1:
+			return (int64) DatumGetChar(d);
+		case 2:
+			return (int64) DatumGetInt16(d);
+		case 4:
+			return (int64) DatumGetInt32(d);
+		default:
+			return DatumGetInt64(d);
+	}
+}
 
 /* A `column op constant` WHERE qual, evaluated over vectors. */
 typedef struct LsmVecQual
@@ -496,6 +528,7 @@ typedef struct LsmVecQual
 	ExprState  *argstate;		/* the constant side (evaluated per scan) */
 	Datum		arg;
 	bool		argnull;
+	FunctionCallInfo fcinfo;
 } LsmVecQual;
 
 typedef struct LsmAggState
@@ -587,6 +620,8 @@ lsm_vec_qual(LsmAggState *st, Expr *qual, PlanState *ps)
 	vq->collation = op->inputcollid;
 	vq->var_left = var_left;
 	vq->argstate = ExecInitExpr((Expr *) other, ps);
+	vq->fcinfo = palloc0(SizeForFunctionCallInfo(2));
+	InitFunctionCallInfoData(*vq->fcinfo, &vq->fn, 2, vq->collation, NULL, NULL);
 	return vq;
 }
 
@@ -596,7 +631,8 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 	LsmAggState *st = (LsmAggState *) node;
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
 	List	   *priv = cscan->custom_private;
-	Index		relid = linitial_int((List *) linitial(priv));
+	Oid			reloid = linitial_oid((List *) linitial(priv));
+	Index		relid = 0;
 	List	   *var_attnos = lsecond(priv);
 	List	   *agg_kinds = lthird(priv);
 	List	   *agg_args = lfourth(priv);
@@ -609,7 +645,20 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 			   *lc2;
 	int			i;
 
-	st->rel = ExecGetRangeTableRelation(estate, relid);
+	/* any range table entry of the table will do: it is locked already */
+	for (i = 1; i <= list_length(estate->es_range_table); i++)
+	{
+		RangeTblEntry *rte = exec_rt_fetch(i, estate);
+
+		if (rte->rtekind == RTE_RELATION && rte->relid == reloid)
+		{
+			relid = i;
+			break;
+		}
+	}
+	if (relid == 0)
+		elog(ERROR, "lsm aggregate: relation %u is not in the range table", reloid);
+	st->rel = ExecOpenScanRelation(estate, relid, eflags);
 	st->nvars = list_length(var_attnos);
 	st->var_attnos = palloc(sizeof(AttrNumber) * Max(st->nvars, 1));
 	i = 0;
@@ -626,6 +675,9 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 		st->aggs[i].kind = lfirst_int(lc);
 		st->aggs[i].arg = lfirst_int(lc2);
 		st->aggs[i].pos = st->nvars + i;
+		if (st->aggs[i].arg > 0)
+			st->aggs[i].argwidth =
+				TupleDescAttr(RelationGetDescr(st->rel), st->aggs[i].arg - 1)->attlen;
 		i++;
 	}
 	st->ngk = list_length(group_pos);
@@ -1098,7 +1150,7 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 
 					if (!nulls[r])
 					{
-						sum += (int64) DatumGetInt64(vals[r]);
+						sum += lsm_int_of(vals[r], spec->argwidth);
 						cnt++;
 					}
 				}
@@ -1112,7 +1164,7 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 
 					if (!nulls[r])
 					{
-						ACC(i)->isum += (int64) DatumGetInt64(vals[r]);
+						ACC(i)->isum += lsm_int_of(vals[r], spec->argwidth);
 						ACC(i)->count++;
 					}
 				}
@@ -1190,9 +1242,10 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 					if (nulls[r])
 						continue;
 					acc = ACC(i);
-					v = DatumGetInt64(vals[r]);
+					v = lsm_int_of(vals[r], spec->argwidth);
 					if (!acc->has ||
-						(ismin ? v < DatumGetInt64(acc->m) : v > DatumGetInt64(acc->m)))
+						(ismin ? v < lsm_int_of(acc->m, spec->argwidth) :
+						 v > lsm_int_of(acc->m, spec->argwidth)))
 						acc->m = vals[r];
 					acc->has = true;
 				}
@@ -1362,9 +1415,13 @@ lsm_agg_filter(LsmAggState *st, const LsmBatch *batch, const int **selp)
 		LsmVecQual *vq = lfirst(lc);
 		const Datum *vals = batch->values[vq->attno - 1];
 		const bool *nulls = batch->isnull[vq->attno - 1];
+		FunctionCallInfo fcinfo = vq->fcinfo;
 
 		if (vq->argnull)
 			return 0;
+		fcinfo->args[0].isnull = false;
+		fcinfo->args[1].isnull = false;
+		fcinfo->args[vq->var_left ? 1 : 0].value = vq->arg;
 		k = 0;
 		for (i = 0; i < n; i++)
 		{
@@ -1373,10 +1430,10 @@ lsm_agg_filter(LsmAggState *st, const LsmBatch *batch, const int **selp)
 
 			if (nulls[r])
 				continue;
-			res = vq->var_left ?
-				FunctionCall2Coll(&vq->fn, vq->collation, vals[r], vq->arg) :
-				FunctionCall2Coll(&vq->fn, vq->collation, vq->arg, vals[r]);
-			if (DatumGetBool(res))
+			fcinfo->args[vq->var_left ? 0 : 1].value = vals[r];
+			fcinfo->isnull = false;
+			res = FunctionCallInvoke(fcinfo);
+			if (!fcinfo->isnull && DatumGetBool(res))
 				out[k++] = r;
 		}
 		n = k;
@@ -1608,7 +1665,7 @@ lsm_agg_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 										   ancestors);
 		str = deparse_expression((Node *) make_ands_explicit(cscan->custom_exprs),
 								 context, false, false);
-		ExplainPropertyText("Filter", str, es);
+		ExplainPropertyText("Row Filter", str, es);
 	}
 	if (es->analyze && st->scan)
 	{

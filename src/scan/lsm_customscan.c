@@ -693,8 +693,8 @@ lsm_zone_first_attno(LsmZoneNode *zn)
 	return zn->attno;
 }
 
-/* Share of blocks the scan is expected to read. */
-static double
+/* Share of blocks a scan with these quals (RestrictInfos) is expected to read. */
+double
 lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel, List *clauses)
 {
 	double		frac = 1.0;
@@ -755,7 +755,9 @@ lsm_cost_path(PlannerInfo *root, RelOptInfo *rel, Path *path,
 	/* decoding fewer columns makes each row cheaper to produce */
 	cpu_per_tuple = cpu_tuple_cost * (0.5 + 0.5 * colfrac) +
 		qpqual_cost.per_tuple;
-	path->startup_cost = qpqual_cost.startup + path->pathtarget->cost.startup;
+	/* it is a sequential scan: enable_seqscan = off applies to it too */
+	path->startup_cost = qpqual_cost.startup + path->pathtarget->cost.startup +
+		(enable_seqscan ? 0 : disable_cost);
 	path->total_cost = path->startup_cost +
 		spc_seq_page_cost * rel->pages * colfrac * blockfrac +
 		cpu_per_tuple * rel->tuples * blockfrac +
@@ -779,6 +781,17 @@ lsm_customscan_add_paths(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	if (rel->reloptkind != RELOPT_BASEREL &&
 		rel->reloptkind != RELOPT_OTHER_MEMBER_REL)
 		return;
+
+	/* quals on ctid: a TID range scan reads just that range */
+	{
+		Bitmapset  *sys = NULL;
+
+		pull_varattnos((Node *) extract_actual_clauses(rel->baserestrictinfo, false),
+					   rti, &sys);
+		if (bms_is_member(SelfItemPointerAttributeNumber - FirstLowInvalidHeapAttributeNumber,
+						  sys))
+			return;
+	}
 
 	required_outer = rel->lateral_relids;
 	cpath = makeNode(CustomPath);
@@ -808,10 +821,7 @@ lsm_plan_custom_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	CustomScan *cscan = makeNode(CustomScan);
 	List	   *quals = extract_actual_clauses(clauses, false);
 	List	   *zone = NIL;
-	List	   *attnos = NIL;
-	Bitmapset  *attrs;
 	ListCell   *lc;
-	int			k = -1;
 	LsmZoneCtx	ctx = {rel->relid, NULL, 0};
 
 	/* pseudoconstant quals went to a gating Result node */
@@ -820,9 +830,6 @@ lsm_plan_custom_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 		if (lsm_zone_analyze(lfirst(lc), &ctx, false) != NULL)
 			zone = lappend(zone, lfirst(lc));
 	}
-	attrs = lsm_needed_attrs(rel->relid, tlist, quals, rel->max_attr);
-	while ((k = bms_next_member(attrs, k)) >= 0)
-		attnos = lappend_int(attnos, k);
 
 	cscan->scan.plan.targetlist = tlist;
 	cscan->scan.plan.qual = quals;
@@ -831,7 +838,11 @@ lsm_plan_custom_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	cscan->custom_plans = NIL;
 	/* zone quals are copies: setrefs and nestloop params fix them too */
 	cscan->custom_exprs = copyObject(zone);
-	cscan->custom_private = list_make1(attnos);
+	/*
+	 * The columns to decode are taken from the final plan at execution:
+	 * the target list given here may still be replaced by a projection's.
+	 */
+	cscan->custom_private = NIL;
 	cscan->custom_scan_tlist = NIL;
 	cscan->methods = &lsm_plan_methods;
 	return &cscan->scan.plan;
@@ -864,8 +875,6 @@ lsm_begin_custom_scan(CustomScanState *node, EState *estate, int eflags)
 	LsmScanState *ss = (LsmScanState *) node;
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
 	Relation	rel = node->ss.ss_currentRelation;
-	List	   *attnos = linitial(cscan->custom_private);
-	ListCell   *lc;
 	TupleTableSlot *slot;
 	MemoryContext old;
 
@@ -874,8 +883,8 @@ lsm_begin_custom_scan(CustomScanState *node, EState *estate, int eflags)
 							  table_slot_callbacks(rel));
 	node->ss.ss_ScanTupleSlot = slot;
 
-	foreach(lc, attnos)
-		ss->attrs = bms_add_member(ss->attrs, lfirst_int(lc));
+	ss->attrs = lsm_needed_attrs(cscan->scan.scanrelid, cscan->scan.plan.targetlist,
+								 cscan->scan.plan.qual, RelationGetDescr(rel)->natts);
 	if (bms_num_members(ss->attrs) >= RelationGetDescr(rel)->natts)
 		ss->attrs = NULL;
 	else if (ss->attrs == NULL)
@@ -977,7 +986,7 @@ lsm_explain_custom_scan(CustomScanState *node, List *ancestors, ExplainState *es
 
 		context = set_deparse_context_plan(es->deparse_cxt,
 										   node->ss.ps.plan, ancestors);
-		useprefix = list_length(es->rtable) > 1 || es->verbose;
+		useprefix = es->verbose;
 		str = deparse_expression((Node *) make_ands_explicit(cscan->custom_exprs),
 								 context, useprefix, false);
 		ExplainPropertyText("Zone Filter", str, es);

@@ -281,6 +281,8 @@ lsm_scan_end(TableScanDesc sscan)
 	LsmScanDesc scan = (LsmScanDesc) sscan;
 
 	lsm_scan_release_sources(scan);
+	if (scan->run_slot)
+		ExecDropSingleTupleTableSlot(scan->run_slot);
 	if (scan->own_snapshot)
 		UnregisterSnapshot(scan->base.rs_snapshot);
 	else if (scan->base.rs_flags & SO_TEMP_SNAPSHOT)

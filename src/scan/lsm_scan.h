@@ -194,6 +194,8 @@ extern LsmZoneNode *lsm_zone_compile(List *clauses, Index varno,
 extern void lsm_zone_prepare(LsmZoneNode *zone, ExprContext *econtext);
 extern bool lsm_zone_block_filter(void *arg, LsmSegmentHandle *h,
 								  const LsmBlockInfo *bi);
+extern double lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel,
+								 List *clauses);
 extern void lsm_customscan_register(void);
 extern void lsm_customscan_add_paths(PlannerInfo *root,
 									 RelOptInfo *rel, Index rti,
