@@ -49,6 +49,7 @@
 
 #include "access/tableam.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
@@ -529,6 +530,7 @@ typedef struct LsmVecQual
 	Datum		arg;
 	bool		argnull;
 	FunctionCallInfo fcinfo;
+	bool		byref_cache;	/* by-reference column, immutable operator */
 } LsmVecQual;
 
 typedef struct LsmAggState
@@ -620,6 +622,8 @@ lsm_vec_qual(LsmAggState *st, Expr *qual, PlanState *ps)
 	vq->collation = op->inputcollid;
 	vq->var_left = var_left;
 	vq->argstate = ExecInitExpr((Expr *) other, ps);
+	vq->byref_cache = !get_typbyval(var->vartype) &&
+		func_volatile(op->opfuncid) == PROVOLATILE_IMMUTABLE;
 	vq->fcinfo = palloc0(SizeForFunctionCallInfo(2));
 	InitFunctionCallInfoData(*vq->fcinfo, &vq->fn, 2, vq->collation, NULL, NULL);
 	return vq;
@@ -840,14 +844,21 @@ lsm_agg_lookup(LsmAggState *st, Datum *keys, bool *nulls)
 
 #define LSM_I128_LIMIT	((int128) 1000000000000000000LL * (int128) 1000000000000000000LL)	/* 1e36 */
 
-static int128
+static int128 lsm_pow10_tab[39];
+
+/* 10^e for 0 <= e <= 38 */
+static inline int128
 lsm_pow10_128(int e)
 {
-	int128		v = 1;
+	if (lsm_pow10_tab[0] == 0)
+	{
+		int			i;
 
-	while (e-- > 0)
-		v *= 10;
-	return v;
+		lsm_pow10_tab[0] = 1;
+		for (i = 1; i < 39; i++)
+			lsm_pow10_tab[i] = lsm_pow10_tab[i - 1] * 10;
+	}
+	return lsm_pow10_tab[e];
 }
 
 /*
@@ -922,11 +933,32 @@ lsm_numeric_scaled(Datum d, int128 *val, int *dscale)
 		}
 		else
 		{
-			int128		div = lsm_pow10_128(-e);
+			/* a digit group reaching below the display scale: exact only if
+			 * those digits are zero */
+			int			q;
 
-			if (-e > 4 || dig % div != 0)
-				return 0;
-			acc += dig / div;
+			/* constant divisors: no division instruction */
+			switch (-e)
+			{
+				case 1:
+					q = dig / 10;
+					if (q * 10 != dig)
+						return 0;
+					break;
+				case 2:
+					q = dig / 100;
+					if (q * 100 != dig)
+						return 0;
+					break;
+				case 3:
+					q = dig / 1000;
+					if (q * 1000 != dig)
+						return 0;
+					break;
+				default:
+					return 0;
+			}
+			acc += q;
 		}
 		if (acc >= LSM_I128_LIMIT)
 			return 0;
@@ -1423,18 +1455,58 @@ lsm_agg_filter(LsmAggState *st, const LsmBatch *batch, const int **selp)
 		fcinfo->args[1].isnull = false;
 		fcinfo->args[vq->var_left ? 1 : 0].value = vq->arg;
 		k = 0;
-		for (i = 0; i < n; i++)
+		if (vq->byref_cache)
 		{
-			int			r = out[i];
-			Datum		res;
+			/*
+			 * Dictionary-encoded values of a block share their bytes: with
+			 * an immutable operator the answer for one pointer is the
+			 * answer for every row that has it (within this batch).
+			 */
+			Datum		ckey[64];
+			int8		cres[64];
 
-			if (nulls[r])
-				continue;
-			fcinfo->args[vq->var_left ? 0 : 1].value = vals[r];
-			fcinfo->isnull = false;
-			res = FunctionCallInvoke(fcinfo);
-			if (!fcinfo->isnull && DatumGetBool(res))
-				out[k++] = r;
+			memset(cres, -1, sizeof(cres));
+			for (i = 0; i < n; i++)
+			{
+				int			r = out[i];
+				uint32		c;
+				bool		pass;
+
+				if (nulls[r])
+					continue;
+				c = (uint32) ((vals[r] >> 3) ^ (vals[r] >> 11)) & 63;
+				if (cres[c] >= 0 && ckey[c] == vals[r])
+					pass = cres[c] > 0;
+				else
+				{
+					Datum		res;
+
+					fcinfo->args[vq->var_left ? 0 : 1].value = vals[r];
+					fcinfo->isnull = false;
+					res = FunctionCallInvoke(fcinfo);
+					pass = !fcinfo->isnull && DatumGetBool(res);
+					ckey[c] = vals[r];
+					cres[c] = pass ? 1 : 0;
+				}
+				if (pass)
+					out[k++] = r;
+			}
+		}
+		else
+		{
+			for (i = 0; i < n; i++)
+			{
+				int			r = out[i];
+				Datum		res;
+
+				if (nulls[r])
+					continue;
+				fcinfo->args[vq->var_left ? 0 : 1].value = vals[r];
+				fcinfo->isnull = false;
+				res = FunctionCallInvoke(fcinfo);
+				if (!fcinfo->isnull && DatumGetBool(res))
+					out[k++] = r;
+			}
 		}
 		n = k;
 	}
