@@ -55,8 +55,25 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT count(tag) FROM (SELECT tag FROM cs_l WHERE tag > 'tag-008') s;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT id FROM cs_l WHERE tag = 'tag-003' COLLATE "C" AND id < 1600;
--- floats are stored by their bits: no zone filter on them
-EXPLAIN (COSTS OFF) SELECT id FROM cs_l WHERE f > 100;
+-- floats are stored by their bits; their zone maps are kept in float order
+-- (NaN above everything, -0 = 0)
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT id FROM cs_l WHERE f > 149 AND id < 2000;
+CREATE TABLE cs_f (id int, f4 float4, f8 float8) USING lsm;
+INSERT INTO cs_f SELECT g, CASE WHEN g = 200 THEN 'NaN'::float4 ELSE g - 150.5 END,
+  CASE WHEN g BETWEEN 300 AND 320 THEN '-0'::float8 WHEN g = 400 THEN '-Infinity' ELSE -g END
+FROM generate_series(1, 640) g;
+SELECT count(*) FILTER (WHERE f4 > 0), count(*) FILTER (WHERE f4 = 'NaN'),
+       count(*) FILTER (WHERE f8 = 0), count(*) FILTER (WHERE f8 < -630)
+FROM cs_f;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT id FROM cs_f WHERE f4 = 'NaN';
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT id FROM cs_f WHERE f8 = 0;
+SELECT id FROM cs_f WHERE f4 >= 'NaN' OR f4 < -149.5 ORDER BY id;
+SELECT count(*) FROM cs_f WHERE f8 >= 0;
+SELECT id FROM cs_f WHERE f8 < -639 OR f8 = '-Infinity'::float8 ORDER BY id;
+DROP TABLE cs_f;
 
 -- Every shape returns what heap returns.
 CREATE FUNCTION cs_same(q text) RETURNS text LANGUAGE plpgsql AS $$

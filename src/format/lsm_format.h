@@ -153,6 +153,10 @@ typedef struct LsmSegHeader
 } LsmSegHeader;
 
 #define LSM_SEGF_HAS_CIDS	0x0001
+#define LSM_SEGF_INT_ZONES_GIVEN 0x0002	/* INT zones the writer's caller gave
+										 * (has_zone) are in the caller's
+										 * order, e.g. a float's; see
+										 * FORMAT.md section 5 */
 
 /* ---- writer ---- */
 
@@ -161,6 +165,9 @@ typedef struct LsmWriterOptions
 	uint32_t	block_rows;		/* rows per block (the caller sends at most this many) */
 	uint32_t	schema_version; /* stored in the header */
 	bool		with_cids;		/* store a command-id chunk per block */
+	bool		int_zones_given;	/* INT columns may bring their own zone
+									 * (has_zone, 8+8 bytes); sets
+									 * LSM_SEGF_INT_ZONES_GIVEN */
 	int			zstd_level;		/* 0 disables zstd */
 	uint32_t	zstd_min_gain_pct; /* keep zstd only if it saves at least this % */
 } LsmWriterOptions;
@@ -172,7 +179,11 @@ typedef struct LsmColumnData
 	const uint8_t *fixed;		/* FIXED: nrows * width bytes */
 	const uint8_t *const *var_data; /* VARLEN: nrows pointers */
 	const uint32_t *var_len;	/* VARLEN: nrows lengths */
-	/* zone map supplied by the caller for FIXED/VARLEN; INT computes its own */
+	/*
+	 * zone map supplied by the caller for FIXED/VARLEN; INT computes its own
+	 * signed min/max unless the writer has int_zones_given and has_zone is
+	 * set (then zmin/zmax are 8-byte little-endian values of the caller's)
+	 */
 	bool		has_zone;
 	const uint8_t *zmin;
 	uint16_t	zmin_len;

@@ -191,7 +191,22 @@ add_chunk(LsmSegWriter *w, const LsmColumnDesc *col, uint32_t nrows,
 		return LSM_ERR_ARG;
 	rec.zone_off = (uint32_t) w->zones.len;
 
-	if (col->kind == LSM_KIND_INT && res.has_minmax)
+	if (col->kind == LSM_KIND_INT && w->opts.int_zones_given && cd != NULL &&
+		cd->has_zone)
+	{
+		if (cd->zmin_len != 8 || cd->zmax_len != 8 || cd->zmin == NULL ||
+			cd->zmax == NULL)
+			return LSM_ERR_ARG;
+		rc = lsm_buf_append(&w->zones, cd->zmin, 8);
+		if (rc == LSM_OK)
+			rc = lsm_buf_append(&w->zones, cd->zmax, 8);
+		if (rc != LSM_OK)
+			return rc;
+		rec.zone_flags = LSM_ZONE_HAS_MINMAX;
+		rec.zmin_len = 8;
+		rec.zmax_len = 8;
+	}
+	else if (col->kind == LSM_KIND_INT && res.has_minmax)
 	{
 		uint8_t		b[16];
 
@@ -391,7 +406,8 @@ lsm_segw_finish(LsmSegWriter *w, uint8_t **out, size_t *out_len)
 	/* fixed header */
 	lsm_store32(buf + H_MAGIC, LSM_SEG_MAGIC);
 	lsm_store16(buf + H_VERSION, LSM_FORMAT_VERSION);
-	lsm_store16(buf + H_FLAGS, w->opts.with_cids ? LSM_SEGF_HAS_CIDS : 0);
+	lsm_store16(buf + H_FLAGS, (w->opts.with_cids ? LSM_SEGF_HAS_CIDS : 0) |
+				(w->opts.int_zones_given ? LSM_SEGF_INT_ZONES_GIVEN : 0));
 	lsm_store16(buf + H_NCOLS, w->ncols);
 	lsm_store32(buf + H_BLOCK_ROWS, w->opts.block_rows);
 	lsm_store32(buf + H_NBLOCKS, w->nblocks);
@@ -522,7 +538,7 @@ lsm_seg_parse_header(const uint8_t *buf, size_t len, LsmSegHeader *hdr)
 	hdr->raw_bytes = lsm_load64(buf + H_RAW_BYTES);
 	hdr->meta_checksum = lsm_load64(buf + H_META_CHECKSUM);
 	if (hdr->meta_len < LSM_SEG_HEADER_SIZE || hdr->meta_len > hdr->total_len ||
-		hdr->block_rows == 0 || (hdr->flags & ~LSM_SEGF_HAS_CIDS) != 0)
+		hdr->block_rows == 0 || (hdr->flags & ~(LSM_SEGF_HAS_CIDS | LSM_SEGF_INT_ZONES_GIVEN)) != 0)
 		return LSM_ERR_CORRUPT;
 	return LSM_OK;
 }

@@ -23,8 +23,9 @@
  *	  Params of prepared statements and nested loops, stable functions).
  *	  Those expressions are evaluated when the scan (re)starts.  A zone map
  *	  orders values as FORMAT.md section 5 says: signed integers for
- *	  integer, date and time types (floats are excluded), the type's btree
- *	  comparison in the "C" collation for everything else.  So a qual on a
+ *	  integer, date and time types, float order for floats in segments
+ *	  flagged LSM_SEGF_INT_ZONES_GIVEN (older ones are not used), the
+ *	  type's btree comparison in the "C" collation for everything else.  So a qual on a
  *	  collatable column prunes only when its collation sorts like "C", or
  *	  when it is an equality in a deterministic collation (equal values are
  *	  byte-equal there).
@@ -107,7 +108,9 @@ struct LsmZoneNode
 	AttrNumber	attno;
 	bool		is_null;		/* NULLTEST: IS NULL (else IS NOT NULL) */
 	LsmZoneCmpInfo cmp;
-	bool		int_zone;		/* zone maps are signed int64 */
+	bool		int_zone;		/* zone maps are 8-byte integers */
+	bool		float_zone;		/* ... of a float column: trusted only in
+								 * segments with LSM_SEGF_INT_ZONES_GIVEN */
 	int16		typlen;
 	bool		typbyval;
 	FmgrInfo	cmpfn;
@@ -210,7 +213,8 @@ lsm_zone_operator(Oid opno, Oid coltype, Oid inputcollid, LsmZoneCmpInfo *info)
 	Oid			proc;
 
 	get_typlenbyval(coltype, &typlen, &typbyval);
-	if (lsm_is_int_kind(typlen, typbyval) && !lsm_int_zone_type(coltype))
+	if (lsm_is_int_kind(typlen, typbyval) && !lsm_int_zone_type(coltype) &&
+		coltype != FLOAT4OID && coltype != FLOAT8OID)
 		return false;
 	tc = lookup_type_cache(coltype, TYPECACHE_BTREE_OPFAMILY | TYPECACHE_CMP_PROC);
 	if (!OidIsValid(tc->btree_opf) || !OidIsValid(tc->cmp_proc))
@@ -349,6 +353,7 @@ lsm_zone_analyze(Node *clause, const LsmZoneCtx *ctx, bool build)
 	{
 		get_typlenbyval(info.coltype, &zn->typlen, &zn->typbyval);
 		zn->int_zone = lsm_is_int_kind(zn->typlen, zn->typbyval);
+		zn->float_zone = (info.coltype == FLOAT4OID || info.coltype == FLOAT8OID);
 		fmgr_info(info.cmpproc, &zn->cmpfn);
 	}
 	return zn;
@@ -530,6 +535,9 @@ lsm_zone_may_match(LsmZoneNode *zn, LsmSegmentHandle *h, const LsmBlockInfo *bi)
 		return true;			/* cannot happen: the map checked the kind */
 	if (zn->int_zone && (ci->zmin_len != 8 || ci->zmax_len != 8))
 		return true;
+	if (zn->float_zone &&
+		!(lsm_segr_header(h->reader)->flags & LSM_SEGF_INT_ZONES_GIVEN))
+		return true;			/* an older segment: signed order of the bits */
 	zmin = lsm_zone_datum(zn, 0, ci->zmin, ci->zmin_len);
 	zmax = lsm_zone_datum(zn, 1, ci->zmax, ci->zmax_len);
 

@@ -28,10 +28,12 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/pg_locale.h"
+#include "utils/float.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
 
@@ -49,6 +51,8 @@ typedef struct LsmFlushColumn
 	LsmColumnDesc desc;
 	FmgrInfo   *cmp;			/* btree comparison for zone maps, or NULL */
 	Oid			collation;
+	Oid			float_type;		/* FLOAT4OID/FLOAT8OID: float-ordered zone */
+	uint8		fzone[16];		/* its min and max, 8 bytes each */
 	/* per-block arrays */
 	uint8	   *nulls;
 	int64	   *ints;
@@ -104,6 +108,9 @@ lsm_describe_column(Form_pg_attribute att, LsmFlushColumn *col)
 		d->width = 0;
 	}
 
+	if (!att->attisdropped && d->kind == LSM_KIND_INT &&
+		(att->atttypid == FLOAT4OID || att->atttypid == FLOAT8OID))
+		col->float_type = att->atttypid;
 	if (!att->attisdropped && d->kind != LSM_KIND_INT)
 	{
 		TypeCacheEntry *tc = lookup_type_cache(att->atttypid,
@@ -237,6 +244,7 @@ lsm_segbuilder_begin(Relation rel, TupleDesc tupdesc, bool with_cids,
 	opts.block_rows = block_rows;
 	opts.schema_version = 1;
 	opts.with_cids = with_cids;
+	opts.int_zones_given = true;	/* float columns: float-ordered zones */
 	opts.zstd_level = lsm_compression_level;
 	opts.zstd_min_gain_pct = lsm_zstd_min_gain;
 	b->alloc = lsm_pg_allocator(cxt);
@@ -245,6 +253,68 @@ lsm_segbuilder_begin(Relation rel, TupleDesc tupdesc, bool with_cids,
 		lsm_format_error(LSM_ERR_NOMEM, rel, -1, -1, "starting a segment");
 	MemoryContextSwitchTo(old);
 	return b;
+}
+
+/* Store v as 8 little-endian bytes. */
+static void
+lsm_put_le64(uint8 *p, int64 v)
+{
+	int			k;
+
+	for (k = 0; k < 8; k++)
+		p[k] = (uint8) ((uint64) v >> (8 * k));
+}
+
+/*
+ * Zone map of a float column in the btree order of floats (NaN above
+ * everything; -0 and 0 are equal), as the stored integers of the min and
+ * max values (FORMAT.md section 5, LSM_SEGF_INT_ZONES_GIVEN).
+ */
+static void
+lsm_float_zone(LsmFlushColumn *c, LsmColumnData *cd, int n)
+{
+	int			minj = -1,
+				maxj = -1;
+	int			j;
+
+	for (j = 0; j < n; j++)
+	{
+		double		v,
+					lo,
+					hi;
+
+		if (c->nulls[j])
+			continue;
+		if (minj < 0)
+		{
+			minj = maxj = j;
+			continue;
+		}
+		if (c->float_type == FLOAT4OID)
+		{
+			v = DatumGetFloat4((Datum) c->ints[j]);
+			lo = DatumGetFloat4((Datum) c->ints[minj]);
+			hi = DatumGetFloat4((Datum) c->ints[maxj]);
+		}
+		else
+		{
+			v = DatumGetFloat8((Datum) c->ints[j]);
+			lo = DatumGetFloat8((Datum) c->ints[minj]);
+			hi = DatumGetFloat8((Datum) c->ints[maxj]);
+		}
+		if (float8_lt(v, lo))
+			minj = j;
+		else if (float8_gt(v, hi))
+			maxj = j;
+	}
+	if (minj < 0)
+		return;					/* all NULL */
+	lsm_put_le64(c->fzone, c->ints[minj]);
+	lsm_put_le64(c->fzone + 8, c->ints[maxj]);
+	cd->has_zone = true;
+	cd->zmin = c->fzone;
+	cd->zmax = c->fzone + 8;
+	cd->zmin_len = cd->zmax_len = 8;
 }
 
 /* Zone maps of the current block for ordered non-integer columns. */
@@ -264,6 +334,11 @@ lsm_segbuilder_zone_maps(LsmSegBuilder *b)
 		bool		fixed = (c->desc.kind == LSM_KIND_FIXED);
 
 		cd->has_zone = false;
+		if (c->float_type != InvalidOid)
+		{
+			lsm_float_zone(c, cd, n);
+			continue;
+		}
 		if (c->cmp == NULL)
 			continue;
 		for (j = 0; j < n; j++)

@@ -1109,6 +1109,83 @@ test_multi_block(void)
 	talloc.free(NULL, seg);
 }
 
+/*
+ * INT zones given by the caller (LSM_SEGF_INT_ZONES_GIVEN): stored as given
+ * for columns that bring one, computed for the others, flag in the header;
+ * a zone of the wrong length is refused.
+ */
+static void
+test_int_zones_given(void)
+{
+	LsmColumnDesc cols[2];
+	LsmWriterOptions o = default_opts(64, 0);
+	LsmSegWriter *w;
+	LsmSegReader *r;
+	int64_t		ints[10];
+	int64_t		rowids[10];
+	LsmColumnData cds[2];
+	uint8_t		zmin[8],
+				zmax[8];
+	uint8_t    *seg;
+	size_t		len;
+	const LsmBlockInfo *blk;
+	int			i;
+
+	cols[0] = mkcol(LSM_KIND_INT, 8, 1);
+	cols[1] = mkcol(LSM_KIND_INT, 8, 2);
+	o.int_zones_given = true;
+	for (i = 0; i < 10; i++)
+	{
+		rowids[i] = i;
+		ints[i] = (i % 2) ? -i : i;
+	}
+	/* the caller's order: here, by absolute value */
+	lsm_store64(zmin, 0);
+	lsm_store64(zmax, (uint64_t) (int64_t) -9);
+	memset(cds, 0, sizeof(cds));
+	cds[0].ints = ints;
+	cds[0].has_zone = true;
+	cds[0].zmin = zmin;
+	cds[0].zmin_len = 8;
+	cds[0].zmax = zmax;
+	cds[0].zmax_len = 8;
+	cds[1].ints = ints;
+
+	w = lsm_segw_begin(cols, 2, &o, &talloc);
+	CHECK(w != NULL);
+	cds[0].zmax_len = 4;
+	CHECK_RC(lsm_segw_add_block(w, 10, rowids, NULL, cds), LSM_ERR_ARG);
+	lsm_segw_free(w);
+
+	w = lsm_segw_begin(cols, 2, &o, &talloc);
+	cds[0].zmax_len = 8;
+	CHECK_RC(lsm_segw_add_block(w, 10, rowids, NULL, cds), LSM_OK);
+	CHECK_RC(lsm_segw_finish(w, &seg, &len), LSM_OK);
+	lsm_segw_free(w);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	CHECK(lsm_segr_header(r)->flags & LSM_SEGF_INT_ZONES_GIVEN);
+	blk = lsm_segr_block(r, 0);
+	CHECK((int64_t) lsm_load64(blk->cols[0].zmin) == 0);
+	CHECK((int64_t) lsm_load64(blk->cols[0].zmax) == -9);
+	CHECK((int64_t) lsm_load64(blk->cols[1].zmin) == -9);
+	CHECK((int64_t) lsm_load64(blk->cols[1].zmax) == 8);
+	lsm_segr_free(r);
+	talloc.free(NULL, seg);
+
+	/* without the option a given INT zone is ignored and no flag is set */
+	o.int_zones_given = false;
+	w = lsm_segw_begin(cols, 2, &o, &talloc);
+	CHECK_RC(lsm_segw_add_block(w, 10, rowids, NULL, cds), LSM_OK);
+	CHECK_RC(lsm_segw_finish(w, &seg, &len), LSM_OK);
+	lsm_segw_free(w);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	CHECK(!(lsm_segr_header(r)->flags & LSM_SEGF_INT_ZONES_GIVEN));
+	blk = lsm_segr_block(r, 0);
+	CHECK((int64_t) lsm_load64(blk->cols[0].zmin) == -9);
+	lsm_segr_free(r);
+	talloc.free(NULL, seg);
+}
+
 /* Bad arguments are refused and leave the writer usable */
 static void
 test_writer_args(void)
@@ -1663,6 +1740,7 @@ static const TestCase tests[] = {
 	T(test_1600_columns),
 	T(test_dropped_column),
 	T(test_multi_block),
+	T(test_int_zones_given),
 	T(test_writer_args),
 	T(test_checksum_detection),
 	T(test_version_and_truncation),
