@@ -581,6 +581,34 @@ fill_all_null(LsmDecoded *out, const LsmColumnDesc *col, uint32_t n)
  * Move the m dense values to their rows, walking backwards, and fill NULL
  * rows with zeros (INT, FIXED) or empty values (VARLEN).
  */
+/*
+ * For each byte of a null bitmap, the eight 0/1 bytes it expands to, in
+ * memory order (bit k -> byte k).
+ */
+static const uint64_t *
+null_spread_table(void)
+{
+	static uint64_t table[256];
+	static bool ready = false;
+
+	if (!ready)
+	{
+		int			b,
+					k;
+
+		for (b = 0; b < 256; b++)
+		{
+			uint8_t		bytes[8];
+
+			for (k = 0; k < 8; k++)
+				bytes[k] = (uint8_t) ((b >> k) & 1);
+			memcpy(&table[b], bytes, 8);
+		}
+		ready = true;
+	}
+	return table;
+}
+
 static void
 spread_nulls(LsmDecoded *out, const LsmColumnDesc *col, uint32_t n, uint32_t m)
 {
@@ -591,8 +619,19 @@ spread_nulls(LsmDecoded *out, const LsmColumnDesc *col, uint32_t n, uint32_t m)
 	switch (col->kind)
 	{
 		case LSM_KIND_INT:
-			while (i-- > 0)
-				out->ints[i] = nulls[i] ? 0 : out->ints[--j];
+			{
+				int64_t    *v = out->ints;	/* local: no reload per row */
+
+				/* branch-free: j steps back only past a non-null row */
+				while (i-- > 0)
+				{
+					int64_t		x = v[j > 0 ? j - 1 : 0];
+					uint8_t		isnull = nulls[i];
+
+					v[i] = isnull ? 0 : x;
+					j -= (uint32_t) (isnull ^ 1);
+				}
+			}
 			break;
 		case LSM_KIND_FIXED:
 			{
@@ -746,10 +785,23 @@ lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
 		out->nulls = get_slot(out, SLOT_NULLS, n);
 		if (out->nulls == NULL)
 			return LSM_ERR_NOMEM;
-		for (i = 0; i < n; i++)
 		{
-			out->nulls[i] = (raw[i >> 3] >> (i & 7)) & 1;
-			count += out->nulls[i];
+			uint8_t    *nb = out->nulls;
+
+			/* eight rows at a time: one table lookup and one popcount */
+			for (i = 0; i + 8 <= n; i += 8)
+			{
+				uint8_t		byte = raw[i >> 3];
+				uint64_t	spread = null_spread_table()[byte];
+
+				memcpy(nb + i, &spread, 8);
+				count += (uint32_t) __builtin_popcount(byte);
+			}
+			for (; i < n; i++)
+			{
+				nb[i] = (raw[i >> 3] >> (i & 7)) & 1;
+				count += nb[i];
+			}
 		}
 		if (count != nc)
 			return LSM_ERR_CORRUPT;

@@ -50,6 +50,7 @@ typedef struct LsmDecodedBlock
 	bool	  **isnull;			/* [attr][row] */
 	int			values_cap;
 	int			natts_alloc;	/* attributes values/isnull have room for */
+	bool	   *all_null;		/* isnull[attr] is all true up to values_cap */
 	/* private */
 	MemoryContext cxt;			/* owns everything below */
 	LsmAllocator alloc;			/* format allocations in cxt */

@@ -511,6 +511,7 @@ lsm_block_ensure(LsmDecodedBlock *blk, LsmReadState *rs, int ncols, uint32 nrows
 		/* first use, or a wider descriptor: start over */
 		blk->values = MemoryContextAllocZero(blk->cxt, sizeof(Datum *) * Max(natts, 1));
 		blk->isnull = MemoryContextAllocZero(blk->cxt, sizeof(bool *) * Max(natts, 1));
+		blk->all_null = MemoryContextAllocZero(blk->cxt, sizeof(bool) * Max(natts, 1));
 		blk->natts_alloc = Max(natts, 1);
 		blk->values_cap = 0;
 	}
@@ -529,6 +530,7 @@ lsm_block_ensure(LsmDecodedBlock *blk, LsmReadState *rs, int ncols, uint32 nrows
 		{
 			blk->values[i] = MemoryContextAlloc(blk->cxt, sizeof(Datum) * cap);
 			blk->isnull[i] = MemoryContextAlloc(blk->cxt, sizeof(bool) * cap);
+			blk->all_null[i] = false;
 		}
 		blk->values_cap = cap;
 	}
@@ -697,9 +699,15 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 
 		if (rs->need_attrs != NULL && !bms_is_member(i + 1, rs->need_attrs))
 		{
-			memset(nulls, true, bi->nrows);
+			/* not wanted: NULL, filled once while it stays unwanted */
+			if (!blk->all_null[i])
+			{
+				memset(nulls, true, blk->values_cap);
+				blk->all_null[i] = true;
+			}
 			continue;
 		}
+		blk->all_null[i] = false;
 		if (c < 0)
 		{
 			bool		isnull = (c == LSM_MAP_NULL) || rs->missing_null[i];
