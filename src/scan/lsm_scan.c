@@ -838,6 +838,7 @@ lsm_scan_run_batch(LsmScanDesc scan, LsmSource *src, int from, int to,
 	batch->sel = NULL;
 	batch->values = scan->run_values;
 	batch->isnull = scan->run_isnull;
+	batch->no_nulls = NULL;
 	return n;
 }
 
@@ -917,6 +918,7 @@ lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 			batch->nrows = nrows;
 			batch->values = blk->values;
 			batch->isnull = blk->isnull;
+			batch->no_nulls = blk->no_nulls;
 			if (!dels && blk->cids == NULL)
 			{
 				batch->sel = NULL;

@@ -51,6 +51,7 @@ typedef struct LsmDecodedBlock
 	int			values_cap;
 	int			natts_alloc;	/* attributes values/isnull have room for */
 	bool	   *all_null;		/* isnull[attr] is all true up to values_cap */
+	bool	   *no_nulls;		/* the block's values of attr have no NULL */
 	/* private */
 	MemoryContext cxt;			/* owns everything below */
 	LsmAllocator alloc;			/* format allocations in cxt */
@@ -148,6 +149,8 @@ typedef struct LsmBatch
 	const int  *sel;			/* their indexes; NULL: 0 .. nsel-1 */
 	Datum	  **values;			/* [attno - 1][row] */
 	bool	  **isnull;
+	const bool *no_nulls;		/* [attno - 1]: no NULL in the arrays; may be
+								 * NULL (unknown) */
 } LsmBatch;
 
 extern bool lsm_scan_next_batch(TableScanDesc scan, LsmBatch *batch);

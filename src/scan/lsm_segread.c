@@ -512,6 +512,7 @@ lsm_block_ensure(LsmDecodedBlock *blk, LsmReadState *rs, int ncols, uint32 nrows
 		blk->values = MemoryContextAllocZero(blk->cxt, sizeof(Datum *) * Max(natts, 1));
 		blk->isnull = MemoryContextAllocZero(blk->cxt, sizeof(bool *) * Max(natts, 1));
 		blk->all_null = MemoryContextAllocZero(blk->cxt, sizeof(bool) * Max(natts, 1));
+		blk->no_nulls = MemoryContextAllocZero(blk->cxt, sizeof(bool) * Max(natts, 1));
 		blk->natts_alloc = Max(natts, 1);
 		blk->values_cap = 0;
 	}
@@ -705,6 +706,7 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 				memset(nulls, true, blk->values_cap);
 				blk->all_null[i] = true;
 			}
+			blk->no_nulls[i] = false;
 			continue;
 		}
 		blk->all_null[i] = false;
@@ -712,6 +714,8 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 		{
 			bool		isnull = (c == LSM_MAP_NULL) || rs->missing_null[i];
 			Datum		v = (c == LSM_MAP_NULL) ? (Datum) 0 : rs->missing[i];
+
+			blk->no_nulls[i] = !isnull;
 
 			for (r = 0; r < bi->nrows; r++)
 			{
@@ -732,6 +736,7 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 			memcpy(nulls, d->nulls, bi->nrows);
 		else
 			memset(nulls, 0, bi->nrows);
+		blk->no_nulls[i] = !d->has_nulls;
 
 		if (cd->kind == LSM_KIND_INT)
 		{
