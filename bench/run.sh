@@ -90,13 +90,18 @@ QSQL=(
 	"SELECT count(*), sum(amount) FROM {t} WHERE ts >= '$ts_lo' AND ts < '$ts_hi'"
 )
 
-declare -A QMS QOUT
+declare -A QMS QOUT QPLAN QPLAIN
 for i in "${!QSQL[@]}"; do
 	for t in "${TABLES[@]}"; do
 		sql=${QSQL[$i]//\{t\}/events_$t}
 		lsm_log "query $((i + 1))/${#QSQL[@]} on $t: $sql"
 		QOUT[$i,$t]=$(lsm_psql -At -c "$sql" | md5sum | cut -c1-32)
 		QMS[$i,$t]=$(lsm_time_query "$RUNS" "$sql")
+		if [ "$t" = lsm ]; then
+			QPLAN[$i]=$(lsm_psql -At -c "EXPLAIN (COSTS OFF) $sql" | grep -o 'Custom Scan ([A-Za-z ]*)\|Seq Scan\|Index[A-Za-z ]*Scan' | head -n 1)
+			# the same query through the plain table AM scan, for comparison
+			QPLAIN[$i]=$(lsm_time_query "$RUNS" "$sql" "SET lsm.enable_custom_scan = off")
+		fi
 	done
 done
 
@@ -159,6 +164,21 @@ for i in "${!QSQL[@]}"; do
 done
 row "point lookup by id (TPS)" "${TPS[heap]:-}" "${TPS[lsm]:-}"
 row "point lookup latency avg (ms)" "${LAT[heap]:-}" "${LAT[lsm]:-}"
+
+if [ "$SKIP_LSM" != 1 ]; then
+	echo
+	echo "lsm plans and speed (rows of the table per second and per process; heap/lsm: times faster than heap):"
+	echo
+	echo "| query | lsm plan node | heap M rows/s | lsm M rows/s | heap/lsm | lsm with lsm.enable_custom_scan = off (ms) |"
+	echo "|---|---|---:|---:|---:|---:|"
+	for i in "${!QSQL[@]}"; do
+		printf '| %s | %s | %s | %s | %s | %s |\n' "${QNAMES[$i]}" "${QPLAN[$i]:-n/a}" \
+			"$(awk -v r="$ROWS" -v m="${QMS[$i,heap]:-0}" 'BEGIN { if (m > 0) printf "%.1f", r / m / 1000; else print "n/a" }')" \
+			"$(awk -v r="$ROWS" -v m="${QMS[$i,lsm]:-0}" 'BEGIN { if (m > 0) printf "%.1f", r / m / 1000; else print "n/a" }')" \
+			"$(awk -v h="${QMS[$i,heap]:-0}" -v l="${QMS[$i,lsm]:-0}" 'BEGIN { if (l > 0) printf "%.1f", h / l; else print "n/a" }')" \
+			"$(val "${QPLAIN[$i]:-}")"
+	done
+fi
 
 echo
 echo "Queries (events_X is events_heap or events_lsm):"

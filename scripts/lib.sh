@@ -195,11 +195,13 @@ lsm_bench_cluster_start()
 		"max_parallel_workers_per_gather = $2"
 }
 
-# lsm_time_query RUNS SQL: run SQL once to warm up, then RUNS times, in one
+# lsm_time_query RUNS SQL [SETUP]: run SETUP (if given) and SQL once to warm
+# up, then SQL RUNS times, in one
 # session; print the median elapsed milliseconds.
 lsm_time_query()
 {
-	local runs=$1 sql=$2 i
-	for ((i = 0; i <= runs; i++)); do echo "$sql;"; done |
-		lsm_psql_timings | tail -n +2 | lsm_median
+	local runs=$1 sql=$2 setup=${3:-} i skip=2
+	[ -n "$setup" ] && skip=3
+	{ [ -n "$setup" ] && echo "$setup;"; for ((i = 0; i <= runs; i++)); do echo "$sql;"; done; } |
+		lsm_psql_timings | tail -n +$skip | lsm_median
 }
