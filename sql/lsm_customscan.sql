@@ -181,6 +181,25 @@ SELECT count(*) FROM cs_l WHERE extra <> 42;
 ALTER TABLE cs_l DROP COLUMN grp;
 SELECT count(*), min(id) FROM cs_l WHERE id > 4000;
 
+-- Row-level security: zone maps hold values of rows the user may not see,
+-- so a user qual that is not leakproof (numeric comparison) does not prune;
+-- the policy's qual and leakproof quals do.
+CREATE TABLE cs_rls (id int, owner text, amount numeric) USING lsm;
+INSERT INTO cs_rls SELECT g, CASE WHEN g % 2 = 0 THEN 'regress_lsm_reader' ELSE 'other' END,
+  g / 10.0 FROM generate_series(1, 300) g;
+ALTER TABLE cs_rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY cs_p ON cs_rls USING (owner = current_user);
+CREATE ROLE regress_lsm_reader;
+GRANT SELECT ON cs_rls TO regress_lsm_reader;
+SET ROLE regress_lsm_reader;
+SET lsm.enable_aggregate_pushdown = off;
+EXPLAIN (COSTS OFF) SELECT id FROM cs_rls WHERE amount > 25 AND id > 200;
+SELECT count(*), min(id), max(id) FROM cs_rls WHERE amount > 25 AND id > 200;
+RESET lsm.enable_aggregate_pushdown;
+RESET ROLE;
+DROP TABLE cs_rls;
+DROP ROLE regress_lsm_reader;
+
 -- The setting turns the node off.
 SET lsm.enable_custom_scan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM cs_l WHERE id < 100;

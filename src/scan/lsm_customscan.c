@@ -634,6 +634,60 @@ lsm_zone_block_filter(void *arg, LsmSegmentHandle *h, const LsmBlockInfo *bi)
 	return lsm_zone_may_match((LsmZoneNode *) arg, h, bi);
 }
 
+/* Are the comparison procs a zone tree calls all leakproof? */
+static bool
+lsm_zone_leakproof(LsmZoneNode *zn)
+{
+	ListCell   *lc;
+
+	switch (zn->kind)
+	{
+		case LSM_ZONE_AND:
+		case LSM_ZONE_OR:
+			foreach(lc, zn->children)
+				if (!lsm_zone_leakproof(lfirst(lc)))
+					return false;
+			return true;
+		case LSM_ZONE_CMP:
+			return get_func_leakproof(zn->cmp.cmpproc);
+		default:
+			return true;
+	}
+}
+
+/*
+ * May this qual prune by zone maps?  Zone maps hold values of rows the
+ * query may not be allowed to see (row-level security, security_barrier
+ * views): a qual below the security quals (security_level > 0) is
+ * evaluated on them only if it and the comparison procs it uses are
+ * leakproof, as PostgreSQL itself would not run it on hidden rows.
+ */
+bool
+lsm_zone_clause_safe(RestrictInfo *rinfo, LsmZoneNode *zn)
+{
+	if (rinfo->security_level == 0)
+		return true;
+	return !contain_leaked_vars((Node *) rinfo->clause) && lsm_zone_leakproof(zn);
+}
+
+/*
+ * Can this base-relation qual prune by zone maps, safely?  Returns its zone
+ * tree (plan time: for the answer only) or NULL.
+ */
+LsmZoneNode *
+lsm_zone_check_clause(RestrictInfo *rinfo, Index relid)
+{
+	LsmZoneCtx	ctx = {relid, NULL, 0};
+	LsmZoneNode *zn;
+
+	if (rinfo->pseudoconstant)
+		return NULL;
+	zn = lsm_zone_analyze((Node *) rinfo->clause, &ctx, false);
+	if (zn == NULL || !lsm_zone_clause_safe(rinfo, zn))
+		return NULL;
+	return zn;
+}
+
 /* ---- planning ---- */
 
 static CustomPathMethods lsm_path_methods;
@@ -766,9 +820,14 @@ lsm_cost_path(PlannerInfo *root, RelOptInfo *rel, Path *path,
 	/* it is a sequential scan: enable_seqscan = off applies to it too */
 	path->startup_cost = qpqual_cost.startup + path->pathtarget->cost.startup +
 		(enable_seqscan ? 0 : disable_cost);
+	/*
+	 * Doing what a sequential scan does, plus pruning that the estimate may
+	 * not foresee: on a tie (every column, no statistics) prefer it, by a
+	 * margin beyond add_path's fuzz factor.
+	 */
 	path->total_cost = path->startup_cost +
-		spc_seq_page_cost * rel->pages * colfrac * blockfrac +
-		cpu_per_tuple * rel->tuples * blockfrac +
+		0.97 * (spc_seq_page_cost * rel->pages * colfrac * blockfrac +
+				cpu_per_tuple * rel->tuples * blockfrac) +
 		path->pathtarget->cost.per_tuple * path->rows;
 }
 
@@ -833,10 +892,16 @@ lsm_plan_custom_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	LsmZoneCtx	ctx = {rel->relid, NULL, 0};
 
 	/* pseudoconstant quals went to a gating Result node */
-	foreach(lc, quals)
+	foreach(lc, clauses)
 	{
-		if (lsm_zone_analyze(lfirst(lc), &ctx, false) != NULL)
-			zone = lappend(zone, lfirst(lc));
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		LsmZoneNode *zn;
+
+		if (rinfo->pseudoconstant)
+			continue;
+		zn = lsm_zone_analyze((Node *) rinfo->clause, &ctx, false);
+		if (zn != NULL && lsm_zone_clause_safe(rinfo, zn))
+			zone = lappend(zone, rinfo->clause);
 	}
 
 	cscan->scan.plan.targetlist = tlist;
