@@ -917,6 +917,61 @@ lsm_numeric_scaled(Datum d, int128 *val, int *dscale)
 	}
 	if (*dscale > 30)
 		return 0;
+	/*
+	 * Small values (the common numeric(p, s) case): the largest power of ten
+	 * needed is below 10^17, so the whole value fits in int64 arithmetic.
+	 */
+	if (weight < 4 && 4 * weight + *dscale <= 14)
+	{
+		static const int64 p10[17] = {
+			1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL,
+			10000000LL, 100000000LL, 1000000000LL, 10000000000LL,
+			100000000000LL, 1000000000000LL, 10000000000000LL,
+			100000000000000LL, 1000000000000000LL, 10000000000000000LL
+		};
+		int64		acc64 = 0;
+
+		for (i = 0; i < ndigits; i++)
+		{
+			int16		dig;
+			int			e = 4 * (weight - i) + *dscale;
+
+			memcpy(&dig, digits + 2 * i, sizeof(int16));
+			if (dig == 0)
+				continue;
+			if (e >= 0)
+				acc64 += (int64) dig * p10[e];
+			else
+			{
+				int			q;
+
+				switch (-e)
+				{
+					case 1:
+						q = dig / 10;
+						if (q * 10 != dig)
+							return 0;
+						break;
+					case 2:
+						q = dig / 100;
+						if (q * 100 != dig)
+							return 0;
+						break;
+					case 3:
+						q = dig / 1000;
+						if (q * 1000 != dig)
+							return 0;
+						break;
+					default:
+						return 0;
+				}
+				acc64 += q;
+			}
+		}
+		*val = neg ? -(int128) acc64 : (int128) acc64;
+		return 1;
+	}
+
 	for (i = 0; i < ndigits; i++)
 	{
 		int16		dig;
@@ -1591,9 +1646,9 @@ lsm_agg_group_rows(LsmAggState *st, const LsmBatch *batch, const int *sel, int n
 {
 	Datum		keys[INDEX_MAX_KEYS];
 	bool		nulls[INDEX_MAX_KEYS];
-	/* a tiny cache: the same key Datum (a dictionary entry) -> its group */
-	Datum		ckey[64];
-	LsmAggGroup *cgrp[64];
+	/* a small cache: the same key Datum (a dictionary entry) -> its group */
+	Datum		ckey[256];
+	LsmAggGroup *cgrp[256];
 	bool		single = st->ngk == 1;
 	int			i,
 				k;
@@ -1613,7 +1668,7 @@ lsm_agg_group_rows(LsmAggState *st, const LsmBatch *batch, const int *sel, int n
 		}
 		if (single && !nulls[0])
 		{
-			uint32		c = (uint32) ((keys[0] >> 3) ^ (keys[0] >> 11)) & 63;
+			uint32		c = (uint32) (((uint64) keys[0] * UINT64CONST(0x9E3779B97F4A7C15)) >> 56);
 
 			if (cgrp[c] != NULL && ckey[c] == keys[0])
 			{
