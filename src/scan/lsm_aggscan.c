@@ -998,7 +998,6 @@ lsm_numeric_accum(LsmAggState *st, LsmAggAcc *acc, Datum d)
 			acc->ninf++;
 			return;
 		case 1:
-			acc->nfinite++;
 			if (scale > acc->nscale)
 			{
 				int128		m = lsm_pow10_128(scale - acc->nscale);
@@ -1009,13 +1008,18 @@ lsm_numeric_accum(LsmAggState *st, LsmAggAcc *acc, Datum d)
 				acc->nscale = scale;
 			}
 			else if (scale < acc->nscale)
-				v *= lsm_pow10_128(acc->nscale - scale);
+			{
+				/* |v| < 1e36 and the scale gap is at most 30: check first */
+				int128		m = lsm_pow10_128(acc->nscale - scale);
+
+				if (v > LSM_I128_LIMIT / m || v < -LSM_I128_LIMIT / m)
+					break;
+				v *= m;
+			}
 			if (v >= LSM_I128_LIMIT || v <= -LSM_I128_LIMIT ||
 				acc->wsum + v >= LSM_I128_LIMIT || acc->wsum + v <= -LSM_I128_LIMIT)
-			{
-				acc->nfinite--;
 				break;
-			}
+			acc->nfinite++;
 			acc->wsum += v;
 			return;
 		default:
