@@ -775,6 +775,16 @@ lsm_scan_sel(LsmScanDesc scan, int n)
 
 #define LSM_RUN_BATCH_ROWS	1024
 
+/* pgstat_count_heap_getnext for the n rows of a batch (seq_tup_read). */
+static inline void
+lsm_scan_count_batch(LsmScanDesc scan, int n)
+{
+	Relation	rel = scan->base.rs_rd;
+
+	if (pgstat_should_count_relation(rel))
+		rel->pgstat_info->t_counts.t_tuples_returned += n;
+}
+
 /*
  * Deform rows [from, to) of a buffer run into the scan's column arrays,
  * keeping the visible ones.  Returns how many were kept.
@@ -884,7 +894,10 @@ lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 			else
 				scan->r = to;
 			if (lsm_scan_run_batch(scan, src, from, to, batch) > 0)
+			{
+				lsm_scan_count_batch(scan, batch->nsel);
 				return true;
+			}
 			continue;
 		}
 		if (!lsm_unit_in_range(scan, scan->s, scan->b) ||
@@ -931,7 +944,10 @@ lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 				batch->nsel = n;
 			}
 			if (batch->nsel > 0)
+			{
+				lsm_scan_count_batch(scan, batch->nsel);
 				return true;
+			}
 		}
 	}
 }
