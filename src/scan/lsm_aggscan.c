@@ -355,6 +355,81 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	add_path(output_rel, &cpath->path);
 }
 
+/*
+ * The WHERE quals (RestrictInfos) in the order PostgreSQL would evaluate
+ * them: pseudoconstant quals first (a plain plan runs them once, in a
+ * gating Result, before the scan), then the others as order_qual_clauses()
+ * sorts a scan's quals: by security level (a cheap leakproof qual counts as
+ * level 0) and then by cost, keeping the given order among equals.  RLS
+ * and security-barrier quals thus still run before a leaky user qual, and
+ * a cheap qual still guards an expensive one that could fail.
+ */
+typedef struct LsmQualItem
+{
+	Node	   *clause;
+	Cost		cost;
+	Index		security_level;
+} LsmQualItem;
+
+static List *
+lsm_agg_order_quals(PlannerInfo *root, List *rinfos)
+{
+	int			n = list_length(rinfos);
+	LsmQualItem *items;
+	List	   *result = NIL;
+	ListCell   *lc;
+	int			pass,
+				i,
+				j,
+				k = 0;
+
+	if (n == 0)
+		return NIL;
+	items = palloc(sizeof(LsmQualItem) * n);
+	for (pass = 0; pass < 2; pass++)
+	{
+		int			start = k;
+
+		foreach(lc, rinfos)
+		{
+			RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+			QualCost	qcost;
+
+			if (rinfo->pseudoconstant != (pass == 0))
+				continue;
+			cost_qual_eval_node(&qcost, (Node *) rinfo, root);
+			items[k].clause = (Node *) rinfo->clause;
+			items[k].cost = qcost.per_tuple;
+			if (rinfo->leakproof && items[k].cost < 10 * cpu_operator_cost)
+				items[k].security_level = 0;
+			else
+				items[k].security_level = rinfo->security_level;
+			k++;
+		}
+		/* stable insertion sort of this pass's items */
+		for (i = start + 1; i < k; i++)
+		{
+			LsmQualItem newitem = items[i];
+
+			for (j = i; j > start; j--)
+			{
+				LsmQualItem *olditem = &items[j - 1];
+
+				if (newitem.security_level > olditem->security_level ||
+					(newitem.security_level == olditem->security_level &&
+					 newitem.cost >= olditem->cost))
+					break;
+				items[j] = *olditem;
+			}
+			items[j] = newitem;
+		}
+	}
+	for (i = 0; i < k; i++)
+		result = lappend(result, items[i].clause);
+	pfree(items);
+	return result;
+}
+
 static Plan *
 lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 				  List *tlist, List *clauses, List *custom_plans)
@@ -376,8 +451,7 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	ListCell   *lc;
 	AttrNumber	resno = 1;
 
-	quals = extract_actual_clauses(input_rel->baserestrictinfo, false);
-	quals = list_concat(quals, extract_actual_clauses(input_rel->baserestrictinfo, true));
+	quals = lsm_agg_order_quals(root, input_rel->baserestrictinfo);
 	if (root->hasHavingQual && parse->havingQual != NULL)
 		having = (List *) parse->havingQual;
 
@@ -706,11 +780,19 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 		i++;
 	}
 
-	/* WHERE: vector loops where possible, the evaluator for the rest */
+	/*
+	 * WHERE: vector loops for the leading quals that allow one, the
+	 * evaluator for the rest.  Only a prefix is vectorized so that every
+	 * row still meets the quals in the plan's order (see
+	 * lsm_agg_order_quals): a qual is never evaluated for a row that an
+	 * earlier one rejected.
+	 */
 	foreach(lc, cscan->custom_exprs)
 	{
-		LsmVecQual *vq = lsm_vec_qual(st, lfirst(lc), &node->ss.ps);
+		LsmVecQual *vq = NULL;
 
+		if (other_quals == NIL)
+			vq = lsm_vec_qual(st, lfirst(lc), &node->ss.ps);
 		if (vq != NULL)
 			st->vquals = lappend(st->vquals, vq);
 		else
