@@ -344,8 +344,14 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
 	cost_qual_eval(&qcost, quals, root);
 	blockfrac = lsm_block_fraction(root, input_rel, input_rel->baserestrictinfo);
+	/*
+	 * It is a sequential scan, and grouping is done by hashing: heed
+	 * enable_seqscan and, with GROUP BY, enable_hashagg (tests and users
+	 * turn the latter off to get a sorted GroupAggregate).
+	 */
 	cpath->path.startup_cost = qcost.startup +
 		(enable_seqscan ? 0 : disable_cost) +
+		(group_vars != NIL && !enable_hashagg ? disable_cost : 0) +
 		blockfrac * (spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all) +
 					 input_rel->tuples * (qcost.per_tuple +
 										  cpu_operator_cost * 0.25 *
