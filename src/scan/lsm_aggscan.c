@@ -1725,6 +1725,7 @@ lsm_agg_rescan(CustomScanState *node)
 	st->cap = 0;
 	st->done = false;
 	st->next_group = NULL;
+	ExecScanReScan(&node->ss);
 }
 
 static void
