@@ -166,6 +166,8 @@ lsm_agg_kind(Oid aggfnoid)
 /* ---- planning ---- */
 
 static CustomPathMethods lsm_agg_path_methods;
+
+static double lsm_agg_group_bytes(int ngk, double key_width, int naggs);
 static CustomScanMethods lsm_agg_plan_methods;
 static CustomExecMethods lsm_agg_exec_methods;
 
@@ -320,7 +322,28 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	}
 
 	if (group_vars != NIL)
+	{
+		double		key_width = 0;
+
 		ngroups = estimate_num_groups(root, group_vars, input_rel->rows, NULL, NULL);
+
+		/*
+		 * The groups live in memory until the scan ends: there is no spill
+		 * to disk as HashAggregate has.  Leave a grouping that would not fit
+		 * in hash_mem to PostgreSQL's own plans.
+		 */
+		foreach(lc, group_vars)
+		{
+			Var		   *var = lfirst(lc);
+			double		w = input_rel->attr_widths[var->varattno - input_rel->min_attr];
+
+			key_width += (w > 0 ? w : 8);
+		}
+		if (ngroups * lsm_agg_group_bytes(list_length(group_vars), key_width,
+										  list_length(aggs)) >
+			(double) get_hash_memory_limit())
+			return;
+	}
 
 	cpath = makeNode(CustomPath);
 	cpath->path.pathtype = T_CustomScan;
@@ -572,6 +595,17 @@ typedef struct LsmAggGroup
 	LsmAggAcc  *accs;
 	struct LsmAggGroup *next_out;	/* output order: first seen first */
 } LsmAggGroup;
+
+/* Memory a group takes in the node's hash table (for the planner). */
+static double
+lsm_agg_group_bytes(int ngk, double key_width, int naggs)
+{
+	/* chunk headers of the group, its key arrays and accumulators */
+	return MAXALIGN(sizeof(LsmAggGroup)) + 4 * 16 +
+		ngk * (sizeof(Datum) + sizeof(bool)) + key_width +
+		naggs * sizeof(LsmAggAcc) +
+		2 * sizeof(LsmAggGroup *);	/* open addressing at most half full */
+}
 
 typedef struct LsmAggSpec
 {
