@@ -184,6 +184,49 @@ CREATE TABLE ag_e (a int, b numeric) USING lsm;
 SELECT count(*), sum(a), avg(b), min(a) FROM ag_e;
 SELECT a, count(*) FROM ag_e GROUP BY a;
 
+-- numeric sums past the range of the scaled int128 accumulator: a running
+-- sum that cannot take a finer scale, a value scaled up to a finer one
+CREATE TABLE ag_nb (g int, n numeric) USING lsm;
+INSERT INTO ag_nb VALUES (1, 2e35), (1, 0.1),
+  (2, 0.000000000000000000000000000001), (2, 340282366);
+EXPLAIN (COSTS OFF) SELECT g, sum(n), avg(n) FROM ag_nb GROUP BY g;
+SELECT g, sum(n), avg(n) FROM ag_nb GROUP BY g ORDER BY g;
+
+-- rows read count in pg_stat_user_tables.seq_tup_read
+SELECT pg_stat_force_next_flush();
+SELECT seq_tup_read AS ag_before FROM pg_stat_user_tables WHERE relname = 'ag_nb' \gset
+SELECT count(*) FROM ag_nb;
+SELECT pg_stat_force_next_flush();
+SELECT seq_tup_read - :ag_before AS rows_read FROM pg_stat_user_tables WHERE relname = 'ag_nb';
+
+-- enable_hashagg = off: a sorted GroupAggregate, as with heap
+SET enable_hashagg = off;
+EXPLAIN (COSTS OFF) SELECT g, count(*) FROM ag_nb GROUP BY g;
+RESET enable_hashagg;
+
+-- WHERE quals run in PostgreSQL's order: a leaky operator sees no row that
+-- a row-level security policy hides, and a cheap qual runs before a costly
+-- one
+CREATE FUNCTION ag_leak(int, int) RETURNS bool LANGUAGE plpgsql COST 1000
+  AS $$ BEGIN RAISE NOTICE 'ag_leak saw %', $1; RETURN $1 > $2; END $$;
+CREATE OPERATOR >>> (PROCEDURE = ag_leak, LEFTARG = int, RIGHTARG = int);
+CREATE TABLE ag_rls (a int) USING lsm;
+INSERT INTO ag_rls SELECT generate_series(1, 6);
+ALTER TABLE ag_rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ag_rls_p ON ag_rls USING (a % 2 = 0);
+CREATE ROLE regress_lsm_ag_rls;
+GRANT SELECT ON ag_rls TO regress_lsm_ag_rls;
+SET ROLE regress_lsm_ag_rls;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ag_rls WHERE a >>> 0;
+SELECT count(*) FROM ag_rls WHERE a >>> 0;
+RESET ROLE;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ag_rls WHERE a >>> 0 AND a % 3 = 0;
+SELECT count(*) FROM ag_rls WHERE a >>> 0 AND a % 3 = 0;
+DROP TABLE ag_rls, ag_nb;
+DROP OPERATOR >>> (int, int);
+DROP FUNCTION ag_leak(int, int);
+DROP ROLE regress_lsm_ag_rls;
+
 DROP FUNCTION ag_check(text);
 DROP FUNCTION ag_exact(text);
 DROP TABLE ag_h, ag_l, ag_nh, ag_nl, ag_fl, ag_e;

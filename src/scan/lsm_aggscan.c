@@ -167,6 +167,8 @@ lsm_agg_kind(Oid aggfnoid)
 /* ---- planning ---- */
 
 static CustomPathMethods lsm_agg_path_methods;
+
+static double lsm_agg_group_bytes(int ngk, double key_width, int naggs);
 static CustomScanMethods lsm_agg_plan_methods;
 static CustomExecMethods lsm_agg_exec_methods;
 
@@ -321,7 +323,28 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	}
 
 	if (group_vars != NIL)
+	{
+		double		key_width = 0;
+
 		ngroups = estimate_num_groups(root, group_vars, input_rel->rows, NULL, NULL);
+
+		/*
+		 * The groups live in memory until the scan ends: there is no spill
+		 * to disk as HashAggregate has.  Leave a grouping that would not fit
+		 * in hash_mem to PostgreSQL's own plans.
+		 */
+		foreach(lc, group_vars)
+		{
+			Var		   *var = lfirst(lc);
+			double		w = input_rel->attr_widths[var->varattno - input_rel->min_attr];
+
+			key_width += (w > 0 ? w : 8);
+		}
+		if (ngroups * lsm_agg_group_bytes(list_length(group_vars), key_width,
+										  list_length(aggs)) >
+			(double) get_hash_memory_limit())
+			return;
+	}
 
 	cpath = makeNode(CustomPath);
 	cpath->path.pathtype = T_CustomScan;
@@ -345,8 +368,14 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
 	cost_qual_eval(&qcost, quals, root);
 	blockfrac = lsm_block_fraction(root, input_rel, input_rel->baserestrictinfo);
+	/*
+	 * It is a sequential scan, and grouping is done by hashing: heed
+	 * enable_seqscan and, with GROUP BY, enable_hashagg (tests and users
+	 * turn the latter off to get a sorted GroupAggregate).
+	 */
 	cpath->path.startup_cost = qcost.startup +
 		(enable_seqscan ? 0 : disable_cost) +
+		(group_vars != NIL && !enable_hashagg ? disable_cost : 0) +
 		blockfrac * (spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all) +
 					 input_rel->tuples * (qcost.per_tuple +
 										  cpu_operator_cost * 0.25 *
@@ -354,6 +383,81 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	cpath->path.total_cost = cpath->path.startup_cost +
 		cpu_tuple_cost * ngroups + output_rel->reltarget->cost.per_tuple * ngroups;
 	add_path(output_rel, &cpath->path);
+}
+
+/*
+ * The WHERE quals (RestrictInfos) in the order PostgreSQL would evaluate
+ * them: pseudoconstant quals first (a plain plan runs them once, in a
+ * gating Result, before the scan), then the others as order_qual_clauses()
+ * sorts a scan's quals: by security level (a cheap leakproof qual counts as
+ * level 0) and then by cost, keeping the given order among equals.  RLS
+ * and security-barrier quals thus still run before a leaky user qual, and
+ * a cheap qual still guards an expensive one that could fail.
+ */
+typedef struct LsmQualItem
+{
+	Node	   *clause;
+	Cost		cost;
+	Index		security_level;
+} LsmQualItem;
+
+static List *
+lsm_agg_order_quals(PlannerInfo *root, List *rinfos)
+{
+	int			n = list_length(rinfos);
+	LsmQualItem *items;
+	List	   *result = NIL;
+	ListCell   *lc;
+	int			pass,
+				i,
+				j,
+				k = 0;
+
+	if (n == 0)
+		return NIL;
+	items = palloc(sizeof(LsmQualItem) * n);
+	for (pass = 0; pass < 2; pass++)
+	{
+		int			start = k;
+
+		foreach(lc, rinfos)
+		{
+			RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+			QualCost	qcost;
+
+			if (rinfo->pseudoconstant != (pass == 0))
+				continue;
+			cost_qual_eval_node(&qcost, (Node *) rinfo, root);
+			items[k].clause = (Node *) rinfo->clause;
+			items[k].cost = qcost.per_tuple;
+			if (rinfo->leakproof && items[k].cost < 10 * cpu_operator_cost)
+				items[k].security_level = 0;
+			else
+				items[k].security_level = rinfo->security_level;
+			k++;
+		}
+		/* stable insertion sort of this pass's items */
+		for (i = start + 1; i < k; i++)
+		{
+			LsmQualItem newitem = items[i];
+
+			for (j = i; j > start; j--)
+			{
+				LsmQualItem *olditem = &items[j - 1];
+
+				if (newitem.security_level > olditem->security_level ||
+					(newitem.security_level == olditem->security_level &&
+					 newitem.cost >= olditem->cost))
+					break;
+				items[j] = *olditem;
+			}
+			items[j] = newitem;
+		}
+	}
+	for (i = 0; i < k; i++)
+		result = lappend(result, items[i].clause);
+	pfree(items);
+	return result;
 }
 
 static Plan *
@@ -377,8 +481,7 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	ListCell   *lc;
 	AttrNumber	resno = 1;
 
-	quals = extract_actual_clauses(input_rel->baserestrictinfo, false);
-	quals = list_concat(quals, extract_actual_clauses(input_rel->baserestrictinfo, true));
+	quals = lsm_agg_order_quals(root, input_rel->baserestrictinfo);
 	if (root->hasHavingQual && parse->havingQual != NULL)
 		having = (List *) parse->havingQual;
 
@@ -493,6 +596,17 @@ typedef struct LsmAggGroup
 	LsmAggAcc  *accs;
 	struct LsmAggGroup *next_out;	/* output order: first seen first */
 } LsmAggGroup;
+
+/* Memory a group takes in the node's hash table (for the planner). */
+static double
+lsm_agg_group_bytes(int ngk, double key_width, int naggs)
+{
+	/* chunk headers of the group, its key arrays and accumulators */
+	return MAXALIGN(sizeof(LsmAggGroup)) + 4 * 16 +
+		ngk * (sizeof(Datum) + sizeof(bool)) + key_width +
+		naggs * sizeof(LsmAggAcc) +
+		2 * sizeof(LsmAggGroup *);	/* open addressing at most half full */
+}
 
 typedef struct LsmAggSpec
 {
@@ -710,11 +824,19 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 		i++;
 	}
 
-	/* WHERE: vector loops where possible, the evaluator for the rest */
+	/*
+	 * WHERE: vector loops for the leading quals that allow one, the
+	 * evaluator for the rest.  Only a prefix is vectorized so that every
+	 * row still meets the quals in the plan's order (see
+	 * lsm_agg_order_quals): a qual is never evaluated for a row that an
+	 * earlier one rejected.
+	 */
 	foreach(lc, cscan->custom_exprs)
 	{
-		LsmVecQual *vq = lsm_vec_qual(st, lfirst(lc), &node->ss.ps);
+		LsmVecQual *vq = NULL;
 
+		if (other_quals == NIL)
+			vq = lsm_vec_qual(st, lfirst(lc), &node->ss.ps);
 		if (vq != NULL)
 			st->vquals = lappend(st->vquals, vq);
 		else
@@ -1085,7 +1207,6 @@ lsm_numeric_accum(LsmAggState *st, LsmAggAcc *acc, Datum d)
 			acc->ninf++;
 			return;
 		case 1:
-			acc->nfinite++;
 			if (scale > acc->nscale)
 			{
 				int128		m = lsm_pow10_128(scale - acc->nscale);
@@ -1096,13 +1217,18 @@ lsm_numeric_accum(LsmAggState *st, LsmAggAcc *acc, Datum d)
 				acc->nscale = scale;
 			}
 			else if (scale < acc->nscale)
-				v *= lsm_pow10_128(acc->nscale - scale);
+			{
+				/* |v| < 1e36 and the scale gap is at most 30: check first */
+				int128		m = lsm_pow10_128(acc->nscale - scale);
+
+				if (v > LSM_I128_LIMIT / m || v < -LSM_I128_LIMIT / m)
+					break;
+				v *= m;
+			}
 			if (v >= LSM_I128_LIMIT || v <= -LSM_I128_LIMIT ||
 				acc->wsum + v >= LSM_I128_LIMIT || acc->wsum + v <= -LSM_I128_LIMIT)
-			{
-				acc->nfinite--;
 				break;
-			}
+			acc->nfinite++;
 			acc->wsum += v;
 			return;
 		default:
@@ -1805,6 +1931,7 @@ lsm_agg_rescan(CustomScanState *node)
 	st->cap = 0;
 	st->done = false;
 	st->next_group = NULL;
+	ExecScanReScan(&node->ss);
 }
 
 static void

@@ -1024,6 +1024,8 @@ lsm_rescan_custom_scan(CustomScanState *node)
 	if (ss->scan)
 		table_rescan(ss->scan, NULL);
 	ss->zone_ready = false;
+	/* as every scan node: clear the slot, rearm an EvalPlanQual test tuple */
+	ExecScanReScan(&node->ss);
 }
 
 static void
