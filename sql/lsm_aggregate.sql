@@ -183,6 +183,10 @@ WITH c AS (SELECT g, count(*) AS n FROM ag_l GROUP BY g) SELECT sum(n) FROM c;
 CREATE TABLE ag_e (a int, b numeric) USING lsm;
 SELECT count(*), sum(a), avg(b), min(a) FROM ag_e;
 SELECT a, count(*) FROM ag_e GROUP BY a;
+-- a constant side is evaluated only when a row needs it: no row, no error
+SELECT count(*) FROM ag_e WHERE a = (SELECT x FROM (VALUES (1), (2)) v(x));
+INSERT INTO ag_e VALUES (1, 1);
+SELECT count(*) FROM ag_e WHERE a = (SELECT x FROM (VALUES (1), (2)) v(x));
 
 -- numeric sums past the range of the scaled int128 accumulator: a running
 -- sum that cannot take a finer scale, a value scaled up to a finer one

@@ -200,6 +200,13 @@ RESET ROLE;
 DROP TABLE cs_rls;
 DROP ROLE regress_lsm_reader;
 
+-- An initPlan in a qual runs when a row first needs it, not to prune:
+-- no row has id -5, so nextval is never called (as with heap).
+CREATE SEQUENCE cs_seq;
+SELECT id FROM cs_l WHERE id = -5 AND extra = (SELECT nextval('cs_seq'))::int;
+SELECT is_called FROM cs_seq;
+DROP SEQUENCE cs_seq;
+
 -- The setting turns the node off.
 SET lsm.enable_custom_scan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM cs_l WHERE id < 100;

@@ -376,10 +376,12 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	cpath->path.startup_cost = qcost.startup +
 		(enable_seqscan ? 0 : disable_cost) +
 		(group_vars != NIL && !enable_hashagg ? disable_cost : 0) +
-		blockfrac * (spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all) +
-					 input_rel->tuples * (qcost.per_tuple +
-										  cpu_operator_cost * 0.25 *
-										  (1 + list_length(aggs) + list_length(group_vars))));
+		/* the LSM Scan's discount (lsm_cost_path), so never above scan + Agg */
+		0.97 * blockfrac *
+		(spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all) +
+		 input_rel->tuples * (qcost.per_tuple +
+							  cpu_operator_cost * 0.25 *
+							  (1 + list_length(aggs) + list_length(group_vars))));
 	cpath->path.total_cost = cpath->path.startup_cost +
 		cpu_tuple_cost * ngroups + output_rel->reltarget->cost.per_tuple * ngroups;
 	add_path(output_rel, &cpath->path);
@@ -478,10 +480,29 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	List	   *agg_args = NIL;
 	List	   *group_pos = NIL;
 	List	   *group_eqops = NIL;
+	List	   *zone_flags = NIL;
 	ListCell   *lc;
 	AttrNumber	resno = 1;
 
 	quals = lsm_agg_order_quals(root, input_rel->baserestrictinfo);
+	/* which of them may prune blocks (see lsm_zone_clause_safe) */
+	foreach(lc, quals)
+	{
+		ListCell   *lr;
+		bool		ok = false;
+
+		foreach(lr, input_rel->baserestrictinfo)
+		{
+			RestrictInfo *rinfo = lfirst_node(RestrictInfo, lr);
+
+			if (rinfo->clause == lfirst(lc))
+			{
+				ok = lsm_zone_check_clause(rinfo, relid) != NULL;
+				break;
+			}
+		}
+		zone_flags = lappend_int(zone_flags, ok ? 1 : 0);
+	}
 	if (root->hasHavingQual && parse->havingQual != NULL)
 		having = (List *) parse->havingQual;
 
@@ -560,7 +581,7 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	cscan->custom_private = list_make5(list_make1_oid(planner_rt_fetch(relid, root)->relid),
 									   var_attnos,
 									   agg_kinds, agg_args,
-									   list_make2(group_pos, group_eqops));
+									   list_make3(group_pos, group_eqops, zone_flags));
 	cscan->methods = &lsm_agg_plan_methods;
 	return &cscan->scan.plan;
 }
@@ -645,6 +666,7 @@ typedef struct LsmVecQual
 	bool		argnull;
 	FunctionCallInfo fcinfo;
 	bool		byref_cache;	/* by-reference column, immutable operator */
+	bool		arg_ready;		/* arg evaluated for this scan */
 } LsmVecQual;
 
 typedef struct LsmAggState
@@ -758,6 +780,7 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 	List	   *group_pos = linitial(groups);
 	List	   *group_eqops = lsecond(groups);
 	List	   *other_quals = NIL;
+	List	   *zone_quals = NIL;
 	Bitmapset  *attrs = NULL;
 	ListCell   *lc,
 			   *lc2;
@@ -846,7 +869,17 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 	st->inslot = ExecAllocTableSlot(&estate->es_tupleTable,
 									node->ss.ss_ScanTupleSlot->tts_tupleDescriptor,
 									&TTSOpsVirtual);
-	st->zone = lsm_zone_compile(cscan->custom_exprs, INDEX_VAR, st->var_attnos,
+	{
+		List	   *zone_flags = lthird(groups);
+		ListCell   *lz;
+
+		forboth(lc, cscan->custom_exprs, lz, zone_flags)
+		{
+			if (lfirst_int(lz))
+				zone_quals = lappend(zone_quals, lfirst(lc));
+		}
+	}
+	st->zone = lsm_zone_compile(zone_quals, INDEX_VAR, st->var_attnos,
 								st->nvars, &node->ss.ps);
 	st->aggcxt = AllocSetContextCreate(CurrentMemoryContext, "lsm aggregate",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -1675,6 +1708,26 @@ lsm_agg_filter(LsmAggState *st, const LsmBatch *batch, const int **selp)
 		const bool *nulls = batch->isnull[vq->attno - 1];
 		FunctionCallInfo fcinfo = vq->fcinfo;
 
+		if (n == 0)
+			break;
+		if (!vq->arg_ready)
+		{
+			/*
+			 * The constant side, evaluated when a row first needs it, as the
+			 * executor would (an initPlan in it runs then, or never).
+			 */
+			ExprContext *ec = st->css.ss.ps.ps_ExprContext;
+			MemoryContext old = MemoryContextSwitchTo(st->aggcxt);
+			int16		len;
+			bool		byval;
+
+			vq->arg = ExecEvalExpr(vq->argstate, ec, &vq->argnull);
+			get_typlenbyval(exprType((Node *) vq->argstate->expr), &len, &byval);
+			if (!vq->argnull)
+				vq->arg = datumCopy(vq->arg, byval, len);
+			MemoryContextSwitchTo(old);
+			vq->arg_ready = true;
+		}
 		if (vq->argnull)
 			return 0;
 		fcinfo->args[0].isnull = false;
@@ -1827,19 +1880,7 @@ lsm_agg_run(LsmAggState *st)
 	if (st->zone)
 		lsm_zone_prepare(st->zone, econtext);
 	foreach(lc, st->vquals)
-	{
-		LsmVecQual *vq = lfirst(lc);
-		MemoryContext old = MemoryContextSwitchTo(st->aggcxt);
-		Oid			typ = exprType((Node *) vq->argstate->expr);
-		int16		len;
-		bool		byval;
-
-		vq->arg = ExecEvalExpr(vq->argstate, econtext, &vq->argnull);
-		get_typlenbyval(typ, &len, &byval);
-		if (!vq->argnull)
-			vq->arg = datumCopy(vq->arg, byval, len);
-		MemoryContextSwitchTo(old);
-	}
+		((LsmVecQual *) lfirst(lc))->arg_ready = false;
 	ResetExprContext(econtext);
 
 	if (st->ngk == 0)

@@ -374,6 +374,27 @@ lsm_zone_init_exprs(LsmZoneNode *zn, PlanState *ps)
 		zn->argstate = ExecInitExpr(zn->cmp.arg, ps);
 }
 
+static bool
+lsm_pending_initplan_walker(Node *node, ExprContext *econtext)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+	{
+		ParamExecData *prm = &econtext->ecxt_param_exec_vals[((Param *) node)->paramid];
+
+		return prm->execPlan != NULL;
+	}
+	return expression_tree_walker(node, lsm_pending_initplan_walker, econtext);
+}
+
+/* Does expr use the output of an initPlan that has not been run yet? */
+bool
+lsm_pending_initplan(Node *expr, ExprContext *econtext)
+{
+	return lsm_pending_initplan_walker(expr, econtext);
+}
+
 /*
  * Evaluate the value expressions (scan start and every rescan: Params may
  * have changed).  Values live in the current memory context.
@@ -396,6 +417,15 @@ lsm_zone_eval(LsmZoneNode *zn, ExprContext *econtext)
 	zn->never = false;
 	zn->always = false;
 	zn->nvalues = 0;
+	if (lsm_pending_initplan((Node *) zn->cmp.arg, econtext))
+	{
+		/*
+		 * An initPlan not run yet: PostgreSQL runs it when a row first
+		 * needs it (maybe never).  Do not run it early to prune.
+		 */
+		zn->always = true;
+		return;
+	}
 	d = ExecEvalExpr(zn->argstate, econtext, &isnull);
 	if (isnull)
 	{

@@ -58,6 +58,7 @@ typedef struct LsmScanDescData
 {
 	TableScanDescData base;
 	MemoryContext scxt;
+	MemoryContext srccxt;		/* the current listing (reset by rescans) */
 	LsmReadState rs;
 	LsmSegmentList *segs;
 	LsmSegmentHandle **handles;
@@ -122,12 +123,17 @@ static void
 lsm_scan_load_sources(LsmScanDesc scan)
 {
 	Relation	rel = scan->base.rs_rd;
-	MemoryContext old = MemoryContextSwitchTo(scan->scxt);
+	MemoryContext old;
 	uint64		storage_id;
 	int			n = 0;
 	int			i,
 				r;
 
+	/* the listing lives until the next rescan: its own context */
+	if (scan->srccxt == NULL)
+		scan->srccxt = AllocSetContextCreate(scan->scxt, "lsm scan sources",
+											 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(scan->srccxt);
 	storage_id = lsm_relation_storage_id(rel);
 	scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
 	scan->deleted = lsm_scan_deleted_set(storage_id, scan->base.rs_snapshot,
@@ -208,6 +214,8 @@ lsm_scan_release_sources(LsmScanDesc scan)
 	scan->blk.valid = false;
 	scan->deleted = NULL;
 	scan->ndeleted = 0;
+	if (scan->srccxt)
+		MemoryContextReset(scan->srccxt);
 }
 
 static void
