@@ -609,6 +609,17 @@ null_spread_table(void)
 	return table;
 }
 
+/* set bits per byte value (no popcount instruction is assumed) */
+static const uint8_t bits_in_byte[256] = {
+#define B2(n) n, n + 1, n + 1, n + 2
+#define B4(n) B2(n), B2(n + 1), B2(n + 1), B2(n + 2)
+#define B6(n) B4(n), B4(n + 1), B4(n + 1), B4(n + 2)
+	B6(0), B6(1), B6(1), B6(2)
+#undef B2
+#undef B4
+#undef B6
+};
+
 static void
 spread_nulls(LsmDecoded *out, const LsmColumnDesc *col, uint32_t n, uint32_t m)
 {
@@ -795,7 +806,7 @@ lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
 				uint64_t	spread = null_spread_table()[byte];
 
 				memcpy(nb + i, &spread, 8);
-				count += (uint32_t) __builtin_popcount(byte);
+				count += bits_in_byte[byte];
 			}
 			for (; i < n; i++)
 			{
