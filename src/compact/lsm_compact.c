@@ -271,7 +271,7 @@ static void
 lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
 					 const int64 *settled, int nsettled,
 					 int64 **dropped, int *ndropped, int *dropped_cap,
-					 LsmCompactResult *res)
+					 LsmCompactResult *res, int progress)
 {
 	const LsmSegmentEntry *seg = in->seg;
 	int			nold;
@@ -318,6 +318,7 @@ lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
 
 	for (k = lo; k < hi; k++)
 		lsm_push_rowid(dropped, ndropped, dropped_cap, settled[k]);
+	lsm_progress_advance(progress, 1, seg->row_count, seg->total_bytes);
 	res->segments_in++;
 	res->segments_out++;
 	res->rows_in += seg->row_count - nold;
@@ -532,7 +533,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	{
 		if (!in[i].done && in[i].records > 0)
 			lsm_compact_relocate(rel, storage_id, &in[i], records, nrecords,
-								 &dropped, &ndropped, &dropped_cap, res);
+								 &dropped, &ndropped, &dropped_cap, res,
+								 progress);
 	}
 
 	/* 4. forget the dropped rows' delete records; advance the watermark */
