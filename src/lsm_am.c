@@ -339,11 +339,20 @@ _PG_init(void)
 							 NULL,
 							 &lsm_enable_worker, true,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/*
+	 * PostgreSQL lets a library create a PGC_POSTMASTER setting only while
+	 * shared_preload_libraries is processed; loaded later (the first use of
+	 * an lsm table without preloading) it would be a FATAL error.  Without
+	 * preloading there is no worker for the setting to size, so it is then
+	 * an ordinary reloadable setting that nothing reads.
+	 */
 	DefineCustomIntVariable("lsm.max_workers",
 							"Background compaction workers (one per database at a time).",
 							NULL,
 							&lsm_max_workers, 2, 0, 64,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							process_shared_preload_libraries_in_progress ?
+							PGC_POSTMASTER : PGC_SIGHUP,
+							0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lsm.naptime",
 							"Time a compaction worker sleeps between rounds.",
 							NULL,

@@ -1,6 +1,7 @@
 # Background compaction: the worker keeps the level-0 segment count of a
 # trickle-insert table bounded, and SIGKILL during compactions loses or
-# duplicates no row (lsm.verify passes, indexes agree).
+# duplicates no row (lsm.verify passes, indexes agree); without preloading
+# lsm.compact says once per session that no worker runs.
 
 use strict;
 use warnings;
@@ -129,6 +130,21 @@ $node->safe_psql('postgres',
 sleep(3);
 cmp_ok($node->safe_psql('postgres', $l0_sql), '>', $trigger,
 	'with lsm.enable_worker off nothing is compacted');
+
+# without preloading there is no worker: lsm.compact works and says so,
+# once per session
+$node->append_conf('postgresql.conf', "shared_preload_libraries = ''");
+$node->restart;
+my ($rc, $out, $err) = $node->psql('postgres',
+	"SELECT segments_in > 1 FROM lsm.compact('trickle');\n"
+	  . "SELECT segments_in FROM lsm.compact('trickle');");
+is($rc, 0, 'lsm.compact works without preloading');
+is($out, "t\n0", 'and merges the level-0 segments');
+my @notices = ($err =~ /no background worker compacts lsm tables/g);
+is(scalar(@notices), 1, 'it says once per session that no worker runs');
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'lsm compaction launcher'"),
+	'0', 'no launcher without preloading');
 
 $node->stop;
 done_testing();

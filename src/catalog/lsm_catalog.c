@@ -266,8 +266,10 @@ lsm_segment_scan_snapshot(Snapshot snapshot, SnapshotData *own,
 
 /*
  * A dirty listing sees both the inputs of a compaction still in progress
- * (their deletion may yet abort) and its outputs (level >= 1 segments
- * inserted by that transaction), which hold the same rows: keep the inputs.
+ * (their deletion may yet abort) and its outputs, which hold the same rows:
+ * keep the inputs.  Flushes write level 0 and compactions level >= 1 (the
+ * copies of relocated segments too), so an in-progress segment at level >=
+ * 1 is a compaction output.
  */
 static bool
 lsm_segment_skip_dirty(HeapTuple tup, TupleDesc desc, SnapshotData *dirty)

@@ -271,7 +271,7 @@ static void
 lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
 					 const int64 *settled, int nsettled,
 					 int64 **dropped, int *ndropped, int *dropped_cap,
-					 LsmCompactResult *res)
+					 LsmCompactResult *res, int progress)
 {
 	const LsmSegmentEntry *seg = in->seg;
 	int			nold;
@@ -293,6 +293,18 @@ lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
 		lsm_format_error(st, rel, seg->segment_id, -1, "encoding a delete map");
 
 	out.segment_id = lsm_catalog_next_segment_id();
+
+	/*
+	 * Every segment a compaction catalogues is at level 1 or above, the copy
+	 * of a relocated level-0 segment too.  A dirty or SnapshotAny listing
+	 * taken while the pass runs sees both its inputs (their deletion is
+	 * still in progress) and its outputs, and tells the outputs apart by
+	 * that: an in-progress segment at level 0 is an inserter's flush.  Were
+	 * the copy left at level 0, a unique check (INSERT, ON CONFLICT) meeting
+	 * one of its rows would take the compaction for the row's inserter and
+	 * wait for the whole pass to commit.
+	 */
+	out.level = Max(seg->level, 1);
 	out.deleted_count = nall;
 	out.delmap_bytes = (uint32) len;
 	lsm_space_lock(rel, storage_id);
@@ -306,6 +318,7 @@ lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
 
 	for (k = lo; k < hi; k++)
 		lsm_push_rowid(dropped, ndropped, dropped_cap, settled[k]);
+	lsm_progress_advance(progress, 1, seg->row_count, seg->total_bytes);
 	res->segments_in++;
 	res->segments_out++;
 	res->rows_in += seg->row_count - nold;
@@ -520,7 +533,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	{
 		if (!in[i].done && in[i].records > 0)
 			lsm_compact_relocate(rel, storage_id, &in[i], records, nrecords,
-								 &dropped, &ndropped, &dropped_cap, res);
+								 &dropped, &ndropped, &dropped_cap, res,
+								 progress);
 	}
 
 	/* 4. forget the dropped rows' delete records; advance the watermark */

@@ -338,6 +338,13 @@ lsm_worker_compact_one(Oid relid)
  * retired segments must be pruned before their extents can be reused
  * (lsm_space_find), and folded delete records leave dead tuples behind.
  * Autovacuum would get there too, later.
+ *
+ * Without truncation: once a pass has folded every delete record, the
+ * pages of lsm.deleted are empty and VACUUM would try to truncate them,
+ * which needs AccessExclusiveLock; while sessions keep writing delete
+ * records (or segments) it retries for five seconds before giving up, and
+ * the worker would stall that long after every round, letting level 0 and
+ * the relation file grow.  Autovacuum truncates these tables instead.
  */
 static void
 lsm_worker_vacuum_catalog(MemoryContext cxt)
@@ -361,7 +368,7 @@ lsm_worker_vacuum_catalog(MemoryContext cxt)
 	params.is_wraparound = false;
 	params.log_min_duration = -1;
 	params.index_cleanup = VACOPTVALUE_UNSPECIFIED;
-	params.truncate = VACOPTVALUE_UNSPECIFIED;
+	params.truncate = VACOPTVALUE_DISABLED;
 	params.nworkers = -1;
 	/* vacuum() makes its own buffer strategy in a context that lasts */
 	vacuum(rels, &params, NULL, true);
