@@ -18,12 +18,12 @@
 #include <limits.h>
 
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
-#include "access/parallel.h"
-#include "access/xact.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
 #include "fmgr.h"
