@@ -18,13 +18,17 @@
 #include <limits.h>
 
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "commands/defrem.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/pathnodes.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
 #include "storage/smgr.h"
@@ -61,6 +65,7 @@ bool		lsm_preloaded = false;
 static object_access_hook_type prev_object_access_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static create_upper_paths_hook_type prev_create_upper_paths_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 
 void		_PG_init(void);
 
@@ -259,9 +264,14 @@ lsm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 }
 
 /*
- * Keep parallel plans away from lsm tables: a parallel worker cannot see
- * the rows its leader has buffered but not flushed, and parallel-aware
- * scans do not hand out segments yet.
+ * Parallel plans over lsm tables: the standard Parallel Seq Scan (the table
+ * AM hands out work units, src/scan/lsm_scan.c) and parallel index scans
+ * are kept.  Parallel bitmap heap scans are not: their shared iterator
+ * hands out virtual blocks of 291 rows, so the participants would decode
+ * the same segment blocks several times over.  When this transaction has
+ * buffered rows that could not be flushed before a parallel query
+ * (lsm_memtable_parallel_ok), no parallel path is offered for lsm tables;
+ * lsm_executor_start covers plans made earlier.
  */
 static void
 lsm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
@@ -277,11 +287,78 @@ lsm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		ListCell   *lc;
 
 		lsm_customscan_add_paths(root, rel, rti, rte);
-		rel->partial_pathlist = NIL;
-		rel->consider_parallel = false;
-		foreach(lc, rel->pathlist)
-			((Path *) lfirst(lc))->parallel_safe = false;
+		if (!rel->consider_parallel)
+			return;
+		if (!lsm_memtable_parallel_ok())
+		{
+			rel->partial_pathlist = NIL;
+			rel->consider_parallel = false;
+			foreach(lc, rel->pathlist)
+				((Path *) lfirst(lc))->parallel_safe = false;
+			return;
+		}
+		foreach(lc, rel->partial_pathlist)
+		{
+			if (IsA(lfirst(lc), BitmapHeapPath))
+				rel->partial_pathlist =
+					foreach_delete_current(rel->partial_pathlist, lc);
+		}
 	}
+}
+
+/*
+ * Segment ids a parallel CREATE TABLE AS or REFRESH MATERIALIZED VIEW may
+ * need for the segments its leader writes in parallel mode: one per
+ * lsm.segment_rows rows or lsm.memtable_limit bytes the plan expects, plus
+ * slack.  Beyond that its rows stay buffered until the statement ends.
+ */
+static int
+lsm_parallel_write_ids(PlannedStmt *stmt)
+{
+	double		rows = stmt->planTree->plan_rows;
+	double		bytes = rows * (stmt->planTree->plan_width + 32.0);
+	double		n;
+
+	n = 4 + rows / lsm_segment_rows + bytes / (lsm_memtable_limit_kb * 1024.0);
+	return (int) Min(n, 1024.0);
+}
+
+/*
+ * Before a parallel query: parallel workers see this transaction's rows
+ * only through segments, whose catalog rows they see as we do, so flush
+ * every write buffer now; the executor enters parallel mode in
+ * ExecutorRun, after which no catalog row can be written.  A scan that has
+ * a buffer pinned keeps reading it, as with any flush.  Where some rows
+ * cannot be flushed (an outer subtransaction's rows, see
+ * lsm_memtable_parallel_ok) the plan runs without workers, as a cursor
+ * runs a parallel plan: Gather runs its subplan in this backend, which
+ * reads its own buffers.
+ */
+static void
+lsm_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (queryDesc->plannedstmt->parallelModeNeeded &&
+		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && !IsParallelWorker())
+	{
+		if (!lsm_memtable_flush_for_parallel())
+		{
+			PlannedStmt *serial = palloc(sizeof(PlannedStmt));
+
+			/* a copy: the plan may be cached and reused */
+			memcpy(serial, queryDesc->plannedstmt, sizeof(PlannedStmt));
+			serial->parallelModeNeeded = false;
+			queryDesc->plannedstmt = serial;
+		}
+		else if ((queryDesc->dest->mydest == DestIntoRel ||
+				  queryDesc->dest->mydest == DestTransientRel) &&
+				 !XactReadOnly && lsm_catalog_available())
+			lsm_catalog_reserve_segment_ids(lsm_parallel_write_ids(queryDesc->plannedstmt));
+	}
+
+	if (prev_ExecutorStart_hook)
+		prev_ExecutorStart_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
 }
 
 /* Aggregates of a single lsm table can be computed inside its scan. */
@@ -392,4 +469,6 @@ _PG_init(void)
 	set_rel_pathlist_hook = lsm_set_rel_pathlist;
 	prev_create_upper_paths_hook = create_upper_paths_hook;
 	create_upper_paths_hook = lsm_create_upper_paths;
+	prev_ExecutorStart_hook = ExecutorStart_hook;
+	ExecutorStart_hook = lsm_executor_start;
 }

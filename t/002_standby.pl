@@ -6,10 +6,10 @@
 # data) streams everything else from the primary: CREATE EXTENSION, new lsm
 # tables, committed, rolled-back and partly rolled-back (subtransaction)
 # inserts, a multi-segment insert, COPY and TRUNCATE.  After catch-up the
-# standby must return exactly what the primary returns, and lsm.verify() must
-# pass on the standby.  Both servers run with wal_consistency_checking =
-# 'generic', so the standby also checks every replayed page against its
-# full-page image.
+# standby must return exactly what the primary returns (also through a
+# parallel scan), and lsm.verify() must pass on the standby.  Both servers
+# run with wal_consistency_checking = 'generic', so the standby also checks
+# every replayed page against its full-page image.
 
 use strict;
 use warnings;
@@ -150,6 +150,22 @@ for my $q (
 	my $s = $standby->safe_psql('postgres', $q);
 	ok($p eq $s, "standby returns what the primary returns: $q");
 }
+
+# A parallel scan on the standby: the workers alone (the leader does not
+# scan) list the segments with the standby's snapshot and read them all.
+my $parallel = q{SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;};
+like(
+	$standby->safe_psql('postgres',
+		"$parallel EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT count(*) FROM t"),
+	qr/Parallel Seq Scan on t.*Workers Launched: [12]|Workers Launched: [12].*Parallel Seq Scan on t/s,
+	'standby: parallel workers scan the lsm table');
+is( $standby->safe_psql('postgres',
+		"$parallel SELECT count(*), sum(i), count(DISTINCT payload) FROM t"),
+	$primary->safe_psql('postgres',
+		'SELECT count(*), sum(i), count(DISTINCT payload) FROM t'),
+	'standby: a parallel scan returns what the primary returns');
 
 for my $tbl (qw(t t2 before_backup))
 {

@@ -169,10 +169,59 @@ lsm_catalog_new_storage(Oid relid)
 	return (uint64) id;
 }
 
+/*
+ * Segment ids set aside for writes in parallel mode, where nextval() is not
+ * allowed (the leader of a parallel CREATE TABLE AS writes its target while
+ * workers scan).  Sequence values are never handed out twice, so the ids
+ * stay good across transactions; they live in TopMemoryContext and are used
+ * first.
+ */
+static int64 *reserved_seg_ids = NULL;
+static int	reserved_seg_first = 0;
+static int	reserved_seg_end = 0;
+static int	reserved_seg_cap = 0;
+
 int64
 lsm_catalog_next_segment_id(void)
 {
+	if (reserved_seg_first < reserved_seg_end)
+		return reserved_seg_ids[reserved_seg_first++];
 	return nextval_internal(lsm_catalog_relid("segment_id_seq"), false);
+}
+
+/* Set segment ids aside until at least n are (not in parallel mode). */
+void
+lsm_catalog_reserve_segment_ids(int n)
+{
+	int			have = reserved_seg_end - reserved_seg_first;
+
+	if (have >= n)
+		return;
+	if (reserved_seg_cap < n)
+	{
+		int64	   *ids = MemoryContextAlloc(TopMemoryContext, sizeof(int64) * n);
+
+		if (have > 0)
+			memcpy(ids, reserved_seg_ids + reserved_seg_first, sizeof(int64) * have);
+		if (reserved_seg_ids)
+			pfree(reserved_seg_ids);
+		reserved_seg_ids = ids;
+		reserved_seg_cap = n;
+	}
+	else if (reserved_seg_first > 0)
+		memmove(reserved_seg_ids, reserved_seg_ids + reserved_seg_first,
+				sizeof(int64) * have);
+	reserved_seg_first = 0;
+	reserved_seg_end = have;
+	while (reserved_seg_end < n)
+		reserved_seg_ids[reserved_seg_end++] =
+			nextval_internal(lsm_catalog_relid("segment_id_seq"), false);
+}
+
+int
+lsm_catalog_reserved_segment_ids(void)
+{
+	return reserved_seg_end - reserved_seg_first;
 }
 
 /* Record a newly written segment; visible when this (sub)xact commits. */

@@ -42,6 +42,8 @@ typedef struct LsmSegmentList
 extern Oid	lsm_catalog_relid(const char *name);
 extern uint64 lsm_catalog_new_storage(Oid relid);
 extern int64 lsm_catalog_next_segment_id(void);
+extern void lsm_catalog_reserve_segment_ids(int n);
+extern int	lsm_catalog_reserved_segment_ids(void);
 extern void lsm_catalog_insert_segment(uint64 storage_id,
 									   const LsmSegmentEntry *seg);
 extern LsmSegmentList *lsm_catalog_segments(uint64 storage_id,

@@ -24,6 +24,11 @@
  *	  TID block number.  A block here is the rowid range [b*291, b*291+290];
  *	  we seek the cursor to its first rowid and walk within it.
  *
+ *	  Parallel sequential scans (and parallel index builds) hand out runs of
+ *	  segment blocks through a shared counter; see "parallel scans" at the
+ *	  end of this file.  Each participant returns its rows in rowid order,
+ *	  the scan as a whole does not.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -37,6 +42,7 @@
 #include "nodes/execnodes.h"
 #include "nodes/tidbitmap.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "storage/predicate.h"
 #include "storage/lsm_storage.h"
 #include "utils/memutils.h"
@@ -97,6 +103,15 @@ typedef struct LsmScanDescData
 	bool	  **run_isnull;
 	TupleTableSlot *run_slot;
 
+	/* parallel scans: see "parallel scans" below */
+	int64	   *unit_first;		/* per source (and one past): first unit */
+	int64		nunits;			/* work units of all segments */
+	int			claim_s;		/* source of the claimed blocks, or -1 */
+	int			claim_b0;		/* claimed blocks: [claim_b0, claim_b1) */
+	int			claim_b1;
+	bool		claim_runs;		/* units all taken: own buffer runs next */
+	bool		claim_done;		/* nothing left for this participant */
+
 	/* virtual-block scans */
 	BlockNumber nvblocks;
 	BlockNumber next_vblock;
@@ -106,6 +121,9 @@ typedef struct LsmScanDescData
 	int			next_offset;
 	bool		lossy;
 } LsmScanDescData;
+
+static void lsm_parallel_setup(LsmScanDesc scan);
+static bool lsm_parallel_claimed(LsmScanDesc scan);
 
 static int
 lsm_source_cmp(const void *a, const void *b)
@@ -227,6 +245,10 @@ lsm_scan_reset_position(LsmScanDesc scan)
 	scan->r = -1;
 	scan->unit_rows = -1;
 	scan->on_row = false;
+	scan->claim_s = -1;
+	scan->claim_b0 = scan->claim_b1 = 0;
+	scan->claim_runs = false;
+	scan->claim_done = false;
 }
 
 TableScanDesc
@@ -260,20 +282,12 @@ lsm_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->hi = PG_INT64_MAX;
 	lsm_scan_reset_position(scan);
 
-	/*
-	 * Parallel scans: until segments are handed out between participants,
-	 * the leader reads everything and workers read nothing.  The planner
-	 * hook keeps parallel plans away from lsm tables; parallel index builds
-	 * always let the leader participate.
-	 */
-	if (pscan != NULL && IsParallelWorker())
-	{
-		scan->segs = palloc0(sizeof(LsmSegmentList));
-		scan->src = NULL;
-		scan->nsrc = 0;
-	}
-	else
-		lsm_scan_load_sources(scan);
+	/* TID range, bitmap and sample scans address rows: never parallel */
+	if (pscan != NULL && !(flags & SO_TYPE_SEQSCAN))
+		elog(ERROR, "parallel scans of lsm relations must be sequential scans");
+	lsm_scan_load_sources(scan);
+	if (pscan != NULL)
+		lsm_parallel_setup(scan);
 
 	if (flags & SO_TYPE_SEQSCAN)
 		pgstat_count_heap_scan(rel);
@@ -315,8 +329,12 @@ lsm_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 		else
 			scan->base.rs_flags &= ~SO_ALLOW_PAGEMODE;
 	}
-	/* our own writes since the scan began must become visible */
-	if (!(scan->base.rs_parallel != NULL && IsParallelWorker()))
+	/*
+	 * Our own writes since the scan began must become visible.  A parallel
+	 * scan keeps its list: its participants must agree on it, and nothing
+	 * can be written in parallel mode.
+	 */
+	if (scan->base.rs_parallel == NULL)
 	{
 		lsm_scan_release_sources(scan);
 		lsm_scan_load_sources(scan);
@@ -551,6 +569,8 @@ lsm_cursor_step(LsmScanDesc scan, ScanDirection dir)
 			}
 			if (scan->unit_rows < 0)
 			{
+				if (scan->base.rs_parallel != NULL && !lsm_parallel_claimed(scan))
+					continue;
 				if (scan->b >= lsm_source_nunits(scan, scan->s))
 				{
 					lsm_source_done(scan);
@@ -1214,4 +1234,191 @@ lsm_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
 			return true;
 		}
 	}
+}
+
+/* ---- parallel scans ----
+ *
+ * Every participant (the leader and each worker) lists the segments the
+ * shared snapshot sees -- the same catalog rows, since workers share the
+ * leader's transaction, snapshot and command id -- and sorts them by rowid,
+ * so all agree on the list.  A segment of n rows is cut into
+ * ceil(n / LSM_PARALLEL_UNIT_ROWS) work units, each a run of its blocks;
+ * numbering the units of the segments in rowid order gives every
+ * participant the same numbering, and a shared counter hands them out.
+ * The numbering needs only the catalog's row counts: a segment's directory
+ * is read only by the participants that claim one of its units.
+ *
+ * Rows the leader has buffered are not in any segment and only the leader
+ * sees them.  Before a parallel query starts they are flushed (the
+ * ExecutorStart hook in lsm_am.c), so what stays buffered is invisible to
+ * its snapshot; a parallel index build, which cannot flush in parallel
+ * mode, always has the leader participate.  So the leader reads its buffer
+ * runs itself once all units are taken.
+ *
+ * Each participant applies the delete set its snapshot sees (the same for
+ * all), as a serial scan does.
+ */
+
+/*
+ * Rows per work unit.  Small enough to balance two or three participants
+ * on a table of a few segments, large enough that claiming costs nothing
+ * next to decoding (16 blocks of the default lsm.block_rows).
+ */
+#define LSM_PARALLEL_UNIT_ROWS	16384
+
+typedef struct LsmParallelScanDescData
+{
+	ParallelTableScanDescData base;
+	pg_atomic_uint64 next_unit;	/* the next work unit to hand out */
+} LsmParallelScanDescData;
+
+typedef LsmParallelScanDescData *LsmParallelScanDesc;
+
+Size
+lsm_parallelscan_estimate(Relation rel)
+{
+	return sizeof(LsmParallelScanDescData);
+}
+
+Size
+lsm_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) pscan;
+
+	pscan->phs_relid = RelationGetRelid(rel);
+	pscan->phs_syncscan = false;
+	pg_atomic_init_u64(&lpscan->next_unit, 0);
+	return sizeof(LsmParallelScanDescData);
+}
+
+/* A rescan of the parallel plan: hand out every unit again. */
+void
+lsm_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) pscan;
+
+	pg_atomic_write_u64(&lpscan->next_unit, 0);
+}
+
+/* Number the work units of the scan's segments (after loading sources). */
+static void
+lsm_parallel_setup(LsmScanDesc scan)
+{
+	int64		next = 0;
+	int			s;
+
+	scan->unit_first = MemoryContextAlloc(scan->scxt,
+										  sizeof(int64) * (scan->nsrc + 1));
+	for (s = 0; s < scan->nsrc; s++)
+	{
+		scan->unit_first[s] = next;
+		if (scan->src[s].seg >= 0)
+		{
+			int64		rows = scan->segs->segs[scan->src[s].seg].row_count;
+
+			next += Max(1, (rows + LSM_PARALLEL_UNIT_ROWS - 1) / LSM_PARALLEL_UNIT_ROWS);
+		}
+	}
+	scan->unit_first[scan->nsrc] = next;
+	scan->nunits = next;
+}
+
+/*
+ * Is the cursor's unit (s, b) among the blocks this participant claimed?
+ * If not, claim the next work unit and move the cursor to its first block,
+ * or, once every unit is taken, to the leader's next buffer run or past the
+ * end; return false so that the caller looks at the new position.
+ */
+static bool
+lsm_parallel_claimed(LsmScanDesc scan)
+{
+	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) scan->base.rs_parallel;
+
+	if (scan->s == scan->claim_s &&
+		scan->b >= scan->claim_b0 && scan->b < scan->claim_b1)
+		return true;
+
+	while (!scan->claim_done && !scan->claim_runs)
+	{
+		uint64		k = pg_atomic_fetch_add_u64(&lpscan->next_unit, 1);
+		int			lo = 0,
+					hi = scan->nsrc - 1;
+		int64		part,
+					nparts,
+					nblocks;
+
+		if (k >= (uint64) scan->nunits)
+		{
+			scan->claim_runs = true;
+			scan->claim_s = -1;
+			break;
+		}
+		/* the source whose units include k */
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (scan->unit_first[mid + 1] <= (int64) k)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		part = (int64) k - scan->unit_first[lo];
+		nparts = scan->unit_first[lo + 1] - scan->unit_first[lo];
+		nblocks = lsm_source_nunits(scan, lo);
+		scan->claim_s = lo;
+		scan->claim_b0 = (int) (part * nblocks / nparts);
+		scan->claim_b1 = (int) ((part + 1) * nblocks / nparts);
+		if (scan->claim_b0 < scan->claim_b1)
+		{
+			scan->s = lo;
+			scan->b = scan->claim_b0;
+			scan->r = -1;
+			return false;
+		}
+		/* more units than blocks: this one is empty */
+	}
+
+	if (scan->claim_runs && !IsParallelWorker())
+	{
+		int			s = scan->claim_s + 1;
+
+		while (s < scan->nsrc && scan->src[s].seg >= 0)
+			s++;
+		if (s < scan->nsrc)
+		{
+			scan->claim_s = s;
+			scan->claim_b0 = 0;
+			scan->claim_b1 = 1;
+			scan->s = s;
+			scan->b = 0;
+			scan->r = -1;
+			return false;
+		}
+	}
+	scan->claim_runs = false;
+	scan->claim_done = true;
+	scan->s = scan->nsrc;
+	return false;
+}
+
+/*
+ * Also skip the rows whose delete `snapshot` sees.  A parallel index build
+ * scans with SnapshotAny, which sees deleted rows; lsm_index.c leaves them
+ * out of the index as a serial build does.  Call before the first row.
+ */
+void
+lsm_scan_add_deletes(TableScanDesc sscan, Snapshot snapshot)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+	MemoryContext old = MemoryContextSwitchTo(scan->scxt);
+	int			n;
+	int64	   *recs = lsm_scan_deleted_set(lsm_relation_storage_id(scan->base.rs_rd),
+											snapshot, &n);
+
+	if (n > 0)
+		scan->deleted = lsm_merge_rowids(scan->deleted, scan->ndeleted, recs, n,
+										 &scan->ndeleted);
+	scan->del_hint = 0;
+	MemoryContextSwitchTo(old);
 }

@@ -892,14 +892,19 @@ lsm_slot_ops(void)
 	return &lsm_slot_ops_data;
 }
 
-/* Record who inserted the row just stored (only in lsm slots). */
+/*
+ * Record who inserted the row just stored (only in lsm slots).  Buffering
+ * a row assigns no xid; parallel mode forbids assigning one, and nothing
+ * there reads xmin to tell own rows (no triggers, no writes), so own rows
+ * read there before any xid exists report none.
+ */
 void
 lsm_slot_set_xmin(TupleTableSlot *slot, bool own, TransactionId other)
 {
 	if (slot->tts_ops != &lsm_slot_ops_data)
 		return;
 	((LsmTupleTableSlot *) slot)->xmin =
-		own ? GetTopTransactionId() :
+		own ? (IsInParallelMode() ? GetTopTransactionIdIfAny() : GetTopTransactionId()) :
 		(TransactionIdIsValid(other) ? other : FrozenTransactionId);
 }
 

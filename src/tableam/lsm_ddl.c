@@ -510,7 +510,15 @@ lsm_relation_estimate_size(Relation rel, int32 *attr_widths,
 	}
 	else
 	{
-		snapshot = RegisterSnapshot(GetLatestSnapshot());
+		/*
+		 * No new snapshot can be taken in parallel mode (a query planned
+		 * inside a parallel query, in its leader or a worker): count with
+		 * the active one there; it is only an estimate.
+		 */
+		if (IsInParallelMode() && ActiveSnapshotSet())
+			snapshot = RegisterSnapshot(GetActiveSnapshot());
+		else
+			snapshot = RegisterSnapshot(GetLatestSnapshot());
 		live = physical > 0 ? lsm_live_row_count(rel, snapshot) : 0;
 		UnregisterSnapshot(snapshot);
 	}

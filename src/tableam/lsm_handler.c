@@ -40,32 +40,6 @@ lsm_slot_callbacks(Relation relation)
 	return lsm_slot_ops();
 }
 
-/* ---- parallel scans: see lsm_scan_begin ---- */
-
-typedef struct LsmParallelScanDescData
-{
-	ParallelTableScanDescData base;
-} LsmParallelScanDescData;
-
-static Size
-lsm_parallelscan_estimate(Relation rel)
-{
-	return sizeof(LsmParallelScanDescData);
-}
-
-static Size
-lsm_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
-{
-	pscan->phs_relid = RelationGetRelid(rel);
-	pscan->phs_syncscan = false;
-	return sizeof(LsmParallelScanDescData);
-}
-
-static void
-lsm_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
-{
-}
-
 /* ---- writes ---- */
 
 static void

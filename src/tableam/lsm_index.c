@@ -11,8 +11,11 @@
  *	  sorted index TIDs alongside.  A BRIN range [start, start + numblocks)
  *	  of virtual blocks is a TID range scan.
  *
- *	  Segments carry no dead rows yet, so every row a snapshot sees is
- *	  reported alive.
+ *	  Rows a snapshot sees are reported alive; deleted rows are left out
+ *	  (and the index marked as not usable by older snapshots).  A parallel
+ *	  btree build hands each participant a parallel table scan, which
+ *	  claims work units of the segments; the leader also reads its own
+ *	  buffered rows (it always participates in btree builds).
  *
  *-------------------------------------------------------------------------
  */
@@ -69,6 +72,21 @@ lsm_index_build_range_scan(Relation tableRelation, Relation indexRelation,
 		snapshot = RegisterSnapshot(GetTransactionSnapshot());
 		scan = table_beginscan_strat(tableRelation, snapshot, 0, NULL, true,
 									 allow_sync);
+	}
+	else
+	{
+		/*
+		 * The caller's scan: a parallel build's (each participant claims
+		 * parts of the table, lsm_scan.c) or amcheck's.  A non-concurrent
+		 * parallel build shares SnapshotAny, which sees deleted rows; leave
+		 * out those whose delete is committed or ours, as the serial build's
+		 * snapshot would (no other transaction can delete under our
+		 * ShareLock).  Every participant derives the same set.
+		 */
+		if (ranged)
+			elog(ERROR, "a parallel index build cannot scan a block range");
+		if (scan->rs_snapshot->snapshot_type == SNAPSHOT_ANY)
+			lsm_scan_add_deletes(scan, SnapshotSelf);
 	}
 	if (ranged)
 	{

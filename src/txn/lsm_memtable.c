@@ -9,7 +9,8 @@
  *	  the buffer of (relation, current subtransaction level).  A buffer is
  *	  flushed into a level-0 segment when it reaches lsm.segment_rows rows or
  *	  lsm.memtable_limit bytes, when the table's descriptor changes, before
- *	  TRUNCATE or SET TABLESPACE, and at pre-commit / pre-prepare.  Memory
+ *	  TRUNCATE or SET TABLESPACE, before a parallel query (workers cannot see
+ *	  our memory) and at pre-commit / pre-prepare.  Memory
  *	  use is therefore bounded whatever the transaction's size.
  *
  *	  Subtransactions: a subtransaction's rows live in its own buffer and
@@ -66,6 +67,7 @@ typedef struct LsmMemtable
 	int			cur_run;		/* buffer run of the current batch, or -1 */
 	bool		publish;		/* publish reservations in lsm.inflight */
 	bool		flush_each_row; /* table has an exclusion constraint */
+	bool		temp;			/* temporary table: no parallel scans */
 	List	   *inflight;		/* ItemPointers of our lsm.inflight rows */
 	struct LsmMemtable *next;
 } LsmMemtable;
@@ -333,6 +335,7 @@ lsm_memtable_get(Relation rel)
 		mt->cur_run = -1;
 		mt->publish = rel->rd_rel->relhasindex;
 		mt->flush_each_row = mt->publish && lsm_rel_has_exclusion(rel);
+		mt->temp = (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP);
 		mt->next = memtables;
 		memtables = mt;
 		MemoryContextSwitchTo(old);
@@ -491,7 +494,19 @@ lsm_memtable_maybe_flush(Relation rel)
 		(mt->flush_each_row ||
 		 buf->nrows >= lsm_segment_rows ||
 		 buf->bytes >= (Size) lsm_memtable_limit_kb * 1024))
+	{
+		/*
+		 * The leader of a parallel CREATE TABLE AS or REFRESH MATERIALIZED
+		 * VIEW writes while in parallel mode, where segment ids cannot be
+		 * drawn from their sequence: it uses ids set aside before
+		 * (lsm_executor_prepare_parallel), and keeps rows buffered when
+		 * they run out.
+		 */
+		if (IsInParallelMode() &&
+			lsm_catalog_reserved_segment_ids() < buf->nruns)
+			return;
 		lsm_memtable_flush(rel, mt);
+	}
 }
 
 /*
@@ -538,6 +553,77 @@ lsm_memtable_flush_relation(Relation rel)
 				lsm_memtable_flush(rel, mt);
 		}
 	}
+}
+
+/*
+ * Can every buffered row that a parallel worker might need to see be
+ * flushed now?  Workers see our rows only through segments (their catalog
+ * rows are visible to them: they share our transaction), so all buffers
+ * must be flushed before a parallel query starts.  That is impossible for
+ * rows of an outer subtransaction level (only that level may catalogue
+ * them: a segment catalogued by the current level would vanish with it if
+ * it rolled back), in parallel mode (no catalog writes, no sequences) and
+ * in a read-only transaction.  Temporary tables do not count: workers
+ * never read them.
+ */
+bool
+lsm_memtable_parallel_ok(void)
+{
+	LsmMemtable *mt;
+	int			level = GetCurrentTransactionNestLevel();
+
+	for (mt = memtables; mt; mt = mt->next)
+	{
+		if (mt->temp || mt->buf->nrows == 0)
+			continue;
+		if (mt->nestlevel != level || IsInParallelMode() || XactReadOnly)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Flush every buffer a parallel worker might need (see above), before the
+ * executor enters parallel mode.  Returns false, flushing nothing, if that
+ * is not possible; the query must then run without workers.  A scan that
+ * has a buffer pinned keeps reading it, as with any flush.
+ */
+bool
+lsm_memtable_flush_for_parallel(void)
+{
+	LsmMemtable *mt;
+	bool		flushed = false;
+
+	if (!lsm_memtable_parallel_ok())
+		return false;
+	for (mt = memtables; mt; mt = mt->next)
+	{
+		Relation	rel;
+
+		if (mt->temp || mt->buf->nrows == 0)
+			continue;
+		rel = try_relation_open(mt->relid, NoLock);
+		if (rel == NULL)
+			continue;
+		/* rows of a storage the table no longer has went with it */
+		if (lsm_relation_storage_id(rel) == mt->storage_id)
+		{
+			lsm_memtable_flush(rel, mt);
+			flushed = true;
+		}
+		relation_close(rel, NoLock);
+	}
+
+	/*
+	 * The segments' catalog rows used the current command id.  Volatile
+	 * functions that the parallel query runs in its leader increment the
+	 * command counter, which parallel mode allows only while the current
+	 * command id is unused: move on to a fresh one.  The query's snapshot
+	 * is a copy and keeps its command id, so it sees what it saw before.
+	 */
+	if (flushed)
+		CommandCounterIncrement();
+	return true;
 }
 
 /* Forget all buffered rows of a relation (it is being dropped). */

@@ -63,6 +63,8 @@ extern const LsmMemRow *lsm_memtable_find(Relation rel, int64 rowid,
 										  TupleDesc *tupdesc);
 extern int64 lsm_memtable_buffered_rows(Relation rel);
 extern bool lsm_memtable_has_rows(Relation rel);
+extern bool lsm_memtable_parallel_ok(void);
+extern bool lsm_memtable_flush_for_parallel(void);
 
 /* lsm_dml.c */
 extern TM_Result lsm_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
