@@ -811,10 +811,17 @@ lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel, List *clauses)
 	return Max(frac, 0.0);
 }
 
+/*
+ * Cost an LSM Scan path.  A parallel one (path->parallel_workers > 0)
+ * divides the CPU part and the rows among the participants as
+ * cost_seqscan does (the leader counts less the more workers there are);
+ * reading stays undivided.
+ */
 static void
 lsm_cost_path(PlannerInfo *root, RelOptInfo *rel, Path *path,
 			  ParamPathInfo *ppi, Bitmapset *attrs)
 {
+	double		divisor = 1.0;
 	double		spc_seq_page_cost;
 	QualCost	qpqual_cost;
 	List	   *clauses = rel->baserestrictinfo;
@@ -828,6 +835,14 @@ lsm_cost_path(PlannerInfo *root, RelOptInfo *rel, Path *path,
 	if (ppi)
 		clauses = list_concat_copy(clauses, ppi->ppi_clauses);
 	path->rows = ppi ? ppi->ppi_rows : rel->rows;
+	if (path->parallel_workers > 0)
+	{
+		double		leader = 1.0 - 0.3 * path->parallel_workers;
+
+		divisor = path->parallel_workers +
+			(parallel_leader_participation && leader > 0 ? leader : 0);
+		path->rows = clamp_row_est(path->rows / divisor);
+	}
 
 	for (i = 1; i <= rel->max_attr; i++)
 	{
@@ -857,7 +872,7 @@ lsm_cost_path(PlannerInfo *root, RelOptInfo *rel, Path *path,
 	 */
 	path->total_cost = path->startup_cost +
 		0.97 * (spc_seq_page_cost * rel->pages * colfrac * blockfrac +
-				cpu_per_tuple * rel->tuples * blockfrac) +
+				cpu_per_tuple * rel->tuples * blockfrac / divisor) +
 		path->pathtarget->cost.per_tuple * path->rows;
 }
 
@@ -909,6 +924,35 @@ lsm_customscan_add_paths(PlannerInfo *root, RelOptInfo *rel, Index rti,
 							 rel->max_attr);
 	lsm_cost_path(root, rel, &cpath->path, cpath->path.param_info, attrs);
 	add_path(rel, &cpath->path);
+
+	/*
+	 * A parallel-aware LSM Scan: participants claim runs of segment blocks
+	 * (see "parallel scans" in lsm_scan.c).  As for a Parallel Seq Scan,
+	 * only for unparameterized paths of parallel-safe relations.
+	 */
+	if (rel->consider_parallel && required_outer == NULL)
+	{
+		int			workers = compute_parallel_worker(rel, rel->pages, -1,
+													  max_parallel_workers_per_gather);
+
+		if (workers > 0)
+		{
+			CustomPath *ppath = makeNode(CustomPath);
+
+			ppath->path.pathtype = T_CustomScan;
+			ppath->path.parent = rel;
+			ppath->path.pathtarget = rel->reltarget;
+			ppath->path.param_info = NULL;
+			ppath->path.parallel_aware = true;
+			ppath->path.parallel_safe = true;
+			ppath->path.parallel_workers = workers;
+			ppath->path.pathkeys = NIL;
+			ppath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
+			ppath->methods = &lsm_path_methods;
+			lsm_cost_path(root, rel, &ppath->path, NULL, attrs);
+			add_partial_path(rel, &ppath->path);
+		}
+	}
 }
 
 static Plan *
@@ -972,6 +1016,22 @@ lsm_create_scan_state(CustomScan *cscan)
 	return (Node *) ss;
 }
 
+/* Open the table scan (pscan: the shared state of a parallel one, or NULL). */
+static void
+lsm_scan_start(LsmScanState *ss, ParallelTableScanDesc pscan)
+{
+	Relation	rel = ss->css.ss.ss_currentRelation;
+	EState	   *estate = ss->css.ss.ps.state;
+
+	if (pscan != NULL)
+		ss->scan = table_beginscan_parallel(rel, pscan);
+	else
+		ss->scan = table_beginscan(rel, estate->es_snapshot, 0, NULL);
+	lsm_scan_set_columns(ss->scan, ss->attrs);
+	if (ss->zone)
+		lsm_scan_set_filter(ss->scan, lsm_zone_block_filter, ss->zone);
+}
+
 static void
 lsm_begin_custom_scan(CustomScanState *node, EState *estate, int eflags)
 {
@@ -997,12 +1057,11 @@ lsm_begin_custom_scan(CustomScanState *node, EState *estate, int eflags)
 								NULL, 0, &node->ss.ps);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
-
+	/* a parallel-aware scan starts when its shared state is set up */
+	if (node->ss.ps.plan->parallel_aware)
+		return;
 	old = MemoryContextSwitchTo(estate->es_query_cxt);
-	ss->scan = table_beginscan(rel, estate->es_snapshot, 0, NULL);
-	lsm_scan_set_columns(ss->scan, ss->attrs);
-	if (ss->zone)
-		lsm_scan_set_filter(ss->scan, lsm_zone_block_filter, ss->zone);
+	lsm_scan_start(ss, NULL);
 	MemoryContextSwitchTo(old);
 }
 
@@ -1017,9 +1076,52 @@ lsm_scan_next(ScanState *node)
 		lsm_zone_prepare(ss->zone, node->ps.ps_ExprContext);
 		ss->zone_ready = true;
 	}
+	if (ss->scan == NULL)
+	{
+		/* a parallel-aware plan run without parallel mode: a whole scan */
+		MemoryContext old = MemoryContextSwitchTo(node->ps.state->es_query_cxt);
+
+		lsm_scan_start(ss, NULL);
+		MemoryContextSwitchTo(old);
+	}
 	if (table_scan_getnextslot(ss->scan, node->ps.state->es_direction, slot))
 		return slot;
 	return NULL;
+}
+
+/* ---- parallel execution (as nodeSeqscan.c) ---- */
+
+static Size
+lsm_estimate_dsm(CustomScanState *node, ParallelContext *pcxt)
+{
+	return table_parallelscan_estimate(node->ss.ss_currentRelation,
+									   node->ss.ps.state->es_snapshot);
+}
+
+static void
+lsm_initialize_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	LsmScanState *ss = (LsmScanState *) node;
+	ParallelTableScanDesc pscan = coordinate;
+
+	table_parallelscan_initialize(node->ss.ss_currentRelation, pscan,
+								  node->ss.ps.state->es_snapshot);
+	lsm_scan_start(ss, pscan);
+}
+
+static void
+lsm_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	LsmScanState *ss = (LsmScanState *) node;
+
+	table_parallelscan_reinitialize(node->ss.ss_currentRelation,
+									ss->scan->rs_parallel);
+}
+
+static void
+lsm_initialize_worker(CustomScanState *node, shm_toc *toc, void *coordinate)
+{
+	lsm_scan_start((LsmScanState *) node, (ParallelTableScanDesc) coordinate);
 }
 
 static bool
@@ -1141,4 +1243,8 @@ lsm_customscan_register(void)
 	lsm_exec_methods.EndCustomScan = lsm_end_custom_scan;
 	lsm_exec_methods.ReScanCustomScan = lsm_rescan_custom_scan;
 	lsm_exec_methods.ExplainCustomScan = lsm_explain_custom_scan;
+	lsm_exec_methods.EstimateDSMCustomScan = lsm_estimate_dsm;
+	lsm_exec_methods.InitializeDSMCustomScan = lsm_initialize_dsm;
+	lsm_exec_methods.ReInitializeDSMCustomScan = lsm_reinitialize_dsm;
+	lsm_exec_methods.InitializeWorkerCustomScan = lsm_initialize_worker;
 }
