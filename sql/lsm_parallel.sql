@@ -16,6 +16,9 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET min_parallel_index_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
+-- the table AM's Parallel Seq Scan first; the LSM Scan's parallel plans at
+-- the end
+SET lsm.enable_custom_scan = off;
 
 -- segments of 40000, 40000 and 20000 rows: several work units each
 SET lsm.segment_rows = 40000;
@@ -285,6 +288,26 @@ EXPLAIN (COSTS OFF) SELECT count(*) FROM par WHERE ctid < '(100,1)';
 SELECT count(*) FROM par WHERE ctid < '(100,1)';
 RESET enable_seqscan;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM par TABLESAMPLE SYSTEM (50);
+
+-- the parallel-aware LSM Scan: the same work units, only the needed
+-- columns, zone maps; aggregates computed by Partial/Finalize Aggregate
+SET lsm.enable_custom_scan = on;
+SET lsm.enable_aggregate_pushdown = off;
+SELECT * FROM par_explain('SELECT count(*), sum(id), sum(n) FROM par');
+SELECT count(*), sum(id), sum(n) FROM par;
+SELECT * FROM par_explain('SELECT grp, count(*), sum(n) FROM par WHERE id > 5000 GROUP BY grp ORDER BY grp');
+SELECT grp, count(*), sum(n) FROM par WHERE id > 5000 GROUP BY grp ORDER BY grp;
+SELECT grp, count(*), sum(n) FROM par_heap WHERE id > 5000 GROUP BY grp ORDER BY grp;
+SET parallel_leader_participation = off;
+SELECT count(*), sum(id), min(v), max(v) FROM par WHERE id % 3 = 0;
+SELECT count(*), sum(id), min(v), max(v) FROM par_heap WHERE id % 3 = 0;
+RESET parallel_leader_participation;
+-- own rows of the transaction are flushed first and seen once
+BEGIN;
+INSERT INTO par SELECT -g, -2, 'own2', g FROM generate_series(1, 500) g;
+SELECT count(*), sum(id) FROM par WHERE id < 0;
+ROLLBACK;
+RESET lsm.enable_aggregate_pushdown;
 
 DROP FUNCTION par_explain(text), par_fresh_count(), par_temp_count();
 DROP MATERIALIZED VIEW par_mv;

@@ -155,11 +155,11 @@ for my $q (
 # scan) list the segments with the standby's snapshot and read them all.
 my $parallel = q{SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;};
+SET parallel_leader_participation = off; SET lsm.enable_aggregate_pushdown = off;};
 like(
 	$standby->safe_psql('postgres',
 		"$parallel EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT count(*) FROM t"),
-	qr/Parallel Seq Scan on t.*Workers Launched: [12]|Workers Launched: [12].*Parallel Seq Scan on t/s,
+	qr/Parallel (?:Seq Scan|Custom Scan \(LSM Scan\)) on t.*Workers Launched: [12]|Workers Launched: [12].*Parallel (?:Seq Scan|Custom Scan \(LSM Scan\)) on t/s,
 	'standby: parallel workers scan the lsm table');
 is( $standby->safe_psql('postgres',
 		"$parallel SELECT count(*), sum(i), count(DISTINCT payload) FROM t"),

@@ -1204,7 +1204,8 @@ lsm_explain_custom_scan(CustomScanState *node, List *ancestors, ExplainState *es
 		LsmScanCounters c;
 
 		lsm_scan_get_counters(ss->scan, &c);
-		if (cscan->custom_exprs != NIL)
+		/* a parallel scan's counters cover only the leader's share */
+		if (cscan->custom_exprs != NIL && !node->ss.ps.plan->parallel_aware)
 		{
 			if (es->format == EXPLAIN_FORMAT_TEXT)
 			{
