@@ -9,8 +9,8 @@
 #   BENCH_RUNS=5               timed runs per query (after one warm-up run); median reported
 #   BENCH_PGBENCH_SECONDS=15   duration of each point-lookup pgbench run
 #   BENCH_SHARED_BUFFERS=2GB   shared_buffers of the throwaway cluster
-#   BENCH_PARALLEL=0           max_parallel_workers_per_gather (lsm scans are not
-#                              parallel yet, so 0 compares one process against one)
+#   BENCH_PARALLEL=0           max_parallel_workers_per_gather (0 compares one
+#                              process against one; bench/parallel.sh compares 0 with N)
 #   BENCH_NO_BUILD=1           do not run make && make install first
 #   BENCH_SKIP_LSM=1           heap only (to test the script without lsm_am)
 #   LSM_KEEP=1                 keep the cluster directory afterwards
