@@ -54,6 +54,26 @@ lsm_tid_to_rowid(ItemPointer tid)
 	return (int64) blk * LSM_ROWS_PER_VBLOCK + (off - 1);
 }
 
+/*
+ * A by-value integer-like Datum of width 1, 2, 4 or 8 as int64, the way
+ * segments store it (INT columns; sign-extended).
+ */
+static inline int64
+lsm_datum_int64(Datum d, int width)
+{
+	switch (width)
+	{
+		case 1:
+			return (int64) DatumGetChar(d);
+		case 2:
+			return (int64) DatumGetInt16(d);
+		case 4:
+			return (int64) DatumGetInt32(d);
+		default:
+			return DatumGetInt64(d);
+	}
+}
+
 extern bool lsm_is_lsm_relation(Relation rel);
 extern bool lsm_relid_is_lsm(Oid relid);
 extern Oid	lsm_am_oid(void);

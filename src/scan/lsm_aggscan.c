@@ -637,23 +637,6 @@ typedef struct LsmAggSpec
 	int			pos;			/* scan tuple position (0-based) */
 } LsmAggSpec;
 
-/* An integer-like Datum of width 1, 2, 4 or 8 as int64. */
-static inline int64
-lsm_int_of(Datum d, int16 width)
-{
-	switch (width)
-	{
-		case 1:
-			return (int64) DatumGetChar(d);
-		case 2:
-			return (int64) DatumGetInt16(d);
-		case 4:
-			return (int64) DatumGetInt32(d);
-		default:
-			return DatumGetInt64(d);
-	}
-}
-
 /* A `column op constant` WHERE qual, evaluated over vectors. */
 typedef struct LsmVecQual
 {
@@ -1393,7 +1376,7 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 							sum += DatumGetInt32(vals[i]);
 					else
 						for (i = 0; i < n; i++)
-							sum += lsm_int_of(vals[i], spec->argwidth);
+							sum += lsm_datum_int64(vals[i], spec->argwidth);
 					acc->isum += sum;
 					acc->count += n;
 				}
@@ -1441,7 +1424,7 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 
 					if (!nulls[r])
 					{
-						sum += lsm_int_of(vals[r], spec->argwidth);
+						sum += lsm_datum_int64(vals[r], spec->argwidth);
 						cnt++;
 					}
 				}
@@ -1455,7 +1438,7 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 
 					if (!nulls[r])
 					{
-						ACC(i)->isum += lsm_int_of(vals[r], spec->argwidth);
+						ACC(i)->isum += lsm_datum_int64(vals[r], spec->argwidth);
 						ACC(i)->count++;
 					}
 				}
@@ -1533,10 +1516,10 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 					if (nulls[r])
 						continue;
 					acc = ACC(i);
-					v = lsm_int_of(vals[r], spec->argwidth);
+					v = lsm_datum_int64(vals[r], spec->argwidth);
 					if (!acc->has ||
-						(ismin ? v < lsm_int_of(acc->m, spec->argwidth) :
-						 v > lsm_int_of(acc->m, spec->argwidth)))
+						(ismin ? v < lsm_datum_int64(acc->m, spec->argwidth) :
+						 v > lsm_datum_int64(acc->m, spec->argwidth)))
 						acc->m = vals[r];
 					acc->has = true;
 				}
@@ -2012,26 +1995,7 @@ lsm_agg_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		LsmScanCounters c;
 
 		lsm_scan_get_counters(st->scan, &c);
-		if (st->zone)
-		{
-			if (es->format == EXPLAIN_FORMAT_TEXT)
-			{
-				appendStringInfoSpaces(es->str, es->indent * 2);
-				appendStringInfo(es->str,
-								 "Segments Skipped: " INT64_FORMAT " of " INT64_FORMAT
-								 ", Blocks Skipped: " INT64_FORMAT " of " INT64_FORMAT "\n",
-								 c.segments_skipped, c.segments,
-								 c.blocks_skipped, c.blocks);
-			}
-			else
-			{
-				ExplainPropertyInteger("Segments Skipped", NULL, c.segments_skipped, es);
-				ExplainPropertyInteger("Segments", NULL, c.segments, es);
-				ExplainPropertyInteger("Blocks Skipped", NULL, c.blocks_skipped, es);
-				ExplainPropertyInteger("Blocks", NULL, c.blocks, es);
-			}
-		}
-		ExplainPropertyInteger("Rows Removed by Deletes", NULL, c.rows_deleted, es);
+		lsm_explain_counters(&c, st->zone != NULL, es);
 	}
 }
 

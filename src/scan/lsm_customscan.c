@@ -1160,6 +1160,35 @@ lsm_rescan_custom_scan(CustomScanState *node)
 	ExecScanReScan(&node->ss);
 }
 
+/*
+ * EXPLAIN ANALYZE lines of an lsm scan's counters: the blocks and segments
+ * zone maps skipped (with_skips) and the rows the delete set removed.
+ */
+void
+lsm_explain_counters(const LsmScanCounters *c, bool with_skips, ExplainState *es)
+{
+	if (with_skips)
+	{
+		if (es->format == EXPLAIN_FORMAT_TEXT)
+		{
+			appendStringInfoSpaces(es->str, es->indent * 2);
+			appendStringInfo(es->str,
+							 "Segments Skipped: " INT64_FORMAT " of " INT64_FORMAT
+							 ", Blocks Skipped: " INT64_FORMAT " of " INT64_FORMAT "\n",
+							 c->segments_skipped, c->segments,
+							 c->blocks_skipped, c->blocks);
+		}
+		else
+		{
+			ExplainPropertyInteger("Segments Skipped", NULL, c->segments_skipped, es);
+			ExplainPropertyInteger("Segments", NULL, c->segments, es);
+			ExplainPropertyInteger("Blocks Skipped", NULL, c->blocks_skipped, es);
+			ExplainPropertyInteger("Blocks", NULL, c->blocks, es);
+		}
+	}
+	ExplainPropertyInteger("Rows Removed by Deletes", NULL, c->rows_deleted, es);
+}
+
 static void
 lsm_explain_custom_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 {
@@ -1205,26 +1234,8 @@ lsm_explain_custom_scan(CustomScanState *node, List *ancestors, ExplainState *es
 
 		lsm_scan_get_counters(ss->scan, &c);
 		/* a parallel scan's counters cover only the leader's share */
-		if (cscan->custom_exprs != NIL && !node->ss.ps.plan->parallel_aware)
-		{
-			if (es->format == EXPLAIN_FORMAT_TEXT)
-			{
-				appendStringInfoSpaces(es->str, es->indent * 2);
-				appendStringInfo(es->str,
-								 "Segments Skipped: " INT64_FORMAT " of " INT64_FORMAT
-								 ", Blocks Skipped: " INT64_FORMAT " of " INT64_FORMAT "\n",
-								 c.segments_skipped, c.segments,
-								 c.blocks_skipped, c.blocks);
-			}
-			else
-			{
-				ExplainPropertyInteger("Segments Skipped", NULL, c.segments_skipped, es);
-				ExplainPropertyInteger("Segments", NULL, c.segments, es);
-				ExplainPropertyInteger("Blocks Skipped", NULL, c.blocks_skipped, es);
-				ExplainPropertyInteger("Blocks", NULL, c.blocks, es);
-			}
-		}
-		ExplainPropertyInteger("Rows Removed by Deletes", NULL, c.rows_deleted, es);
+		lsm_explain_counters(&c, cscan->custom_exprs != NIL &&
+							 !node->ss.ps.plan->parallel_aware, es);
 	}
 }
 

@@ -206,6 +206,9 @@ extern double lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel,
 								 List *clauses);
 extern bool lsm_zone_clause_safe(RestrictInfo *rinfo, LsmZoneNode *zn);
 extern bool lsm_pending_initplan(Node *expr, ExprContext *econtext);
+struct ExplainState;
+extern void lsm_explain_counters(const LsmScanCounters *c, bool with_skips,
+								 struct ExplainState *es);
 extern LsmZoneNode *lsm_zone_check_clause(RestrictInfo *rinfo, Index relid);
 extern void lsm_customscan_register(void);
 extern void lsm_customscan_add_paths(PlannerInfo *root,

@@ -131,22 +131,6 @@ lsm_describe_column(Form_pg_attribute att, LsmFlushColumn *col)
 	}
 }
 
-static inline int64
-lsm_datum_to_int(Datum d, int width)
-{
-	switch (width)
-	{
-		case 1:
-			return (int64) DatumGetChar(d);
-		case 2:
-			return (int64) DatumGetInt16(d);
-		case 4:
-			return (int64) DatumGetInt32(d);
-		default:
-			return DatumGetInt64(d);
-	}
-}
-
 static inline uint32
 lsm_datum_len(Datum d, int attlen)
 {
@@ -452,7 +436,7 @@ lsm_segbuilder_add(LsmSegBuilder *b, int64 rowid, CommandId cid,
 
 		c->nulls[j] = null;
 		if (c->desc.kind == LSM_KIND_INT)
-			c->ints[j] = null ? 0 : lsm_datum_to_int(values[i], c->desc.width);
+			c->ints[j] = null ? 0 : lsm_datum_int64(values[i], c->desc.width);
 		else if (c->desc.kind == LSM_KIND_FIXED)
 		{
 			if (null)
