@@ -42,11 +42,13 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/format
 SHLIB_LINK += -lzstd
 
 REGRESS = $(shell cat $(srcdir)/test/regress_schedule 2>/dev/null)
+# UTF8 (expected outputs hold non-ASCII text); scripts/test.sh fixes the
+# locale (LC_ALL=C.UTF-8) the temporary clusters are initialized with
 REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_check --temp-config=$(srcdir)/test/lsm_am.conf \
-	--load-extension=lsm_am
+	--load-extension=lsm_am --encoding=UTF8
 ISOLATION = $(shell cat $(srcdir)/test/isolation_schedule 2>/dev/null)
 ISOLATION_OPTS = --temp-instance=$(CURDIR)/tmp_check_iso --temp-config=$(srcdir)/test/lsm_am.conf \
-	--load-extension=lsm_am
+	--load-extension=lsm_am --encoding=UTF8
 TAP_TESTS = 1
 
 EXTRA_CLEAN = tmp_check tmp_check_iso results output_iso regression.diffs regression.out log

@@ -163,7 +163,7 @@ run_suite()
 	local name=$1; shift
 	lsm_log "$name: make installcheck $*"
 	# PG_TEST_EXTRA etc. are left to the caller's environment.
-	lsm_as_pg env -u TEMP_CONFIG make -C "$SCRATCH" installcheck PG_CONFIG="$PG_CONFIG" "$@" 2>&1 |
+	lsm_as_pg env -u TEMP_CONFIG LC_ALL=C.UTF-8 LANG=C.UTF-8 make -C "$SCRATCH" installcheck PG_CONFIG="$PG_CONFIG" "$@" 2>&1 |
 		tee "$LOGDIR/$name.out"
 	return "${PIPESTATUS[0]}"
 }
