@@ -105,6 +105,10 @@ typedef struct LsmColumnDesc
 
 #define LSM_ZONE_HAS_MINMAX	0x01
 
+/* An INT zone value: 8 bytes, little-endian (FORMAT.md section 5). */
+extern int64_t lsm_zone_int_load(const uint8_t *p);
+extern void lsm_zone_int_store(uint8_t *p, int64_t v);
+
 typedef struct LsmChunkInfo
 {
 	uint64_t	offset;			/* byte offset from the segment's start */

@@ -162,6 +162,18 @@ lsm_segw_begin(const LsmColumnDesc *cols, uint16_t ncols,
 	return w;
 }
 
+int64_t
+lsm_zone_int_load(const uint8_t *p)
+{
+	return (int64_t) lsm_load64(p);
+}
+
+void
+lsm_zone_int_store(uint8_t *p, int64_t v)
+{
+	lsm_store64(p, (uint64_t) v);
+}
+
 /*
  * Encode one chunk and append its directory entry and zone bytes.
  */

@@ -869,10 +869,6 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 	st->scan = table_beginscan(st->rel, estate->es_snapshot, 0, NULL);
-	if (bms_num_members(attrs) >= RelationGetDescr(st->rel)->natts)
-		attrs = NULL;
-	else if (attrs == NULL)
-		attrs = bms_make_singleton(0);
 	lsm_scan_set_columns(st->scan, attrs);
 	if (st->zone)
 		lsm_scan_set_filter(st->scan, lsm_zone_block_filter, st->zone);
@@ -1287,27 +1283,6 @@ lsm_numeric_final(LsmAggAcc *acc, bool avg, bool *isnull)
 
 /* ---- the vector loops ---- */
 
-/* float8_gt / float8_lt of the btree order (NaN above everything) */
-static inline bool
-lsm_f8_gt(double a, double b)
-{
-	if (isnan(a))
-		return !isnan(b);
-	if (isnan(b))
-		return false;
-	return a > b;
-}
-
-static inline bool
-lsm_f8_lt(double a, double b)
-{
-	if (isnan(a))
-		return false;
-	if (isnan(b))
-		return true;
-	return a < b;
-}
-
 static inline void
 lsm_float_accum(LsmAggAcc *acc, double newval)
 {
@@ -1527,45 +1502,39 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 			break;
 		case LSM_AGG_MIN_FLOAT8:
 		case LSM_AGG_MAX_FLOAT8:
-			{
-				bool		ismin = spec->kind == LSM_AGG_MIN_FLOAT8;
-
-				for (i = 0; i < n; i++)
-				{
-					int			r = ROW(i);
-					LsmAggAcc  *acc;
-					double		v;
-
-					if (nulls[r])
-						continue;
-					acc = ACC(i);
-					v = DatumGetFloat8(vals[r]);
-					/* float8smaller/larger keep the state only if strictly better */
-					if (!acc->has ||
-						!(ismin ? lsm_f8_lt(acc->f8, v) : lsm_f8_gt(acc->f8, v)))
-						acc->f8 = v;
-					acc->has = true;
-				}
-			}
-			break;
 		case LSM_AGG_MIN_FLOAT4:
 		case LSM_AGG_MAX_FLOAT4:
 			{
-				bool		ismin = spec->kind == LSM_AGG_MIN_FLOAT4;
+				bool		ismin = (spec->kind == LSM_AGG_MIN_FLOAT8 ||
+									 spec->kind == LSM_AGG_MIN_FLOAT4);
+				bool		is4 = (spec->kind == LSM_AGG_MIN_FLOAT4 ||
+								   spec->kind == LSM_AGG_MAX_FLOAT4);
 
+				/*
+				 * float4 values compare as their float8 widening does (same
+				 * order, NaN above everything, -0 = 0).  float8smaller and
+				 * float8larger keep the state only if strictly better.
+				 */
 				for (i = 0; i < n; i++)
 				{
 					int			r = ROW(i);
 					LsmAggAcc  *acc;
-					float4		v;
+					double		v,
+								cur;
 
 					if (nulls[r])
 						continue;
 					acc = ACC(i);
-					v = DatumGetFloat4(vals[r]);
+					v = is4 ? (double) DatumGetFloat4(vals[r]) : DatumGetFloat8(vals[r]);
+					cur = is4 ? (double) acc->f4 : acc->f8;
 					if (!acc->has ||
-						!(ismin ? float4_lt(acc->f4, v) : float4_gt(acc->f4, v)))
-						acc->f4 = v;
+						!(ismin ? float8_lt(cur, v) : float8_gt(cur, v)))
+					{
+						if (is4)
+							acc->f4 = DatumGetFloat4(vals[r]);
+						else
+							acc->f8 = v;
+					}
 					acc->has = true;
 				}
 			}

@@ -490,16 +490,7 @@ static Datum
 lsm_zone_datum(LsmZoneNode *zn, int which, const uint8 *bytes, uint16 len)
 {
 	if (zn->int_zone)
-	{
-		int64		v;
-
-		/* 8-byte little-endian signed value (FORMAT.md section 5) */
-		v = (int64) ((uint64) bytes[0] | ((uint64) bytes[1] << 8) |
-					 ((uint64) bytes[2] << 16) | ((uint64) bytes[3] << 24) |
-					 ((uint64) bytes[4] << 32) | ((uint64) bytes[5] << 40) |
-					 ((uint64) bytes[6] << 48) | ((uint64) bytes[7] << 56));
-		return Int64GetDatum(v);
-	}
+		return Int64GetDatum(lsm_zone_int_load(bytes));
 	if (zn->zbuf_cap[which] < len)
 	{
 		/* in the query's memory, where the node itself lives */
@@ -819,7 +810,7 @@ lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel, List *clauses)
  */
 static void
 lsm_cost_path(PlannerInfo *root, RelOptInfo *rel, Path *path,
-			  ParamPathInfo *ppi, Bitmapset *attrs)
+			  ParamPathInfo *ppi, Bitmapset *attrs, double blockfrac)
 {
 	double		divisor = 1.0;
 	double		spc_seq_page_cost;
@@ -828,7 +819,6 @@ lsm_cost_path(PlannerInfo *root, RelOptInfo *rel, Path *path,
 	double		width_all = 8;	/* the rowid chunk */
 	double		width_need = 8;
 	double		colfrac;
-	double		blockfrac;
 	Cost		cpu_per_tuple;
 	int			i;
 
@@ -855,7 +845,6 @@ lsm_cost_path(PlannerInfo *root, RelOptInfo *rel, Path *path,
 			width_need += w;
 	}
 	colfrac = Min(1.0, width_need / width_all);
-	blockfrac = lsm_block_fraction(root, rel, clauses);
 
 	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
 	cost_qual_eval(&qpqual_cost, clauses, root);
@@ -887,6 +876,7 @@ lsm_customscan_add_paths(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	Relids		required_outer;
 	List	   *clauses;
 	Bitmapset  *attrs;
+	double		blockfrac;
 
 	if (!lsm_enable_custom_scan || rte->tablesample != NULL || rte->inh)
 		return;
@@ -922,7 +912,14 @@ lsm_customscan_add_paths(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	clauses = extract_actual_clauses(rel->baserestrictinfo, false);
 	attrs = lsm_needed_attrs(rti, rel->reltarget->exprs, clauses,
 							 rel->max_attr);
-	lsm_cost_path(root, rel, &cpath->path, cpath->path.param_info, attrs);
+	/* the share of blocks read: once (it looks up statistics) for both paths */
+	blockfrac = lsm_block_fraction(root, rel,
+								   cpath->path.param_info ?
+								   list_concat_copy(rel->baserestrictinfo,
+													cpath->path.param_info->ppi_clauses) :
+								   rel->baserestrictinfo);
+	lsm_cost_path(root, rel, &cpath->path, cpath->path.param_info, attrs,
+				  blockfrac);
 	add_path(rel, &cpath->path);
 
 	/*
@@ -949,7 +946,7 @@ lsm_customscan_add_paths(PlannerInfo *root, RelOptInfo *rel, Index rti,
 			ppath->path.pathkeys = NIL;
 			ppath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
 			ppath->methods = &lsm_path_methods;
-			lsm_cost_path(root, rel, &ppath->path, NULL, attrs);
+			lsm_cost_path(root, rel, &ppath->path, NULL, attrs, blockfrac);
 			add_partial_path(rel, &ppath->path);
 		}
 	}
@@ -1001,7 +998,7 @@ typedef struct LsmScanState
 {
 	CustomScanState css;
 	TableScanDesc scan;
-	Bitmapset  *attrs;			/* NULL: all */
+	Bitmapset  *attrs;			/* attributes decoded (empty: none) */
 	LsmZoneNode *zone;			/* AND of the zone quals, or NULL */
 	bool		zone_ready;
 } LsmScanState;
@@ -1048,10 +1045,6 @@ lsm_begin_custom_scan(CustomScanState *node, EState *estate, int eflags)
 
 	ss->attrs = lsm_needed_attrs(cscan->scan.scanrelid, cscan->scan.plan.targetlist,
 								 cscan->scan.plan.qual, RelationGetDescr(rel)->natts);
-	if (bms_num_members(ss->attrs) >= RelationGetDescr(rel)->natts)
-		ss->attrs = NULL;
-	else if (ss->attrs == NULL)
-		ss->attrs = bms_make_singleton(0);	/* no column at all */
 
 	ss->zone = lsm_zone_compile(cscan->custom_exprs, cscan->scan.scanrelid,
 								NULL, 0, &node->ss.ps);
@@ -1205,7 +1198,7 @@ lsm_explain_custom_scan(CustomScanState *node, List *ancestors, ExplainState *es
 
 		if (att->attisdropped)
 			continue;
-		if (ss->attrs == NULL || bms_is_member(i + 1, ss->attrs))
+		if (bms_is_member(i + 1, ss->attrs))
 		{
 			if (cols.len > 0)
 				appendStringInfoString(&cols, ", ");

@@ -736,8 +736,8 @@ lsm_cursor_next_visible(LsmScanDesc scan, ScanDirection dir, TupleTableSlot *slo
 /* ---- what the custom scan adds: projection, block filter, counters ---- */
 
 /*
- * Decode only the attributes in attrs (NULL: all).  Slots the scan fills
- * then hold NULL in every other attribute.
+ * Decode only the attributes in attrs (an empty set: none).  Slots the
+ * scan fills then hold NULL in every other attribute.
  */
 void
 lsm_scan_set_columns(TableScanDesc sscan, Bitmapset *attrs)
@@ -745,7 +745,14 @@ lsm_scan_set_columns(TableScanDesc sscan, Bitmapset *attrs)
 	LsmScanDesc scan = (LsmScanDesc) sscan;
 	MemoryContext old = MemoryContextSwitchTo(scan->scxt);
 
-	lsm_read_state_set_columns(&scan->rs, attrs);
+	if (bms_num_members(attrs) >= RelationGetDescr(scan->base.rs_rd)->natts)
+		lsm_read_state_set_columns(&scan->rs, NULL);	/* every one */
+	else
+	{
+		/* attribute 0 is never decoded; it keeps an empty set non-NULL */
+		lsm_read_state_set_columns(&scan->rs,
+								   bms_add_member(bms_copy(attrs), 0));
+	}
 	scan->blk.valid = false;
 	MemoryContextSwitchTo(old);
 }

@@ -573,7 +573,8 @@ static void
 lsm_block_read_chunks(LsmReadState *rs, LsmSegmentHandle *h,
 					  const LsmBlockInfo *bi, uint32 blockno, char *raw)
 {
-	const LsmChunkInfo **want;
+	const LsmChunkInfo *want_local[64];
+	const LsmChunkInfo **want = want_local;
 	int			nwant = 0;
 	int			natts = rs->tupdesc->natts;
 	int			i;
@@ -587,7 +588,9 @@ lsm_block_read_chunks(LsmReadState *rs, LsmSegmentHandle *h,
 					   h->entry.segment_id);
 		return;
 	}
-	want = palloc(sizeof(LsmChunkInfo *) * (natts + 2));
+	/* no allocation per block for tables of up to 62 columns */
+	if (natts + 2 > lengthof(want_local))
+		want = palloc(sizeof(LsmChunkInfo *) * (natts + 2));
 	want[nwant++] = &bi->rowids;
 	if (h->entry.own_xact && bi->cids.stored_len > 0)
 		want[nwant++] = &bi->cids;
@@ -631,7 +634,8 @@ lsm_block_read_chunks(LsmReadState *rs, LsmSegmentHandle *h,
 						   lo, hi - lo, raw + (lo - bi->data_offset),
 						   rs->strategy, h->entry.segment_id);
 	}
-	pfree(want);
+	if (want != want_local)
+		pfree(want);
 }
 
 /*

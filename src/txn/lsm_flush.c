@@ -239,16 +239,6 @@ lsm_segbuilder_begin(Relation rel, TupleDesc tupdesc, bool with_cids,
 	return b;
 }
 
-/* Store v as 8 little-endian bytes. */
-static void
-lsm_put_le64(uint8 *p, int64 v)
-{
-	int			k;
-
-	for (k = 0; k < 8; k++)
-		p[k] = (uint8) ((uint64) v >> (8 * k));
-}
-
 /*
  * Zone map of a float column in the btree order of floats (NaN above
  * everything; -0 and 0 are equal), as the stored integers of the min and
@@ -293,8 +283,8 @@ lsm_float_zone(LsmFlushColumn *c, LsmColumnData *cd, int n)
 	}
 	if (minj < 0)
 		return;					/* all NULL */
-	lsm_put_le64(c->fzone, c->ints[minj]);
-	lsm_put_le64(c->fzone + 8, c->ints[maxj]);
+	lsm_zone_int_store(c->fzone, c->ints[minj]);
+	lsm_zone_int_store(c->fzone + 8, c->ints[maxj]);
 	cd->has_zone = true;
 	cd->zmin = c->fzone;
 	cd->zmax = c->fzone + 8;
