@@ -996,6 +996,31 @@ lsm_pow10_128(int e)
 }
 
 /*
+ * A base-10000 digit group reaching `below` (1..3) decimal places past the
+ * display scale: its value at the scale in *q, exact only if those places
+ * hold zeros (false otherwise, or for a group wholly below the scale).
+ * Constant divisors: no division instruction.
+ */
+static inline bool
+lsm_digit_above_scale(int dig, int below, int *q)
+{
+	switch (below)
+	{
+		case 1:
+			*q = dig / 10;
+			return *q * 10 == dig;
+		case 2:
+			*q = dig / 100;
+			return *q * 100 == dig;
+		case 3:
+			*q = dig / 1000;
+			return *q * 1000 == dig;
+		default:
+			return false;
+	}
+}
+
+/*
  * A numeric value as a scaled integer: *val = value * 10^dscale.  Reads
  * the stored form documented in numeric.c (sign/dscale/weight header and
  * base-10000 digits, short or long).  Returns 1 for a finite value that
@@ -1079,26 +1104,8 @@ lsm_numeric_scaled(Datum d, int128 *val, int *dscale)
 			{
 				int			q;
 
-				switch (-e)
-				{
-					case 1:
-						q = dig / 10;
-						if (q * 10 != dig)
-							return 0;
-						break;
-					case 2:
-						q = dig / 100;
-						if (q * 100 != dig)
-							return 0;
-						break;
-					case 3:
-						q = dig / 1000;
-						if (q * 1000 != dig)
-							return 0;
-						break;
-					default:
-						return 0;
-				}
+				if (!lsm_digit_above_scale(dig, -e, &q))
+					return 0;
 				acc64 += q;
 			}
 		}
@@ -1122,31 +1129,10 @@ lsm_numeric_scaled(Datum d, int128 *val, int *dscale)
 		}
 		else
 		{
-			/* a digit group reaching below the display scale: exact only if
-			 * those digits are zero */
 			int			q;
 
-			/* constant divisors: no division instruction */
-			switch (-e)
-			{
-				case 1:
-					q = dig / 10;
-					if (q * 10 != dig)
-						return 0;
-					break;
-				case 2:
-					q = dig / 100;
-					if (q * 100 != dig)
-						return 0;
-					break;
-				case 3:
-					q = dig / 1000;
-					if (q * 1000 != dig)
-						return 0;
-					break;
-				default:
-					return 0;
-			}
+			if (!lsm_digit_above_scale(dig, -e, &q))
+				return 0;
 			acc += q;
 		}
 		if (acc >= LSM_I128_LIMIT)
