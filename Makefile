@@ -13,7 +13,7 @@ PGFILEDESC = "lsm_am - log-structured columnar table access method"
 
 FORMAT_OBJS = src/format/lsm_checksum.o src/format/lsm_bitpack.o \
 	src/format/lsm_encode.o src/format/lsm_decode.o src/format/lsm_segment.o \
-	src/format/lsm_delmap.o
+	src/format/lsm_delmap.o src/format/lsm_colmap.o
 
 OBJS = \
 	$(WIN32RES) \
@@ -23,6 +23,7 @@ OBJS = \
 	src/storage/lsm_metapage.o \
 	src/storage/lsm_pages.o \
 	src/catalog/lsm_catalog.o \
+	src/catalog/lsm_schema.o \
 	src/txn/lsm_memtable.o \
 	src/txn/lsm_flush.o \
 	src/txn/lsm_dml.o \

@@ -98,6 +98,27 @@ CREATE TABLE lsm.compaction (
 	rows_dropped	bigint		NOT NULL
 ) USING heap;
 
+-- Schema versions (docs/ARCHITECTURE.md, "Schema versions"): the column
+-- layouts a storage's segments are written with, one row per layout.
+-- Element i of each array describes attribute number i + 1 as the rows were
+-- encoded: type, typmod, length, by-value, alignment, dropped.  A row is
+-- inserted by the transaction whose ALTER TABLE makes the layout (or by the
+-- first write under it), so a rolled-back ALTER leaves none; versions no
+-- segment any snapshot can see still needs are evicted (watermark).
+CREATE TABLE lsm.schema_version (
+	storage_id	bigint		NOT NULL,
+	version		int4		NOT NULL,
+	natts		int4		NOT NULL,
+	atttypids	oid[]		NOT NULL,
+	atttypmods	int4[]		NOT NULL,
+	attlens		int2[]		NOT NULL,
+	attbyvals	bool[]		NOT NULL,
+	attaligns	"char"[]	NOT NULL,
+	attdropped	bool[]		NOT NULL,
+	created_at	timestamptz	NOT NULL,
+	PRIMARY KEY (storage_id, version)
+) USING heap;
+
 CREATE FUNCTION lsm.lsm_tableam_handler(internal)
 RETURNS table_am_handler
 AS 'MODULE_PATHNAME', 'lsm_tableam_handler'
@@ -119,9 +140,21 @@ CREATE FUNCTION lsm.stats(rel regclass,
 	OUT row_count bigint, OUT live_rows bigint, OUT buffered_rows bigint,
 	OUT bytes bigint, OUT uncompressed_bytes bigint, OUT relation_bytes bigint,
 	OUT delete_records bigint, OUT rows_dropped bigint, OUT compactions bigint,
-	OUT last_compaction timestamptz)
+	OUT last_compaction timestamptz, OUT schema_version int4, OUT watermark int4)
 RETURNS record
 AS 'MODULE_PATHNAME', 'lsm_stats'
+LANGUAGE C;
+
+-- The schema versions the table keeps (oldest first): how many segments
+-- (visible to your snapshot) and stored rows each holds, and which one new
+-- rows are written under.  columns: attnum:type per attribute, "dropped"
+-- for dropped ones.
+CREATE FUNCTION lsm.schema_versions(rel regclass,
+	OUT version int4, OUT natts int4, OUT is_current boolean,
+	OUT segments bigint, OUT row_count bigint, OUT columns text,
+	OUT created_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lsm_schema_versions'
 LANGUAGE C;
 
 CREATE FUNCTION lsm.verify(rel regclass,
@@ -146,7 +179,8 @@ CREATE FUNCTION lsm.compact(rel regclass, full boolean DEFAULT false,
 	OUT segments_in bigint, OUT segments_out bigint,
 	OUT rows_in bigint, OUT rows_out bigint,
 	OUT bytes_in bigint, OUT bytes_out bigint,
-	OUT deletes_folded bigint)
+	OUT deletes_folded bigint, OUT rows_migrated bigint,
+	OUT versions_evicted bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'lsm_compact'
 LANGUAGE C;
@@ -183,4 +217,5 @@ CREATE EVENT TRIGGER lsm_refuse_publication ON ddl_command_end
 
 -- The catalog tables hold no user data of their own: pg_dump must not dump
 -- their rows (a restored lsm table gets new storage and new segments).
-REVOKE ALL ON lsm.storage, lsm.segment, lsm.inflight, lsm.deleted, lsm.rowlock FROM PUBLIC;
+REVOKE ALL ON lsm.storage, lsm.segment, lsm.inflight, lsm.deleted, lsm.rowlock,
+	lsm.schema_version FROM PUBLIC;

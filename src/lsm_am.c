@@ -43,6 +43,7 @@
 #include "lsm_am.h"
 #include "compact/lsm_compact.h"
 #include "catalog/lsm_catalog.h"
+#include "catalog/lsm_schema.h"
 #include "storage/lsm_storage.h"
 #include "scan/lsm_scan.h"
 #include "txn/lsm_txn.h"
@@ -226,7 +227,10 @@ lsm_adopt_rewritten_storage(Oid transient)
 
 /*
  * DROP of an lsm table: forget its buffered rows and remove its catalog
- * rows, in the dropping transaction.
+ * rows, in the dropping transaction.  A change of an lsm table's columns
+ * (ADD COLUMN, DROP COLUMN, ALTER TYPE, ...): note the table, so that its
+ * new layout is recorded as a schema version before this transaction
+ * commits (src/catalog/lsm_schema.c).
  */
 static void
 lsm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
@@ -237,7 +241,17 @@ lsm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 
-	if (access != OAT_DROP || classId != RelationRelationId || subId != 0)
+	if (classId != RelationRelationId)
+		return;
+	if (subId != 0)
+	{
+		/* an attribute: created, altered or dropped */
+		if ((access == OAT_POST_CREATE || access == OAT_POST_ALTER ||
+			 access == OAT_DROP) && lsm_relid_is_lsm(objectId))
+			lsm_schema_note_alter(objectId);
+		return;
+	}
+	if (access != OAT_DROP)
 		return;
 	if (lsm_relid_is_lsm(objectId))
 	{
@@ -460,6 +474,7 @@ _PG_init(void)
 	}
 
 	lsm_txn_init();
+	lsm_schema_init();
 	lsm_customscan_register();
 	lsm_aggscan_register();
 

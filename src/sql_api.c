@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * sql_api.c
- *	  SQL-callable functions of schema "lsm": segments, stats, verify,
- *	  collect_garbage, and the publication guard.
+ *	  SQL-callable functions of schema "lsm": segments, stats,
+ *	  schema_versions, verify, collect_garbage, and the publication guard.
  *
  * NOTES
  *	  The functions are not STRICT so that a NULL argument gets a clear
@@ -31,6 +31,7 @@
 
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
+#include "catalog/lsm_schema.h"
 #include "scan/lsm_scan.h"
 #include "storage/lsm_storage.h"
 #include "txn/lsm_txn.h"
@@ -40,6 +41,7 @@ PG_FUNCTION_INFO_V1(lsm_stats);
 PG_FUNCTION_INFO_V1(lsm_verify);
 PG_FUNCTION_INFO_V1(lsm_collect_garbage);
 PG_FUNCTION_INFO_V1(lsm_refuse_publication);
+PG_FUNCTION_INFO_V1(lsm_schema_versions);
 
 /* Open the argument as an lsm table the caller may read, or error out. */
 static Relation
@@ -124,8 +126,9 @@ lsm_stats(PG_FUNCTION_ARGS)
 				raw = 0;
 	int64		ndeleted = 0;
 	LsmCompactionState cstate;
-	Datum		values[13];
-	bool		nulls[13];
+	Datum		values[15];
+	bool		nulls[15];
+	int32		current;
 	int			i;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -163,8 +166,70 @@ lsm_stats(PG_FUNCTION_ARGS)
 	values[11] = Int64GetDatum(cstate.compactions);
 	values[12] = TimestampTzGetDatum(cstate.last_compaction);
 	nulls[12] = !cstate.valid;
+	/* the version new rows are written under, and the oldest still needed */
+	current = storage_id != 0 ?
+		lsm_schema_current(rel, storage_id, GetActiveSnapshot()) : 0;
+	values[13] = Int32GetDatum(current);
+	nulls[13] = current == 0;
+	values[14] = Int32GetDatum(current != 0 ?
+							   lsm_schema_watermark(storage_id, current) : 0);
+	nulls[14] = current == 0;
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * lsm.schema_versions(rel regclass): one row per retained schema version,
+ * oldest first, with the segments visible to the caller's snapshot that
+ * were written under it.
+ */
+Datum
+lsm_schema_versions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel = lsm_open_argument(fcinfo);
+	uint64		storage_id = lsm_relation_storage_id(rel);
+	LsmSchemaVersion *vs;
+	int			n;
+	int32		current;
+	LsmSegmentList *segs;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (storage_id == 0)
+	{
+		relation_close(rel, AccessShareLock);
+		return (Datum) 0;
+	}
+	vs = lsm_schema_list(storage_id, GetActiveSnapshot(), &n);
+	current = lsm_schema_match(vs, n, RelationGetDescr(rel));
+	segs = lsm_catalog_segments(storage_id, GetActiveSnapshot());
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7];
+		int64		nsegs = 0;
+		int64		rows = 0;
+		int			k;
+
+		for (k = 0; k < segs->nsegs; k++)
+			if (segs->segs[k].schema_version == vs[i].version)
+			{
+				nsegs++;
+				rows += segs->segs[k].row_count;
+			}
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int32GetDatum(vs[i].version);
+		values[1] = Int32GetDatum(vs[i].natts);
+		values[2] = BoolGetDatum(vs[i].version == current);
+		values[3] = Int64GetDatum(nsegs);
+		values[4] = Int64GetDatum(rows);
+		values[5] = CStringGetTextDatum(lsm_schema_describe(&vs[i]));
+		values[6] = TimestampTzGetDatum(vs[i].created_at);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	relation_close(rel, AccessShareLock);
+	return (Datum) 0;
 }
 
 /*

@@ -33,8 +33,11 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/sequence.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -504,6 +507,7 @@ lsm_catalog_drop_storage(uint64 storage_id)
 	lsm_catalog_delete_rows("deleted", "deleted_pkey", storage_id);
 	lsm_catalog_delete_rows("rowlock", "rowlock_rowid_idx", storage_id);
 	lsm_catalog_delete_rows("compaction", "compaction_pkey", storage_id);
+	lsm_catalog_delete_rows("schema_version", "schema_version_pkey", storage_id);
 	lsm_catalog_delete_rows("storage", "storage_pkey", storage_id);
 }
 
@@ -1217,6 +1221,82 @@ lsm_catalog_used_extents(uint64 storage_id, int *n)
 	if (*n > 1)
 		qsort(ext, *n, sizeof(LsmExtent), lsm_extent_cmp);
 	return ext;
+}
+
+/*
+ * May some snapshot, now or later, see this lsm.segment tuple?  No if its
+ * inserter aborted, or its deleter committed before every running
+ * transaction's snapshot (horizon).  In doubt: yes.
+ */
+static bool
+lsm_segment_tuple_needed(HeapTupleHeader t, TransactionId horizon)
+{
+	TransactionId xmin = HeapTupleHeaderGetRawXmin(t);
+	TransactionId xmax;
+
+	if (!HeapTupleHeaderXminCommitted(t) && !HeapTupleHeaderXminFrozen(t))
+	{
+		if (HeapTupleHeaderXminInvalid(t))
+			return false;
+		if (!TransactionIdIsCurrentTransactionId(xmin) &&
+			!TransactionIdIsInProgress(xmin) &&
+			!TransactionIdDidCommit(xmin))
+			return false;		/* aborted or crashed */
+	}
+	if (t->t_infomask & HEAP_XMAX_INVALID ||
+		HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) ||
+		t->t_infomask & HEAP_XMAX_IS_MULTI)
+		return true;
+	xmax = HeapTupleHeaderGetRawXmax(t);
+	if (!TransactionIdIsNormal(xmax) || !TransactionIdPrecedes(xmax, horizon))
+		return true;
+	/* before the horizon: not running any more; committed or aborted */
+	return !TransactionIdDidCommit(xmax);
+}
+
+/*
+ * lsm_catalog_oldest_needed_version
+ *		The oldest schema version referenced by a segment of the storage
+ *		that some snapshot may still see (src/catalog/lsm_schema.c), or
+ *		`current` if there is none.
+ */
+int32
+lsm_catalog_oldest_needed_version(uint64 storage_id, int32 current)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	TransactionId horizon;
+	int32		watermark = current;
+
+	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
+	horizon = GetOldestNonRemovableTransactionId(rel);
+	ScanKeyInit(&key, Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("segment_rowid_idx"),
+							  true, SnapshotAny, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) scan->slot;
+		bool		needed;
+		bool		isnull;
+		int32		v;
+
+		/* the header's hint bits and xmax change under an exclusive lock */
+		LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
+		needed = lsm_segment_tuple_needed(tup->t_data, horizon);
+		LockBuffer(bslot->buffer, BUFFER_LOCK_UNLOCK);
+		if (!needed)
+			continue;
+		v = DatumGetInt32(heap_getattr(tup, Anum_seg_schema_version,
+									   RelationGetDescr(rel), &isnull));
+		if (v < watermark)
+			watermark = v;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return watermark;
 }
 
 /* Retire segment `segment_id` (a compaction replaced it). */

@@ -9,6 +9,11 @@
  *	  ShareUpdateExclusiveLock on the table (so it excludes another
  *	  compaction, VACUUM and DDL, but not DML or queries):
  *
+ *	  0. Evict the schema versions no segment any snapshot can see needs
+ *	     any more (src/catalog/lsm_schema.c), and take the table's current
+ *	     descriptor and schema version: the pass writes every row it
+ *	     rewrites under that version (its "migration context"; the lock
+ *	     keeps ALTER TABLE out until the pass commits).
  *	  1. Raise the rowid fence to the rowid counter N (so that no backend
  *	     reuses a batch of rowids below N it kept from an earlier
  *	     transaction, see lsm_meta_fence_rowids), then wait for every
@@ -40,7 +45,10 @@
  *	  Policy (lsm.compact(rel, full => false) and the worker): walking the
  *	  eligible segments in rowid order, a segment is "small" if fewer than
  *	  half of lsm.segment_rows of its rows are live, and "to rewrite" if
- *	  settled deletes make up at least lsm.compact_delete_fraction of it.
+ *	  settled deletes make up at least lsm.compact_delete_fraction of it,
+ *	  or if it was written under an older schema version (migration: up to
+ *	  `migrate_rows` rows of such segments per pass, the oldest rowids
+ *	  first; all of them for lsm.compact).
  *	  Runs of small or to-rewrite neighbours are grouped up to
  *	  lsm.segment_rows live rows; a leading segment with more live rows
  *	  than the rest of its group together is left out (size tiering: a row
@@ -78,6 +86,7 @@
 #include "lsm_am.h"
 #include "format/lsm_format.h"
 #include "catalog/lsm_catalog.h"
+#include "catalog/lsm_schema.h"
 #include "compact/lsm_compact.h"
 #include "scan/lsm_scan.h"
 #include "storage/lsm_storage.h"
@@ -93,6 +102,7 @@ typedef struct LsmCompactInput
 	int64		records;		/* settled delete records among them */
 	bool		small;
 	bool		rewrite;
+	bool		migrate;		/* rewritten to the current schema version */
 	bool		done;			/* rewritten by this pass */
 } LsmCompactInput;
 
@@ -239,7 +249,7 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 					isnull[a] = blk->isnull[a][r];
 				}
 				if (b == NULL)
-					b = lsm_segbuilder_begin(rel, rs->tupdesc, false, true);
+					b = lsm_segbuilder_begin(rel, storage_id, rs->tupdesc, false, true);
 				lsm_segbuilder_add(b, rowid, FirstCommandId, values, isnull);
 				if (lsm_segbuilder_nrows(b) >= lsm_segment_rows)
 				{
@@ -350,16 +360,19 @@ lsm_group_worth_it(const LsmCompactInput *in, int nin, int l0_count, bool full)
 }
 
 static void lsm_compact_pass(Relation rel, uint64 storage_id, bool full,
-							 int wait_ms, LsmCompactResult *res, int progress);
+							 int wait_ms, int64 migrate_rows,
+							 LsmCompactResult *res, int progress);
 
 /*
  * lsm_compact_relation
  *		One compaction pass over `rel` (opened with at least
  *		ShareUpdateExclusiveLock by the caller) in the current transaction.
- *		wait_ms: how long to wait for writers (-1: as long as it takes).
+ *		wait_ms: how long to wait for writers (-1: as long as it takes);
+ *		migrate_rows: how many rows of segments under older schema
+ *		versions to rewrite (LSM_MIGRATE_ALL: all).
  */
 void
-lsm_compact_relation(Relation rel, bool full, int wait_ms,
+lsm_compact_relation(Relation rel, bool full, int wait_ms, int64 migrate_rows,
 					 LsmCompactResult *res)
 {
 	uint64		storage_id;
@@ -372,7 +385,8 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 	progress = lsm_progress_begin(RelationGetRelid(rel));
 	PG_TRY();
 	{
-		lsm_compact_pass(rel, storage_id, full, wait_ms, res, progress);
+		lsm_compact_pass(rel, storage_id, full, wait_ms, migrate_rows, res,
+						 progress);
 	}
 	PG_FINALLY();
 	{
@@ -384,7 +398,7 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms,
 /* The pass itself (see the file header), reporting to progress slot `progress`. */
 static void
 lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
-				 LsmCompactResult *res, int progress)
+				 int64 migrate_rows, LsmCompactResult *res, int progress)
 {
 	LsmCompactionState state;
 	int64		watermark;
@@ -409,10 +423,16 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	LsmDecodedBlock blk;
 	MemoryContext cxt;
 	MemoryContext old;
+	int32		current_version;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "lsm compaction",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
+
+	/* 0. old schema versions out; the migration context */
+	res->versions_evicted = lsm_schema_evict(rel);
+	current_version = lsm_schema_version_for_write(rel, storage_id,
+												   RelationGetDescr(rel));
 
 	/* 1. the rowid watermark */
 	watermark = lsm_meta_fence_rowids(rel);
@@ -454,6 +474,13 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		c->small = live < target / 2;
 		c->rewrite = c->settled > 0 &&
 			(double) c->settled >= (double) seg->row_count * lsm_compact_delete_fraction;
+		if (seg->schema_version != current_version &&
+			(migrate_rows == LSM_MIGRATE_ALL || migrate_rows > 0))
+		{
+			c->rewrite = c->migrate = true;
+			if (migrate_rows != LSM_MIGRATE_ALL)
+				migrate_rows = Max(migrate_rows - live, 0);
+		}
 		if (seg->level == 0)
 			l0_count++;
 	}
@@ -520,7 +547,11 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 								  &dropped, &ndropped, &dropped_cap, res,
 								  progress);
 				for (k = first; k < i; k++)
+				{
 					in[k].done = true;
+					if (in[k].seg->schema_version != current_version)
+						res->rows_migrated += in[k].seg->row_count - in[k].settled;
+				}
 			}
 			gstart = candidate ? i : i + 1;
 			glive = 0;
@@ -569,8 +600,8 @@ lsm_compact(PG_FUNCTION_ARGS)
 	bool		full;
 	Relation	rel;
 	TupleDesc	tupdesc;
-	Datum		values[7];
-	bool		nulls[7] = {false, false, false, false, false, false, false};
+	Datum		values[9];
+	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
 	LsmCompactResult res;
 
 	if (PG_ARGISNULL(0))
@@ -619,7 +650,7 @@ lsm_compact(PG_FUNCTION_ARGS)
 	/* the real lock: excludes other compactions, VACUUM and DDL */
 	rel = table_open(relid, ShareUpdateExclusiveLock);
 	lsm_compact_notice_manual();
-	lsm_compact_relation(rel, full, -1, &res);
+	lsm_compact_relation(rel, full, -1, LSM_MIGRATE_ALL, &res);
 	table_close(rel, ShareUpdateExclusiveLock);
 
 	values[0] = Int64GetDatum(res.segments_in);
@@ -629,5 +660,7 @@ lsm_compact(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum(res.bytes_in);
 	values[5] = Int64GetDatum(res.bytes_out);
 	values[6] = Int64GetDatum(res.deletes_folded);
+	values[7] = Int64GetDatum(res.rows_migrated);
+	values[8] = Int64GetDatum(res.versions_evicted);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

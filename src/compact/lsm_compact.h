@@ -20,12 +20,17 @@ typedef struct LsmCompactResult
 	int64		bytes_in;
 	int64		bytes_out;
 	int64		deletes_folded;
+	int64		rows_migrated;	/* rewritten from an older schema version */
+	int64		versions_evicted;	/* schema versions forgotten */
 } LsmCompactResult;
+
+/* How much of a pass may go to migrating rows to the current schema. */
+#define LSM_MIGRATE_ALL		(-1)
 
 /* lsm_compact.c */
 extern bool lsm_wait_for_writers(Relation rel, int timeout_ms);
 extern void lsm_compact_relation(Relation rel, bool full, int wait_ms,
-								 LsmCompactResult *res);
+								 int64 migrate_rows, LsmCompactResult *res);
 extern void lsm_compact_notice_manual(void);
 
 /* lsm_progress.c */

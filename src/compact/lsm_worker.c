@@ -10,9 +10,14 @@
  *	  a worker for each in turn, at most lsm.max_workers at a time.  A
  *	  worker connects to its database and, if the extension is installed
  *	  there, ranks the lsm tables by need from the lsm catalog (level-0
- *	  segments over lsm.compact_l0_trigger, then pending delete records),
- *	  compacts each in its own transaction, removes catalog rows of
- *	  storages that no longer exist, and exits.
+ *	  segments over lsm.compact_l0_trigger, then pending delete records,
+ *	  then segments written under an older schema version, or schema
+ *	  versions older than every segment), compacts each in its own
+ *	  transaction, removes catalog rows of storages that no longer exist,
+ *	  and exits.  Migration to the current schema version is the work of
+ *	  spare capacity: it comes after every table with compaction work,
+ *	  and a pass migrates at most lsm.segment_rows rows, so the pass stays
+ *	  short and the next round serves the urgent tables first.
  *
  *	  Like autovacuum, a worker never waits for a table lock (it skips a
  *	  table it cannot lock at once), waits at most a few seconds for a
@@ -66,6 +71,8 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
 
 /* how long a background pass waits for a table's writers */
 #define LSM_WORKER_WRITER_WAIT_MS	2000
+/* rows of older schema versions a background pass rewrites at most */
+#define LSM_WORKER_MIGRATE_ROWS		((int64) lsm_segment_rows)
 /* how long a worker keeps going while its tables keep needing work */
 #define LSM_WORKER_MAX_BUSY_MS		60000
 
@@ -249,17 +256,26 @@ lsm_worker_candidates(void)
 							   "SELECT s.relid"
 							   "  FROM lsm.storage s"
 							   "  JOIN pg_catalog.pg_class c ON c.oid = s.relid"
+							   "  CROSS JOIN LATERAL (SELECT max(v.version) AS cur,"
+							   "                             min(v.version) AS oldest"
+							   "                        FROM lsm.schema_version v"
+							   "                       WHERE v.storage_id = s.storage_id) v"
 							   "  CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE g.level = 0) AS l0,"
-							   "                             count(*) AS segs"
+							   "                             count(*) AS segs,"
+							   "                             count(*) FILTER (WHERE g.schema_version < v.cur) AS old,"
+							   "                             min(g.schema_version) AS minver"
 							   "                        FROM lsm.segment g"
 							   "                       WHERE g.storage_id = s.storage_id) g"
 							   "  CROSS JOIN LATERAL (SELECT count(*) AS dels"
 							   "                        FROM lsm.deleted d"
 							   "                       WHERE d.storage_id = s.storage_id) d"
 							   " WHERE c.relpersistence <> 't'"
-							   "   AND (g.l0 > %d OR d.dels > 0)"
-							   " ORDER BY (g.l0 > %d) DESC, g.l0 DESC, d.dels DESC",
-							   lsm_compact_l0_trigger, lsm_compact_l0_trigger),
+							   "   AND (g.l0 > %d OR d.dels > 0 OR g.old > 0"
+							   "        OR v.oldest < coalesce(g.minver, v.cur))"
+							   " ORDER BY (g.l0 > %d OR d.dels > 0) DESC, (g.l0 > %d) DESC,"
+							   "          g.l0 DESC, d.dels DESC, g.old DESC",
+							   lsm_compact_l0_trigger, lsm_compact_l0_trigger,
+							   lsm_compact_l0_trigger),
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not list lsm tables: %s", SPI_result_code_string(ret));
@@ -309,7 +325,8 @@ lsm_worker_compact_one(Oid relid)
 						   psprintf("lsm compaction of %s",
 									RelationGetRelationName(rel)));
 	start = GetCurrentTimestamp();
-	lsm_compact_relation(rel, false, LSM_WORKER_WRITER_WAIT_MS, &res);
+	lsm_compact_relation(rel, false, LSM_WORKER_WRITER_WAIT_MS,
+						 LSM_WORKER_MIGRATE_ROWS, &res);
 	if (lsm_log_compactions && res.segments_in > 0)
 	{
 		long		secs;

@@ -42,6 +42,7 @@
 #define LSM_ERR_VERSION			(-4)	/* unknown magic or format version */
 #define LSM_ERR_ARG				(-5)	/* caller error */
 #define LSM_ERR_ZSTD			(-6)	/* zstd failed */
+#define LSM_ERR_SCHEMA			(-7)	/* a column is stored unlike the reader's */
 
 extern const char *lsm_status_str(int status);
 
@@ -90,6 +91,17 @@ typedef struct LsmColumnDesc
 	uint32_t	type_id;		/* opaque to the format */
 	int32_t		type_mod;		/* opaque to the format */
 } LsmColumnDesc;
+
+/*
+ * Where a reader's attribute comes from in a segment (lsm_colmap.c): the
+ * index of the segment's column, or one of these.
+ */
+#define LSM_COLMAP_MISSING	(-1)	/* added after the segment: missing value */
+#define LSM_COLMAP_NULL		(-2)	/* dropped: NULL */
+
+extern int	lsm_colmap_build(const LsmColumnDesc *seg, uint16_t nseg,
+							 const LsmColumnDesc *want, uint16_t nwant,
+							 int32_t *map, uint8_t *same_type, uint16_t *bad);
 
 /* Chunk encodings (before optional zstd). */
 #define LSM_ENC_NONE		0	/* column has no data (dropped / all NULL) */

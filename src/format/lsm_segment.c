@@ -861,6 +861,8 @@ lsm_status_str(int status)
 			return "invalid argument";
 		case LSM_ERR_ZSTD:
 			return "zstd failure";
+		case LSM_ERR_SCHEMA:
+			return "column stored unlike the table's column";
 	}
 	return "unknown status";
 }

@@ -550,7 +550,8 @@ lsm_zone_may_match(LsmZoneNode *zn, LsmSegmentHandle *h, const LsmBlockInfo *bi)
 		return false;
 	if (ci->null_count >= bi->nrows)
 		return false;			/* only NULLs: a strict operator is never true */
-	if (zn->always || !(ci->zone_flags & LSM_ZONE_HAS_MINMAX))
+	if (zn->always || !(ci->zone_flags & LSM_ZONE_HAS_MINMAX) ||
+		!h->zone_ok[zn->attno - 1])
 		return true;
 	if (zn->int_zone != (h->cols[c].kind == LSM_KIND_INT))
 		return true;			/* cannot happen: the map checked the kind */

@@ -23,8 +23,8 @@
 #include "txn/lsm_txn.h"
 
 /* Where the rows of an open segment go in the current tuple descriptor. */
-#define LSM_MAP_MISSING		(-1)	/* added after the segment: attmissingval */
-#define LSM_MAP_NULL		(-2)	/* dropped: NULL */
+#define LSM_MAP_MISSING		LSM_COLMAP_MISSING	/* added after the segment: attmissingval */
+#define LSM_MAP_NULL		LSM_COLMAP_NULL /* dropped: NULL */
 
 typedef struct LsmSegmentHandle
 {
@@ -32,7 +32,9 @@ typedef struct LsmSegmentHandle
 	LsmSegReader *reader;
 	const LsmColumnDesc *cols;
 	int			ncols;
-	int		   *map;			/* per attribute of the reader's descriptor */
+	int32	   *map;			/* per attribute of the reader's descriptor */
+	bool	   *zone_ok;		/* per attribute: the segment's zone maps
+								 * order values as the attribute's type does */
 	int			map_gen;		/* LsmReadState.desc_gen the map is for */
 } LsmSegmentHandle;
 
@@ -72,6 +74,7 @@ typedef struct LsmReadState
 	MemoryContext cxt;			/* lives as long as the scan */
 	LsmAllocator alloc;
 	BufferAccessStrategy strategy;
+	LsmColumnDesc *want;		/* per attribute: how it is stored now */
 	Datum	   *missing;		/* per attribute: attmissingval or NULL */
 	bool	   *missing_null;
 	int			desc_gen;		/* bumped when tupdesc changes */

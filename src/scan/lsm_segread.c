@@ -25,6 +25,7 @@
 #include "access/htup_details.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "storage/smgr.h"
 #include "utils/hsearch.h"
@@ -53,8 +54,10 @@ lsm_read_state_use_desc(LsmReadState *rs, TupleDesc desc)
 	rs->desc_gen++;
 	rs->missing = palloc0(sizeof(Datum) * Max(desc->natts, 1));
 	rs->missing_null = palloc(sizeof(bool) * Max(desc->natts, 1));
+	rs->want = palloc(sizeof(LsmColumnDesc) * Max(desc->natts, 1));
 	for (i = 0; i < desc->natts; i++)
 	{
+		lsm_column_desc(TupleDescAttr(desc, i), &rs->want[i]);
 		rs->missing_null[i] = true;
 		if (desc->constr && desc->constr->missing &&
 			!TupleDescAttr(desc, i)->attisdropped)
@@ -91,79 +94,84 @@ lsm_read_state_set_columns(LsmReadState *rs, Bitmapset *attrs)
 	MemoryContextSwitchTo(old);
 }
 
-static uint8
-lsm_kind_of(Form_pg_attribute att, uint16 *width)
+/*
+ * Does a zone map written for a column of type `stored` order values the
+ * way type `now` does?  Binary-compatible type changes keep the bytes, but
+ * not always the order: oid and int4 share the bytes and disagree on
+ * values above 2^31.  Only the pairs known to share their btree
+ * comparison are trusted; other changed columns simply do not prune until
+ * compaction rewrites their segments.
+ */
+static bool
+lsm_zone_order_compatible(Oid stored, Oid now)
 {
-	if (att->attbyval &&
-		(att->attlen == 1 || att->attlen == 2 || att->attlen == 4 ||
-		 att->attlen == 8))
-	{
-		*width = att->attlen;
-		return LSM_KIND_INT;
-	}
-	if (att->attlen > 0)
-	{
-		*width = att->attlen;
-		return LSM_KIND_FIXED;
-	}
-	*width = 0;
-	return LSM_KIND_VARLEN;
+	if (stored == now)
+		return true;
+	if ((stored == VARCHAROID && now == TEXTOID) ||
+		(stored == TEXTOID && now == VARCHAROID))
+		return true;			/* both compare with bttextcmp */
+	if (stored == CIDROID && now == INETOID)
+		return true;			/* network_cmp */
+	if ((stored == BITOID && now == VARBITOID) ||
+		(stored == VARBITOID && now == BITOID))
+		return true;			/* bitcmp */
+	return false;
 }
 
-/* Map the segment's columns onto the reader's descriptor, by attnum. */
+/*
+ * Map the segment's columns onto the reader's descriptor, by attnum
+ * (src/format/lsm_colmap.c), and decide per column whether its zone maps
+ * may prune.
+ */
 static void
 lsm_segment_build_map(LsmReadState *rs, LsmSegmentHandle *h)
 {
 	int			natts = rs->tupdesc->natts;
 	const LsmSegmentEntry *entry = &h->entry;
+	uint8	   *same = palloc(Max(natts, 1));
+	uint16		bad = 0;
+	int			st;
 	int			i;
 
 	if (h->map)
 		pfree(h->map);
-	h->map = MemoryContextAlloc(rs->cxt, sizeof(int) * Max(natts, 1));
-	h->map_gen = rs->desc_gen;
-	for (i = 0; i < natts; i++)
+	if (h->zone_ok)
+		pfree(h->zone_ok);
+	h->map = MemoryContextAlloc(rs->cxt, sizeof(int32) * Max(natts, 1));
+	h->zone_ok = MemoryContextAlloc(rs->cxt, sizeof(bool) * Max(natts, 1));
+	st = lsm_colmap_build(h->cols, (uint16) h->ncols, rs->want, (uint16) natts,
+						  h->map, same, &bad);
+	if (st == LSM_ERR_SCHEMA)
 	{
-		Form_pg_attribute att = TupleDescAttr(rs->tupdesc, i);
 		int			c;
 
-		h->map[i] = LSM_MAP_MISSING;
-		if (att->attisdropped)
-		{
-			h->map[i] = LSM_MAP_NULL;
-			continue;
-		}
-		c = (i < h->ncols && h->cols[i].attnum == i + 1) ? i : -1;
-		if (c < 0)
-		{
-			int			k;
-
-			for (k = 0; k < h->ncols; k++)
-				if (h->cols[k].attnum == i + 1)
-				{
-					c = k;
-					break;
-				}
-		}
-		if (c < 0)
-			continue;			/* added after this segment was written */
-		if (h->cols[c].flags & LSM_COLF_DROPPED)
-			h->map[i] = LSM_MAP_NULL;
-		else
-		{
-			uint16		width;
-			uint8		kind = lsm_kind_of(att, &width);
-
-			if (kind != h->cols[c].kind || width != h->cols[c].width)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("lsm relation \"%s\" segment " INT64_FORMAT ": column %d is stored as kind %u width %u, the table says kind %u width %u",
-								RelationGetRelationName(rs->rel),
-								entry->segment_id, i + 1, h->cols[c].kind,
-								h->cols[c].width, kind, width)));
-			h->map[i] = c;
-		}
+		for (c = 0; c < h->ncols; c++)
+			if (h->cols[c].attnum == bad + 1)
+				break;
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("lsm relation \"%s\" segment " INT64_FORMAT ": column %d is stored as %s kind %u width %u, the table says kind %u width %u",
+						RelationGetRelationName(rs->rel), entry->segment_id,
+						bad + 1,
+						(c < h->ncols && (h->cols[c].flags & LSM_COLF_DROPPED)) ?
+						"dropped" : "live",
+						c < h->ncols ? h->cols[c].kind : 0,
+						c < h->ncols ? h->cols[c].width : 0,
+						rs->want[bad].kind, rs->want[bad].width)));
 	}
+	if (st != LSM_OK)
+		lsm_format_error(st, rs->rel, entry->segment_id, -1,
+						 "mapping its columns");
+	for (i = 0; i < natts; i++)
+	{
+		int32		c = h->map[i];
+
+		h->zone_ok[i] = c >= 0 &&
+			(same[i] ||
+			 lsm_zone_order_compatible(h->cols[c].type_id, rs->want[i].type_id));
+	}
+	pfree(same);
+	h->map_gen = rs->desc_gen;
 }
 
 /*
@@ -479,6 +487,7 @@ lsm_segment_close(LsmSegmentHandle *h)
 		return;
 	/* the reader belongs to the cache */
 	pfree(h->map);
+	pfree(h->zone_ok);
 	pfree(h);
 }
 

@@ -191,12 +191,15 @@ lsm_relation_storage_id(Relation rel)
 	uint64		id;
 
 	if (rel->rd_amcache)
-		return *(uint64 *) rel->rd_amcache;
+		return ((LsmRelCache *) rel->rd_amcache)->storage_id;
 	id = lsm_storage_id_for_read(rel);
 	if (id != 0)
 	{
-		rel->rd_amcache = MemoryContextAlloc(CacheMemoryContext, sizeof(uint64));
-		*(uint64 *) rel->rd_amcache = id;
+		LsmRelCache *rc = MemoryContextAllocZero(CacheMemoryContext,
+												 sizeof(LsmRelCache));
+
+		rc->storage_id = id;
+		rel->rd_amcache = rc;
 	}
 	return id;
 }

@@ -52,6 +52,16 @@ extern void lsm_meta_reinit(Relation rel, uint64 storage_id);
 extern void lsm_meta_read(Relation rel, LsmMetaPageData *meta);
 extern uint64 lsm_storage_id_for_read(Relation rel);
 extern uint64 lsm_storage_id_for_write(Relation rel);
+/*
+ * What an lsm relation's relcache entry remembers (rd_amcache; PostgreSQL
+ * frees it on every relcache invalidation).
+ */
+typedef struct LsmRelCache
+{
+	uint64		storage_id;		/* of the current relfilenode */
+	int32		schema_version; /* of the relation's descriptor; 0: not known */
+} LsmRelCache;
+
 extern uint64 lsm_relation_storage_id(Relation rel);
 extern int64 lsm_meta_alloc_rowids(Relation rel, int64 count);
 extern int64 lsm_meta_fence_rowids(Relation rel);

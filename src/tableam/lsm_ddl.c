@@ -49,6 +49,7 @@
 
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
+#include "catalog/lsm_schema.h"
 #include "compact/lsm_compact.h"
 #include "scan/lsm_scan.h"
 #include "storage/lsm_storage.h"
@@ -92,6 +93,8 @@ lsm_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	storage_id = lsm_catalog_new_storage(RelationGetRelid(rel));
 	lsm_meta_create(*newrnode, persistence, storage_id);
 	lsm_forget_amcache(rel);
+	/* the new storage's first schema version: the table's layout now */
+	(void) lsm_schema_version_for_write(rel, storage_id, RelationGetDescr(rel));
 
 	*freezeXid = InvalidTransactionId;
 	*minmulti = InvalidMultiXactId;
@@ -108,6 +111,7 @@ lsm_relation_nontransactional_truncate(Relation rel)
 	storage_id = lsm_catalog_new_storage(RelationGetRelid(rel));
 	lsm_meta_reinit(rel, storage_id);
 	lsm_forget_amcache(rel);
+	(void) lsm_schema_version_for_write(rel, storage_id, RelationGetDescr(rel));
 }
 
 /*
@@ -456,6 +460,17 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 							RelationGetRelationName(rel), old_nblocks, end)));
 		}
 		UnlockRelation(rel, AccessExclusiveLock);
+	}
+
+	/* schema versions no segment needs any more */
+	if (storage_id != 0)
+	{
+		int			evicted = lsm_schema_evict(rel);
+
+		if (evicted > 0)
+			ereport(elevel,
+					(errmsg("\"%s\": forgot %d old schema versions",
+							RelationGetRelationName(rel), evicted)));
 	}
 
 	vac_update_relstats(rel, lsm_virtual_nblocks(rel), (double) live, 0,

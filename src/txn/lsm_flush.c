@@ -39,6 +39,7 @@
 
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
+#include "catalog/lsm_schema.h"
 #include "storage/lsm_storage.h"
 #include "scan/lsm_scan.h"
 #include "txn/lsm_txn.h"
@@ -77,12 +78,15 @@ lsm_align_code(char typalign)
 	}
 }
 
-static void
-lsm_describe_column(Form_pg_attribute att, LsmFlushColumn *col)
+/*
+ * How attribute `att` is stored in a segment written now: its column
+ * descriptor (docs/FORMAT.md section 3).  Readers describe the table the
+ * same way to map old segments' columns onto it (lsm_colmap_build).
+ */
+void
+lsm_column_desc(Form_pg_attribute att, LsmColumnDesc *d)
 {
-	LsmColumnDesc *d = &col->desc;
-
-	memset(col, 0, sizeof(LsmFlushColumn));
+	memset(d, 0, sizeof(LsmColumnDesc));
 	d->attnum = att->attnum;
 	d->type_id = att->atttypid;
 	d->type_mod = att->atttypmod;
@@ -107,7 +111,15 @@ lsm_describe_column(Form_pg_attribute att, LsmFlushColumn *col)
 		d->kind = LSM_KIND_VARLEN;
 		d->width = 0;
 	}
+}
 
+static void
+lsm_describe_column(Form_pg_attribute att, LsmFlushColumn *col)
+{
+	LsmColumnDesc *d = &col->desc;
+
+	memset(col, 0, sizeof(LsmFlushColumn));
+	lsm_column_desc(att, d);
 	if (!att->attisdropped && d->kind == LSM_KIND_INT &&
 		(att->atttypid == FLOAT4OID || att->atttypid == FLOAT8OID))
 		col->float_type = att->atttypid;
@@ -168,15 +180,17 @@ struct LsmSegBuilder
 
 /*
  * lsm_segbuilder_begin
- *		Start a segment of rows of `tupdesc` (the relation's current
- *		descriptor).  With copy_values, by-reference values passed to
+ *		Start a segment of storage `storage_id` of rows of `tupdesc` (the
+ *		relation's descriptor, or the older one rows were buffered under);
+ *		it is written under the schema version of that layout
+ *		(src/catalog/lsm_schema.c).  With copy_values, by-reference values passed to
  *		lsm_segbuilder_add are copied, so the caller may reuse their memory
  *		before the block is encoded.  Allocates in a child of the current
  *		memory context.
  */
 LsmSegBuilder *
-lsm_segbuilder_begin(Relation rel, TupleDesc tupdesc, bool with_cids,
-					 bool copy_values)
+lsm_segbuilder_begin(Relation rel, uint64 storage_id, TupleDesc tupdesc,
+					 bool with_cids, bool copy_values)
 {
 	MemoryContext cxt;
 	MemoryContext old;
@@ -185,8 +199,11 @@ lsm_segbuilder_begin(Relation rel, TupleDesc tupdesc, bool with_cids,
 	LsmWriterOptions opts;
 	int			natts = tupdesc->natts;
 	int			block_rows = lsm_block_rows;
+	int32		schema_version;
 	int			i;
 
+	/* may write a catalog row: before the builder's memory exists */
+	schema_version = lsm_schema_version_for_write(rel, storage_id, tupdesc);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "lsm segment builder",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
@@ -226,7 +243,7 @@ lsm_segbuilder_begin(Relation rel, TupleDesc tupdesc, bool with_cids,
 
 	memset(&opts, 0, sizeof(opts));
 	opts.block_rows = block_rows;
-	opts.schema_version = 1;
+	opts.schema_version = (uint32) schema_version;
 	opts.with_cids = with_cids;
 	opts.int_zones_given = true;	/* float columns: float-ordered zones */
 	opts.zstd_level = lsm_compression_level;
@@ -559,7 +576,7 @@ lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 	values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
 	isnull = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
 	/* the buffered tuples outlive the builder: no copies needed */
-	b = lsm_segbuilder_begin(rel, tupdesc, with_cids, false);
+	b = lsm_segbuilder_begin(rel, storage_id, tupdesc, with_cids, false);
 	for (k = 0; k < nrows; k++)
 	{
 		const LsmMemRow *row = &rows[k];

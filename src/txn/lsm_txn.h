@@ -15,6 +15,8 @@
 #include "storage/relfilenode.h"
 #include "utils/rel.h"
 
+#include "format/lsm_format.h"
+
 /* One buffered row. */
 typedef struct LsmMemRow
 {
@@ -93,8 +95,10 @@ extern void lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 						   int nrows, const LsmMemRow *rows, bool with_cids);
 
 typedef struct LsmSegBuilder LsmSegBuilder;
-extern LsmSegBuilder *lsm_segbuilder_begin(Relation rel, TupleDesc tupdesc,
-										   bool with_cids, bool copy_values);
+extern void lsm_column_desc(Form_pg_attribute att, LsmColumnDesc *d);
+extern LsmSegBuilder *lsm_segbuilder_begin(Relation rel, uint64 storage_id,
+										   TupleDesc tupdesc, bool with_cids,
+										   bool copy_values);
 extern void lsm_segbuilder_add(LsmSegBuilder *b, int64 rowid, CommandId cid,
 							   const Datum *values, const bool *isnull);
 extern int64 lsm_segbuilder_nrows(const LsmSegBuilder *b);

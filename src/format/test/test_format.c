@@ -1716,6 +1716,117 @@ test_sample_encodings(void)
 	talloc.free(NULL, seg);
 }
 
+/* ---- column mapping (schema versions) ---- */
+
+static LsmColumnDesc
+cdesc(uint16_t attnum, uint8_t kind, uint16_t width, uint32_t type_id,
+	  int32_t type_mod, int dropped)
+{
+	LsmColumnDesc d;
+
+	memset(&d, 0, sizeof(d));
+	d.attnum = attnum;
+	d.kind = kind;
+	d.width = width;
+	d.type_id = type_id;
+	d.type_mod = type_mod;
+	if (dropped)
+		d.flags |= LSM_COLF_DROPPED;
+	return d;
+}
+
+static void
+test_colmap(void)
+{
+	/* written as: 1 int4, 2 varchar(10), 3 (dropped), 4 numeric */
+	LsmColumnDesc seg[4];
+	LsmColumnDesc want[6];
+	int32_t		map[6];
+	uint8_t		same[6];
+	uint16_t	bad = 99;
+
+	seg[0] = cdesc(1, LSM_KIND_INT, 4, 23, -1, 0);
+	seg[1] = cdesc(2, LSM_KIND_VARLEN, 0, 1043, 14, 0);
+	seg[2] = cdesc(3, LSM_KIND_INT, 8, 0, -1, 1);
+	seg[3] = cdesc(4, LSM_KIND_VARLEN, 0, 1700, 655366, 0);
+
+	/* the same layout: identity map, same types */
+	memcpy(want, seg, sizeof(seg));
+	CHECK_RC(lsm_colmap_build(seg, 4, want, 4, map, same, &bad), LSM_OK);
+	CHECK(map[0] == 0 && map[1] == 1 && map[2] == LSM_COLMAP_NULL && map[3] == 3);
+	CHECK(same[0] && same[1] && !same[2] && same[3]);
+
+	/*
+	 * Now: 1 dropped, 2 text (binary-compatible), 3 dropped, 4 numeric with
+	 * a wider typmod, 5 and 6 added later.
+	 */
+	want[0] = cdesc(1, LSM_KIND_INT, 4, 0, -1, 1);
+	want[1] = cdesc(2, LSM_KIND_VARLEN, 0, 25, -1, 0);
+	want[2] = cdesc(3, LSM_KIND_INT, 8, 0, -1, 1);
+	want[3] = cdesc(4, LSM_KIND_VARLEN, 0, 1700, 786438, 0);
+	want[4] = cdesc(5, LSM_KIND_INT, 8, 20, -1, 0);
+	want[5] = cdesc(6, LSM_KIND_VARLEN, 0, 25, -1, 0);
+	CHECK_RC(lsm_colmap_build(seg, 4, want, 6, map, same, &bad), LSM_OK);
+	CHECK(map[0] == LSM_COLMAP_NULL);
+	CHECK(map[1] == 1 && !same[1]);
+	CHECK(map[2] == LSM_COLMAP_NULL);
+	CHECK(map[3] == 3 && same[3]);	/* typmod only */
+	CHECK(map[4] == LSM_COLMAP_MISSING && map[5] == LSM_COLMAP_MISSING);
+
+	/* columns listed out of attribute order are found by attnum */
+	{
+		LsmColumnDesc shuffled[4];
+
+		shuffled[0] = seg[3];
+		shuffled[1] = seg[0];
+		shuffled[2] = seg[2];
+		shuffled[3] = seg[1];
+		memcpy(want, seg, sizeof(seg));
+		CHECK_RC(lsm_colmap_build(shuffled, 4, want, 4, map, NULL, &bad), LSM_OK);
+		CHECK(map[0] == 1 && map[1] == 3 && map[2] == LSM_COLMAP_NULL && map[3] == 0);
+	}
+
+	/* a reader that knows fewer attributes than the segment (cannot
+	 * happen for a table, but the map is still well defined) */
+	CHECK_RC(lsm_colmap_build(seg, 4, seg, 2, map, same, &bad), LSM_OK);
+	CHECK(map[0] == 0 && map[1] == 1);
+
+	/* no columns at all, either side */
+	CHECK_RC(lsm_colmap_build(NULL, 0, want, 2, map, same, &bad), LSM_OK);
+	CHECK(map[0] == LSM_COLMAP_MISSING && map[1] == LSM_COLMAP_MISSING);
+	CHECK_RC(lsm_colmap_build(seg, 4, NULL, 0, NULL, NULL, NULL), LSM_OK);
+
+	/* storage changed without a rewrite: int4 read as int8 */
+	memcpy(want, seg, sizeof(seg));
+	want[0] = cdesc(1, LSM_KIND_INT, 8, 20, -1, 0);
+	CHECK_RC(lsm_colmap_build(seg, 4, want, 4, map, same, &bad), LSM_ERR_SCHEMA);
+	CHECK(bad == 0);
+	/* fixed-width read as varlen */
+	memcpy(want, seg, sizeof(seg));
+	want[3] = cdesc(4, LSM_KIND_FIXED, 16, 2950, -1, 0);
+	CHECK_RC(lsm_colmap_build(seg, 4, want, 4, map, same, &bad), LSM_ERR_SCHEMA);
+	CHECK(bad == 3);
+	/* dropped in the segment, live in the table */
+	memcpy(want, seg, sizeof(seg));
+	want[2] = cdesc(3, LSM_KIND_INT, 8, 20, -1, 0);
+	CHECK_RC(lsm_colmap_build(seg, 4, want, 4, map, same, &bad), LSM_ERR_SCHEMA);
+	CHECK(bad == 2);
+
+	/* a segment naming an attribute twice, or attribute 0 */
+	{
+		LsmColumnDesc dup[2];
+
+		dup[0] = seg[0];
+		dup[1] = seg[0];
+		CHECK_RC(lsm_colmap_build(dup, 2, seg, 1, map, same, &bad), LSM_ERR_CORRUPT);
+		dup[1] = cdesc(0, LSM_KIND_INT, 4, 23, -1, 0);
+		CHECK_RC(lsm_colmap_build(dup, 2, seg, 1, map, same, &bad), LSM_ERR_CORRUPT);
+	}
+	/* argument checks */
+	CHECK_RC(lsm_colmap_build(NULL, 1, want, 1, map, same, &bad), LSM_ERR_ARG);
+	CHECK_RC(lsm_colmap_build(seg, 4, want, 1, NULL, same, &bad), LSM_ERR_ARG);
+}
+
 typedef struct TestCase
 {
 	const char *name;
@@ -1750,6 +1861,7 @@ static const TestCase tests[] = {
 	T(test_sample_encodings),
 	T(test_delmap),
 	T(test_delmap_dense),
+	T(test_colmap),
 };
 
 int
