@@ -233,6 +233,52 @@ lsm_schema_versions(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A segment's own column descriptors must be those of the schema version
+ * the catalog says it was written under, and that version must be there:
+ * versions are evicted only once no snapshot sees a segment using them.
+ */
+static void
+lsm_verify_schema_version(Relation rel, LsmSegmentHandle *h,
+						  const LsmSchemaVersion *versions, int nversions)
+{
+	const LsmSchemaVersion *v = NULL;
+	int64		segid = h->entry.segment_id;
+	int			i;
+
+	if ((uint32) h->entry.schema_version != lsm_segr_header(h->reader)->schema_version)
+		lsm_format_error(LSM_ERR_CORRUPT, rel, segid, -1,
+						 "schema version differs from the catalog's");
+	for (i = 0; i < nversions; i++)
+		if (versions[i].version == h->entry.schema_version)
+			v = &versions[i];
+	if (v == NULL)
+		lsm_format_error(LSM_ERR_CORRUPT, rel, segid, -1,
+						 "written under a schema version the catalog does not have");
+	if (v->natts != h->ncols)
+		lsm_format_error(LSM_ERR_CORRUPT, rel, segid, -1,
+						 "column count differs from its schema version");
+	for (i = 0; i < h->ncols; i++)
+	{
+		const LsmColumnDesc *c = &h->cols[i];
+
+		if (c->attnum != i + 1 ||
+			c->type_id != v->typids[i] ||
+			c->type_mod != v->typmods[i] ||
+			c->byval != v->byvals[i] ||
+			((c->flags & LSM_COLF_DROPPED) != 0) != v->dropped[i] ||
+			(c->kind == LSM_KIND_VARLEN) != (v->lens[i] < 0) ||
+			(c->kind != LSM_KIND_VARLEN && c->width != v->lens[i]))
+		{
+			char		what[64];
+
+			snprintf(what, sizeof(what),
+					 "column %d differs from its schema version", i + 1);
+			lsm_format_error(LSM_ERR_CORRUPT, rel, segid, -1, what);
+		}
+	}
+}
+
+/*
  * Read every block of every visible segment, verifying checksums, the
  * directory and the catalog's description; also check that segments do not
  * share pages or rowids.  The first damage raises an error naming
@@ -249,6 +295,8 @@ lsm_verify(PG_FUNCTION_ARGS)
 	int64		blocks = 0,
 				chunks = 0,
 				rows = 0;
+	LsmSchemaVersion *versions;
+	int			nversions;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 	int			i;
@@ -258,6 +306,8 @@ lsm_verify(PG_FUNCTION_ARGS)
 	lsm_meta_read(rel, &meta);
 	lsm_read_state_init(&rs, rel, NULL);
 	segs = lsm_catalog_segments(lsm_relation_storage_id(rel), GetActiveSnapshot());
+	versions = lsm_schema_list(lsm_relation_storage_id(rel), GetActiveSnapshot(),
+							   &nversions);
 	for (i = 0; i < segs->nsegs; i++)
 	{
 		LsmSegmentEntry *s = &segs->segs[i];
@@ -283,6 +333,7 @@ lsm_verify(PG_FUNCTION_ARGS)
 								 "pages overlap another segment");
 		}
 		h = lsm_segment_open(&rs, s);
+		lsm_verify_schema_version(rel, h, versions, nversions);
 		if (segs->segs[i].delmap_bytes > 0)
 		{
 			int			nmap;
