@@ -43,23 +43,17 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
-#include "access/multixact.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_type.h"
-#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
-#include "storage/procarray.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -190,7 +184,7 @@ lsm_version_from_tuple(HeapTuple tup, TupleDesc tdesc, LsmSchemaVersion *v)
 /*
  * lsm_schema_list
  *		The storage's version rows visible to `snapshot` (NULL: the catalog
- *		snapshot), oldest first.
+ *		snapshot), oldest first (the primary key's order).
  */
 LsmSchemaVersion *
 lsm_schema_list(uint64 storage_id, Snapshot snapshot, int *n)
@@ -220,7 +214,6 @@ lsm_schema_list(uint64 storage_id, Snapshot snapshot, int *n)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	/* the index returns them in version order; keep that promise cheap */
 	return vs;
 }
 
