@@ -4,7 +4,6 @@
 -- evicted (by lsm.compact and VACUUM).  The long differential ALTER
 -- sequences against heap are in lsm_schema_alter; concurrency rules in
 -- specs/lsm_schema_*.spec.
-CREATE EXTENSION IF NOT EXISTS lsm_am;
 
 CREATE FUNCTION sv(r regclass)
 RETURNS TABLE (version int, natts int, is_current boolean, segments bigint,
