@@ -102,7 +102,6 @@ typedef struct LsmCompactInput
 	int64		records;		/* settled delete records among them */
 	bool		small;
 	bool		rewrite;
-	bool		migrate;		/* rewritten to the current schema version */
 	bool		done;			/* rewritten by this pass */
 } LsmCompactInput;
 
@@ -477,7 +476,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		if (seg->schema_version != current_version &&
 			(migrate_rows == LSM_MIGRATE_ALL || migrate_rows > 0))
 		{
-			c->rewrite = c->migrate = true;
+			c->rewrite = true;	/* migration */
 			if (migrate_rows != LSM_MIGRATE_ALL)
 				migrate_rows = Max(migrate_rows - live, 0);
 		}
