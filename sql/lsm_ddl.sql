@@ -367,3 +367,23 @@ DROP TABLE d9, d9_4, d10, d11;
 SELECT count(*) = :storages_before AS catalog_back_to_start FROM lsm.storage;
 SELECT * FROM orphan_storage, orphan_segments, stale_relid;
 DROP VIEW orphan_storage, orphan_segments, stale_relid;
+
+-- TRUNCATE, CLUSTER and VACUUM FULL-style rewrites in a transaction that
+-- has updated the table: the replaced storage takes the transaction's
+-- rowid reservations with it, and COMMIT succeeds (as on heap)
+CREATE TABLE ddl_clu (key int PRIMARY KEY) USING lsm;
+INSERT INTO ddl_clu VALUES (10), (20), (30), (40), (50);
+BEGIN;
+UPDATE ddl_clu SET key = 100 WHERE key = 10;
+UPDATE ddl_clu SET key = 35 WHERE key = 40;
+CLUSTER ddl_clu_pkey ON ddl_clu;
+SELECT * FROM ddl_clu ORDER BY key;
+COMMIT;
+SELECT * FROM ddl_clu ORDER BY key;
+BEGIN;
+INSERT INTO ddl_clu VALUES (1);
+TRUNCATE ddl_clu;
+INSERT INTO ddl_clu VALUES (2);
+COMMIT;
+SELECT * FROM ddl_clu ORDER BY key;
+DROP TABLE ddl_clu;

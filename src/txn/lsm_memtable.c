@@ -875,6 +875,7 @@ lsm_memtable_flush_all(void)
 	{
 		LsmMemtable *mt = memtables;
 		Relation	rel = try_relation_open(mt->relid, NoLock);
+		bool		current = false;
 		ListCell   *lc;
 
 		if (rel)
@@ -883,17 +884,26 @@ lsm_memtable_flush_all(void)
 			{
 				lsm_memtable_flush(rel, mt);
 				lsm_batch_cache_put(mt);
+				current = true;
 			}
 			relation_close(rel, NoLock);
 		}
-		if (mt->inflight != NIL && !cci_done)
+
+		/*
+		 * Withdraw our rowid reservations.  A storage this transaction
+		 * replaced (TRUNCATE, CLUSTER, VACUUM FULL, a rewriting ALTER) or
+		 * dropped has lost them already, with all its catalog rows
+		 * (lsm_catalog_drop_storage).
+		 */
+		if (current && mt->inflight != NIL && !cci_done)
 		{
 			/* our reservations may come from the current command */
 			CommandCounterIncrement();
 			cci_done = true;
 		}
-		foreach(lc, mt->inflight)
-			lsm_catalog_delete_tid("inflight", (ItemPointer) lfirst(lc));
+		if (current)
+			foreach(lc, mt->inflight)
+				lsm_catalog_delete_tid("inflight", (ItemPointer) lfirst(lc));
 		lsm_memtable_unlink(mt);
 	}
 
