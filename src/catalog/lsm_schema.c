@@ -455,11 +455,19 @@ lsm_schema_evict(Relation rel)
 	HeapTuple	tup;
 	int			evicted = 0;
 
+	LsmSchemaVersion *vs;
+	int			n;
+
 	if (storage_id == 0)
 		return 0;
 	current = lsm_schema_version_for_write(rel, storage_id, RelationGetDescr(rel));
+
+	/* the common case, a single version: nothing to scan for */
+	vs = lsm_schema_list(storage_id, NULL, &n);
+	if (n == 0 || vs[0].version >= current)
+		return 0;
 	watermark = lsm_schema_watermark(storage_id, current);
-	if (watermark <= 1)
+	if (watermark <= vs[0].version)
 		return 0;
 
 	crel = table_open(lsm_catalog_relid("schema_version"), RowExclusiveLock);
