@@ -190,6 +190,36 @@ is( $standby->safe_psql('postgres', 'SELECT count(*), sum(i) FROM t'),
 	$primary->safe_psql('postgres', 'SELECT count(*), sum(i) FROM t'),
 	'standby matches the primary after its restart and more inserts');
 
+# Schema changes replay: rows under several schema versions, a migration
+# by compaction and the eviction of old versions read the same on the
+# standby (lsm.stats and lsm.schema_versions too).
+$primary->safe_psql(
+	'postgres', q{
+CREATE TABLE sv (id int, a text, b numeric(10,2)) USING lsm;
+INSERT INTO sv SELECT i, 'a' || i, i / 4.0 FROM generate_series(1, 3000) i;
+ALTER TABLE sv ADD COLUMN c int DEFAULT 7;
+INSERT INTO sv SELECT i, 'a' || i, i / 4.0, i FROM generate_series(3001, 4000) i;
+ALTER TABLE sv DROP COLUMN a;
+ALTER TABLE sv ALTER COLUMN b TYPE numeric(12,2);
+DELETE FROM sv WHERE id % 5 = 0;
+});
+my $svq = 'SELECT count(*), sum(id), sum(b), sum(c) FROM sv';
+my $verq = q{SELECT string_agg(version || ':' || is_current || ':' || segments, ',' ORDER BY version) FROM lsm.schema_versions('sv')};
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', $svq), $primary->safe_psql('postgres', $svq),
+	'standby: rows under several schema versions');
+is($standby->safe_psql('postgres', $verq), $primary->safe_psql('postgres', $verq),
+	'standby: the same schema versions');
+$primary->safe_psql('postgres', q{SELECT * FROM lsm.compact('sv')});
+$primary->safe_psql('postgres', q{SELECT * FROM lsm.compact('sv')});
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', $verq), '4:true:1',
+	'standby: migrated to the current version, old versions evicted');
+is($standby->safe_psql('postgres', q{SELECT watermark = schema_version FROM lsm.stats('sv')}),
+	't', 'standby: the watermark is the current version');
+is($standby->safe_psql('postgres', $svq), $primary->safe_psql('postgres', $svq),
+	'standby: the same rows after migration');
+
 $standby->stop;
 $primary->stop;
 done_testing();
