@@ -21,9 +21,11 @@
  *	     table, i.e. every writer that may hold rowids below N (a writer
  *	     keeps its RowExclusiveLock from before it takes rowids until it
  *	     ends).  Afterwards every rowid below N belongs to a finished
- *	     transaction: N is the new rowid watermark.  A pass that may not
- *	     wait (the background worker, when a writer runs long) keeps the
- *	     watermark of the last pass.
+ *	     transaction: N is the new rowid watermark.  The background
+ *	     worker does not wait on a busy table: it remembers N and those
+ *	     writers, and a later pass uses N once they have all ended, checked
+ *	     without waiting (lsm_background_watermark); until then it keeps
+ *	     the watermark of the last pass.
  *	  2. List the committed segments with a fresh snapshot; only segments
  *	     entirely below the watermark take part, so no output can ever
  *	     overlap a segment a writer has yet to commit.  Delete records are
@@ -78,6 +80,7 @@
 #include "storage/procarray.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -140,6 +143,118 @@ lsm_wait_for_writers(Relation rel, int timeout_ms)
 		}
 	}
 	return true;
+}
+
+/*
+ * A rowid fence raised by an earlier background pass over a table, with the
+ * transactions that held a writer's lock on it right after: once they have
+ * all ended, the fence is a rowid watermark (see the file header).
+ */
+typedef struct LsmPendingFence
+{
+	Oid			relid;			/* hash key */
+	uint64		storage_id;
+	int64		fence;
+	int			nvxids;
+	VirtualTransactionId *vxids;	/* in TopMemoryContext */
+} LsmPendingFence;
+
+static HTAB *pending_fences = NULL;
+
+/* Have all these transactions ended?  Never waits. */
+static bool
+lsm_vxids_ended(const VirtualTransactionId *vxids, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (!VirtualXactLock(vxids[i], false))
+			return false;
+	return true;
+}
+
+/*
+ * lsm_background_watermark
+ *		The rowid watermark for a pass that must not wait long (the
+ *		background worker), or -1 if it has none and should keep the last
+ *		one.  `fence` was just raised.  Rather than wait for the table's
+ *		writers now, the pass remembers them with the fence and uses the
+ *		fence remembered by an earlier pass whose writers have all ended
+ *		since (a round later, on a busy table); only when there is no such
+ *		fence does it wait, up to wait_ms, as lsm.compact does.
+ */
+static int64
+lsm_background_watermark(Relation rel, uint64 storage_id, int64 fence,
+						 int wait_ms)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *vxids;
+	int			n = 0;
+	LsmPendingFence *pf;
+	bool		found;
+	int64		result = -1;
+
+	if (RelationUsesLocalBuffers(rel))
+		return fence;			/* a temporary table has no other writers */
+	if (pending_fences == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(LsmPendingFence);
+		pending_fences = hash_create("lsm pending rowid fences", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS);
+	}
+	pf = hash_search(pending_fences, &RelationGetRelid(rel), HASH_ENTER, &found);
+	if (!found)
+	{
+		pf->vxids = NULL;
+		pf->nvxids = 0;
+		pf->storage_id = 0;
+	}
+	if (found && pf->storage_id == storage_id &&
+		lsm_vxids_ended(pf->vxids, pf->nvxids))
+		result = pf->fence;
+
+	/* the writers of the fence just raised */
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, RelationGetRelid(rel));
+	vxids = GetLockConflicts(&tag, ShareLock, NULL);
+	while (VirtualTransactionIdIsValid(vxids[n]))
+		n++;
+	if (result < 0)
+	{
+		TimestampTz start = GetCurrentTimestamp();
+		int			i;
+
+		/* nothing remembered to use: wait for them a while */
+		for (i = 0; i < n; i++)
+		{
+			while (!VirtualXactLock(vxids[i], false))
+			{
+				if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+											   wait_ms))
+					break;
+				CHECK_FOR_INTERRUPTS();
+				pg_usleep(1000L);
+			}
+		}
+		if (lsm_vxids_ended(vxids, n))
+			return fence;
+	}
+	else if (n == 0)
+		return fence;
+
+	/* remember this fence for a later pass */
+	if (pf->vxids)
+		pfree(pf->vxids);
+	pf->vxids = MemoryContextAlloc(TopMemoryContext,
+								   sizeof(VirtualTransactionId) * Max(n, 1));
+	memcpy(pf->vxids, vxids, sizeof(VirtualTransactionId) * n);
+	pf->nvxids = n;
+	pf->fence = fence;
+	pf->storage_id = storage_id;
+	return result;
 }
 
 /* Index of the first element of sorted `a` that is >= v. */
@@ -436,8 +551,11 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	/* 1. the rowid watermark */
 	watermark = lsm_meta_fence_rowids(rel);
 	lsm_catalog_compaction_state(storage_id, &state);
-	if (!lsm_wait_for_writers(rel, wait_ms))
-		watermark = state.rowid_watermark;
+	if (wait_ms < 0)
+		(void) lsm_wait_for_writers(rel, -1);
+	else
+		watermark = lsm_background_watermark(rel, storage_id, watermark,
+											 wait_ms);
 	watermark = Max(watermark, state.rowid_watermark);
 
 	/* 2. eligible segments and settled deletes */

@@ -73,6 +73,15 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
 #define LSM_WORKER_WRITER_WAIT_MS	2000
 /* rows of older schema versions a background pass rewrites at most */
 #define LSM_WORKER_MIGRATE_ROWS		((int64) lsm_segment_rows)
+/*
+ * How often a busy worker VACUUMs the lsm catalog at most: often enough
+ * for retired extents to be reused soon, rarely enough not to slow the
+ * rounds down (a round over a table taking single-row inserts lasts a few
+ * milliseconds; a VACUUM call about as long).
+ */
+#define LSM_WORKER_VACUUM_INTERVAL_MS	500
+/* how long a busy worker keeps going over the same tables before ranking again */
+#define LSM_WORKER_RELIST_MS	250
 /* how long a worker keeps going while its tables keep needing work */
 #define LSM_WORKER_MAX_BUSY_MS		60000
 
@@ -401,6 +410,11 @@ lsm_worker_main(Datum arg)
 	MemoryContext cxt;
 	MemoryContext roundcxt;
 	TimestampTz start;
+	TimestampTz last_vacuum;
+	TimestampTz listed = 0;
+	List	   *busy = NIL;		/* in cxt: tables that worked last round */
+	volatile bool unvacuumed = false;
+	bool		reused = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -423,17 +437,39 @@ lsm_worker_main(Datum arg)
 	 * at most LSM_WORKER_MAX_BUSY_MS; then the launcher moves on.
 	 */
 	start = GetCurrentTimestamp();
+	last_vacuum = start;
 	for (;;)
 	{
 		volatile bool worked = false;
+		bool		done;
 
-		MemoryContextReset(roundcxt);
-		MemoryContextSwitchTo(roundcxt);
-		relids = lsm_worker_candidates();
-		MemoryContextSwitchTo(cxt);
+		/*
+		 * The tables that did work in the last round go again at once while
+		 * the list is young: a hot table's round then costs its pass, not
+		 * a ranking of every lsm table as well.
+		 */
+		if (busy == NIL ||
+			TimestampDifferenceExceeds(listed, GetCurrentTimestamp(),
+									   LSM_WORKER_RELIST_MS))
+		{
+			list_free(busy);
+			busy = NIL;
+			MemoryContextReset(roundcxt);
+			MemoryContextSwitchTo(roundcxt);
+			relids = lsm_worker_candidates();
+			MemoryContextSwitchTo(cxt);
+			listed = GetCurrentTimestamp();
+		}
+		else
+		{
+			relids = busy;		/* freed after the round */
+			busy = NIL;
+			reused = true;
+		}
 		foreach(lc, relids)
 		{
 			Oid			relid = lfirst_oid(lc);
+			volatile bool did = false;
 
 			CHECK_FOR_INTERRUPTS();
 			if (ConfigReloadPending)
@@ -446,7 +482,7 @@ lsm_worker_main(Datum arg)
 			PG_TRY();
 			{
 				if (lsm_worker_compact_one(relid))
-					worked = true;
+					worked = did = true;
 			}
 			PG_CATCH();
 			{
@@ -461,9 +497,26 @@ lsm_worker_main(Datum arg)
 				QueryCancelPending = false;
 			}
 			PG_END_TRY();
+			if (did)
+			{
+				MemoryContextSwitchTo(cxt);
+				busy = lappend_oid(busy, relid);
+			}
 		}
+		if (reused)
+			list_free(relids);
+		reused = false;
 		if (worked)
+			unvacuumed = true;
+		done = !worked || !lsm_enable_worker ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+									   LSM_WORKER_MAX_BUSY_MS);
+		if (unvacuumed &&
+			(done || TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(),
+												LSM_WORKER_VACUUM_INTERVAL_MS)))
 		{
+			unvacuumed = false;
+			last_vacuum = GetCurrentTimestamp();
 			PG_TRY();
 			{
 				lsm_worker_vacuum_catalog(roundcxt);
@@ -480,14 +533,9 @@ lsm_worker_main(Datum arg)
 			}
 			PG_END_TRY();
 		}
-		if (!worked || !lsm_enable_worker ||
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
-									   LSM_WORKER_MAX_BUSY_MS))
+		if (done)
 			break;
-		/* a breath between rounds */
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		/* straight into the next round: level 0 grows while we wait */
 	}
 
 	/* catalog rows of storages that no longer exist */
