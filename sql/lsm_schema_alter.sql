@@ -32,9 +32,9 @@
 -- then, for each differing query, rows only one side returned.
 --
 -- Sections: 1 helpers; 2 the main sequence (m_heap / m_lsm), 40-odd ALTER
--- steps over up to 25 columns; 3 KNOWN BUG, output currently wrong:
--- binary-coercible ALTER TYPE text/varchar -> bpchar (zone maps of old
--- segments compared in the new type's order).
+-- steps over up to 25 columns; 3 binary-coercible ALTER TYPE
+-- text/varchar -> bpchar, whose btree order differs (zone maps of old
+-- segments must not be compared in the new type's order).
 --
 SET lsm.block_rows = 64;
 SET lsm.compact_l0_trigger = 2;
@@ -623,23 +623,19 @@ SELECT segments_checked > 0 AS verified FROM lsm.verify('m_lsm');
 SELECT chk('20 final', true);
 
 --
--- 3. KNOWN BUG (output below is currently WRONG): binary-coercible ALTER
--- TYPE to a type whose btree order differs from the old one.
--- text -> bpchar and varchar -> bpchar need no rewrite, so segments
--- written before keep zone maps (min/max per block) computed in text order,
--- but the LSM Scan and LSM Aggregate nodes compare them with bpchar's
--- comparison, which ignores trailing spaces: 'a ' = 'a' in bpchar, and
--- E'a\t' < 'a ' in text but E'a\t' > 'a ' (= 'a') in bpchar.  A block
--- holding only 'a ' and E'a\t' has text zone [E'a\t', 'a '], which bpchar
--- reads as "all values > 'a'", so WHERE t = 'a' skips it although its
--- 'a ' rows match.  Heap (and lsm with lsm.enable_custom_scan off) return
--- them.  The chk lines "N differ" with DIFF rows below show the wrong
--- results; when fixed (e.g. lsm_zone_may_match in
--- src/scan/lsm_customscan.c ignoring zone maps of a segment column whose
--- recorded type_id has another btree comparison than the column's current
--- type), they become "0 differ" and this expected output must be updated.
--- A full compaction rewrites the segments with bpchar zone maps: correct
--- again.
+-- 3. Binary-coercible ALTER TYPE to a type whose btree order differs from
+-- the old one (found by this test).  text -> bpchar and varchar -> bpchar
+-- need no rewrite, so segments written before keep zone maps (min/max per
+-- block) computed in text order, while bpchar's comparison ignores
+-- trailing spaces: 'a ' = 'a' in bpchar, and E'a\t' < 'a ' in text but
+-- E'a\t' > 'a ' (= 'a') in bpchar.  A block holding only 'a ' and E'a\t'
+-- has text zone [E'a\t', 'a '], which bpchar would read as "all values >
+-- 'a'", so WHERE t = 'a' would skip it although its 'a ' rows match.  The
+-- LSM Scan and LSM Aggregate use a segment column's zone maps only while
+-- the column's type orders values as the type the segment recorded
+-- (src/scan/lsm_segread.c, lsm_zone_order_compatible): every chk line
+-- below must say "0 differ".  A full compaction rewrites the segments with
+-- bpchar zone maps.
 --
 CREATE TABLE c_heap (id int4, grp int4, t text, v varchar(10), tc text COLLATE "C") USING heap;
 CREATE TABLE c_lsm (LIKE c_heap) USING lsm;
@@ -674,8 +670,8 @@ SELECT * FROM alter2('ALTER TABLE {T} ALTER COLUMN t TYPE bpchar', 'c');
 SELECT * FROM alter2('ALTER TABLE {T} ALTER COLUMN v TYPE bpchar', 'c');
 SELECT * FROM alter2('ALTER TABLE {T} ALTER COLUMN tc TYPE bpchar', 'c');
 SELECT layout('c');
--- WRONG: lsm misses the 'a ' rows (block zone [E'a\t', 'a ']) and the
--- 'b  ' rows (block zone [E'b\n', 'b  ']) in the filters and counts
+-- the 'a ' rows (block zone [E'a\t', 'a ']) and the 'b  ' rows (block
+-- zone [E'b\n', 'b  ']) must be found by the filters and counts
 \pset format unaligned
 SELECT chk('c bpchar', true, 'c');
 SELECT count(*) FROM c_heap WHERE t = 'a';
@@ -683,10 +679,10 @@ SELECT count(*) FROM c_lsm WHERE t = 'a';
 SET lsm.enable_custom_scan = off;
 SELECT count(*) FROM c_lsm WHERE t = 'a';
 RESET lsm.enable_custom_scan;
--- rows written after the ALTER get bpchar zone maps; the old ones still wrong
+-- rows written after the ALTER get bpchar zone maps, the old ones keep text's
 CALL ins(401, 528, 'c');
 SELECT chk('c bpchar, new rows', false, 'c', '{t,v,tc}');
 \pset format aligned
--- a full compaction rewrites every segment with bpchar zone maps: right
+-- a full compaction rewrites every segment with bpchar zone maps
 SELECT rows_out <= rows_in AS compacted FROM lsm.compact('c_lsm', full => true);
 SELECT chk('c bpchar, compacted', true, 'c');
