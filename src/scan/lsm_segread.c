@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "storage/smgr.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -99,12 +100,18 @@ lsm_read_state_set_columns(LsmReadState *rs, Bitmapset *attrs)
  * way type `now` does?  Binary-compatible type changes keep the bytes, but
  * not always the order: oid and int4 share the bytes and disagree on
  * values above 2^31.  Only the pairs known to share their btree
- * comparison are trusted; other changed columns simply do not prune until
- * compaction rewrites their segments.
+ * comparison (and domains over the same base type) are trusted; other
+ * changed columns simply do not prune until compaction rewrites their
+ * segments.
  */
 static bool
 lsm_zone_order_compatible(Oid stored, Oid now)
 {
+	if (stored == now)
+		return true;
+	/* a domain orders its values as its base type does */
+	stored = getBaseType(stored);
+	now = getBaseType(now);
 	if (stored == now)
 		return true;
 	if ((stored == VARCHAROID && now == TEXTOID) ||
