@@ -491,7 +491,10 @@ lsm_schema_evict(Relation rel)
 
 /* ---- describing versions ---- */
 
-/* "1:integer 2:text 3:dropped" */
+/*
+ * "1:integer 2:text 3:dropped"; a type dropped since the version was
+ * recorded (a domain the column no longer uses) shows as "???".
+ */
 char *
 lsm_schema_describe(const LsmSchemaVersion *v)
 {
@@ -507,7 +510,9 @@ lsm_schema_describe(const LsmSchemaVersion *v)
 			appendStringInfo(&buf, "%d:dropped", i + 1);
 		else
 			appendStringInfo(&buf, "%d:%s", i + 1,
-							 format_type_with_typemod(v->typids[i], v->typmods[i]));
+							 format_type_extended(v->typids[i], v->typmods[i],
+												  FORMAT_TYPE_TYPEMOD_GIVEN |
+												  FORMAT_TYPE_ALLOW_INVALID));
 	}
 	return buf.data;
 }

@@ -32,6 +32,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "scan/lsm_scan.h"
 #include "storage/lsm_storage.h"
@@ -109,7 +110,13 @@ lsm_zone_order_compatible(Oid stored, Oid now)
 {
 	if (stored == now)
 		return true;
-	/* a domain orders its values as its base type does */
+	/*
+	 * A domain orders its values as its base type does.  The type a segment
+	 * recorded may have been dropped since (a domain the column no longer
+	 * uses): then nothing is known of its order.
+	 */
+	if (!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(stored)))
+		return false;
 	stored = getBaseType(stored);
 	now = getBaseType(now);
 	if (stored == now)
