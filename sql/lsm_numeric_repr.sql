@@ -165,6 +165,29 @@ SELECT nr_diff('SELECT id, numeric_send(u) AS u, numeric_send(p) AS p, numeric_s
 SELECT nr_agg('SELECT id / 64 AS b, sum(u), avg(u), sum(p), avg(p), sum(s30) FROM %s GROUP BY 1');
 SELECT segments_checked > 0 AS verified FROM lsm.verify('nr_l');
 
+-- Scales above the aggregate's 30-place fast path: blocks of scale 40 and
+-- 63 stored as integers, summed alone, with each other and with scale 2.
+CREATE TABLE nr_fine_h (id int, v numeric);
+INSERT INTO nr_fine_h
+SELECT x, CASE x / 64
+            WHEN 0 THEN (x * 1e-40)::numeric(50,40)
+            WHEN 1 THEN (x * 1e-63)::numeric(70,63)
+            WHEN 2 THEN x / 100.00
+            ELSE -(x * 7e-40)::numeric(50,40) END
+FROM generate_series(0, 255) x;
+CREATE TABLE nr_fine_l (LIKE nr_fine_h) USING lsm;
+INSERT INTO nr_fine_l SELECT * FROM nr_fine_h ORDER BY id;
+SELECT (SELECT array_agg(numeric_send(v) ORDER BY id) FROM nr_fine_l) =
+       (SELECT array_agg(numeric_send(v) ORDER BY id) FROM nr_fine_h) AS same_values;
+SELECT id / 64 AS b, sum(v), avg(v) FROM nr_fine_l GROUP BY 1 ORDER BY 1;
+SELECT (SELECT array_agg(x ORDER BY b) FROM (SELECT id / 64 AS b, (sum(v), avg(v))::text AS x FROM nr_fine_l GROUP BY 1) s) =
+       (SELECT array_agg(x ORDER BY b) FROM (SELECT id / 64 AS b, (sum(v), avg(v))::text AS x FROM nr_fine_h GROUP BY 1) s) AS same_groups;
+SELECT (SELECT (sum(v), avg(v))::text FROM nr_fine_l) = (SELECT (sum(v), avg(v))::text FROM nr_fine_h) AS same_total,
+       (SELECT (sum(v), avg(v))::text FROM nr_fine_l WHERE id >= 64) = (SELECT (sum(v), avg(v))::text FROM nr_fine_h WHERE id >= 64) AS same_without_first,
+       (SELECT (sum(v), avg(v))::text FROM nr_fine_l WHERE id / 64 IN (1, 2)) = (SELECT (sum(v), avg(v))::text FROM nr_fine_h WHERE id / 64 IN (1, 2)) AS same_63_and_2;
+SELECT sum(v) FROM nr_fine_l;
+DROP TABLE nr_fine_h, nr_fine_l;
+
 -- A domain over numeric is stored as varlenas; its sums agree too.
 CREATE DOMAIN nr_money AS numeric(10,2) CHECK (VALUE > -1000000);
 CREATE TABLE nr_d (v nr_money) USING lsm;

@@ -1186,12 +1186,12 @@ lsm_numeric_scaled(Datum d, int128 *val, int *dscale)
 	return 1;
 }
 
-/* A scaled integer as a numeric with that display scale. */
+/* A scaled integer as a numeric with that display scale (at most 63). */
 static Numeric
 lsm_numeric_from_scaled(int128 v, int scale)
 {
-	char		buf[64];
-	char		digits[48];
+	char		buf[96];
+	char		digits[80];
 	int			n = 0;
 	int			k = 0;
 	bool		neg = v < 0;
@@ -1285,12 +1285,15 @@ lsm_numeric_accum(LsmAggState *st, LsmAggAcc *acc, Datum d)
  * Add v, the sum of `count` finite numerics of display scale `scale`, each
  * as value * 10^scale (a numeric chunk stored as scaled integers,
  * lsm_numeric.c), exactly as lsm_numeric_accum would add them one by one.
- * |v| < 2^95.
+ * |v| < 2^95, 0 <= scale <= LSM_NUMERIC_MAX_SCALE.
  */
 static void
 lsm_numeric_accum_scaled_slow(LsmAggState *st, LsmAggAcc *acc, int128 v,
 							  int scale, int64 count)
 {
+	/* the scaled sum keeps at most 30 places, as lsm_numeric_scaled does */
+	if (scale > 30)
+		goto slow;
 	if (scale > acc->nscale)
 	{
 		int128		m = lsm_pow10_128(scale - acc->nscale);
@@ -1302,11 +1305,8 @@ lsm_numeric_accum_scaled_slow(LsmAggState *st, LsmAggAcc *acc, int128 v,
 	}
 	else if (scale < acc->nscale)
 	{
-		int128		m;
+		int128		m = lsm_pow10_128(acc->nscale - scale);
 
-		if (acc->nscale - scale > 38)
-			goto slow;
-		m = lsm_pow10_128(acc->nscale - scale);
 		if (v > LSM_I128_LIMIT / m || v < -LSM_I128_LIMIT / m)
 			goto slow;
 		v *= m;
@@ -1321,8 +1321,12 @@ lsm_numeric_accum_scaled_slow(LsmAggState *st, LsmAggAcc *acc, int128 v,
 slow:
 	/* beyond the scaled integer's range: exact numeric addition */
 	acc->nfinite += count;
-	lsm_numeric_add_slow(st, acc,
-						 NumericGetDatum(lsm_numeric_from_scaled(v, scale)));
+	{
+		Numeric		n = lsm_numeric_from_scaled(v, scale);
+
+		lsm_numeric_add_slow(st, acc, NumericGetDatum(n));
+		pfree(n);
+	}
 }
 
 static inline void
