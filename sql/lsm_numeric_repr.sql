@@ -73,6 +73,9 @@ END $$;
 SELECT nr_diff('SELECT id, numeric_send(u) AS u, numeric_send(p) AS p, numeric_send(w) AS w,
                        numeric_send(big) AS big, numeric_send(s30) AS s30 FROM %s');
 SELECT nr_diff('SELECT id, u::text, p::text, w::text, big::text, s30::text FROM %s');
+-- even the stored size (the varlena header heap would give the value)
+SELECT nr_diff('SELECT id, pg_column_size(u), pg_column_size(p), pg_column_size(w),
+                       pg_column_size(big), pg_column_size(s30) FROM %s');
 SET lsm.enable_custom_scan = off;
 SELECT nr_diff('SELECT id, numeric_send(u) AS u, numeric_send(p) AS p, numeric_send(w) AS w,
                        numeric_send(big) AS big, numeric_send(s30) AS s30 FROM %s');
