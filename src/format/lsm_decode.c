@@ -11,6 +11,10 @@
  *	  LSM_ERR_CHECKSUM; the structural checks are what keeps a forged or
  *	  colliding chunk from crashing the reader.
  *
+ *	  A VARLEN chunk with a representation tag (format version 2) holds
+ *	  i64 values: it is decoded exactly as an INT chunk of width 8, and the
+ *	  tag is handed back in LsmDecoded.int_tag.
+ *
  *	  Values are first decoded densely (only the non-null values, as stored)
  *	  to the start of the output arrays and then, if there are NULLs, spread
  *	  out to their rows in place, walking backwards.
