@@ -28,6 +28,7 @@ OBJS = \
 	src/txn/lsm_flush.o \
 	src/txn/lsm_dml.o \
 	src/scan/lsm_segread.o \
+	src/scan/lsm_numeric.o \
 	src/scan/lsm_scan.o \
 	src/scan/lsm_customscan.o \
 	src/scan/lsm_aggscan.o \

@@ -11,6 +11,10 @@
  *	  LSM_ERR_CHECKSUM; the structural checks are what keeps a forged or
  *	  colliding chunk from crashing the reader.
  *
+ *	  A VARLEN chunk with a representation tag (format version 2) holds
+ *	  i64 values: it is decoded exactly as an INT chunk of width 8, and the
+ *	  tag is handed back in LsmDecoded.int_tag.
+ *
  *	  Values are first decoded densely (only the non-null values, as stored)
  *	  to the start of the output arrays and then, if there are NULLs, spread
  *	  out to their rows in place, walking backwards.
@@ -50,6 +54,8 @@ typedef struct DecAux
 
 static const LsmColumnDesc rowid_column = {0, LSM_KIND_INT, 0, 8, 8, 1, 0, -1};
 static const LsmColumnDesc cid_column = {0, LSM_KIND_INT, 0, 4, 4, 1, 0, -1};
+/* how a VARLEN chunk with a representation tag is decoded */
+static const LsmColumnDesc tagged_column = {0, LSM_KIND_INT, 0, 8, 8, 1, 0, -1};
 
 /* what a VARLEN NULL or empty value points at */
 static const uint8_t empty_value[1] = {0};
@@ -683,7 +689,9 @@ spread_nulls(LsmDecoded *out, const LsmColumnDesc *col, uint32_t n, uint32_t m)
  * ci is the chunk's directory entry, col the column's descriptor (NULL for
  * the rowid chunk), stored the ci->stored_len bytes of the chunk.  On success
  * out->n == nrows; out->nulls is valid when out->has_nulls; exactly one of
- * ints, fixed or var_data/var_len is set according to col->kind.  NULL rows
+ * ints, fixed or var_data/var_len is set according to col->kind, except
+ * that a VARLEN chunk with a representation tag (ci->int_tag) sets
+ * out->int_tag and decodes into ints, as an INT chunk of width 8.  NULL rows
  * read as 0 (INT), zero bytes (FIXED) or an empty value (VARLEN).  VARLEN
  * pointers point into memory owned by out, never into stored.  Every value
  * of a dropped column or an LSM_ENC_NONE chunk is NULL.
@@ -715,6 +723,7 @@ lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
 
 	out->n = n;
 	out->has_nulls = false;
+	out->int_tag = 0;
 	out->ints = NULL;
 	out->fixed = NULL;
 	out->var_data = NULL;
@@ -731,6 +740,14 @@ lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
 	}
 	if (col->flags & LSM_COLF_DROPPED)
 		return fill_all_null(out, col, n);
+	if (ci->int_tag != 0)
+	{
+		/* a VARLEN chunk stored as i64 values: decode it as INT width 8 */
+		if (col->kind != LSM_KIND_VARLEN)
+			return LSM_ERR_CORRUPT;
+		col = &tagged_column;
+		out->int_tag = ci->int_tag;
+	}
 	if (!lsm_encoding_valid(col->kind, ci->encoding) || nc == n)
 		return LSM_ERR_CORRUPT;
 	m = n - nc;

@@ -18,6 +18,10 @@
  *	  Encoded bytes are appended to the caller's buffer.  On failure the
  *	  buffer is truncated back to its length on entry.
  *
+ *	  A VARLEN chunk the caller hands over as integers (a nonzero int_tag
+ *	  in its LsmColumnData) is encoded exactly like an INT chunk of width
+ *	  8; only the directory entry's tag tells the two apart.
+ *
  *-------------------------------------------------------------------------
  */
 #define ZSTD_STATIC_LINKING_ONLY	/* for ZSTD_customMem */
@@ -764,9 +768,11 @@ maybe_compress(LsmEncoder *e, LsmBuf *dst, size_t start, int level,
  *
  * res receives everything the directory entry needs except the offset.
  * Dropped columns and columns whose values are all NULL are stored as
- * LSM_ENC_NONE with zero bytes.  Returns LSM_ERR_ARG for bad input (missing
- * value arrays, INT values out of range for the width, a chunk of 4 GB or
- * more).
+ * LSM_ENC_NONE with zero bytes (and no tag).  A VARLEN chunk with a nonzero
+ * cd->int_tag is encoded from cd->ints as an INT chunk of width 8 and
+ * res->int_tag set.  Returns LSM_ERR_ARG for bad input (missing value
+ * arrays, INT values out of range for the width, a tag on a column that is
+ * not VARLEN, a chunk of 4 GB or more).
  */
 int
 lsm_encode_chunk(LsmEncoder *e, const LsmColumnDesc *col,
@@ -790,7 +796,7 @@ lsm_encode_chunk(LsmEncoder *e, const LsmColumnDesc *col,
 		res->checksum = lsm_checksum("", 0);
 		return LSM_OK;
 	}
-	if (cd == NULL)
+	if (cd == NULL || (cd->int_tag != 0 && col->kind != LSM_KIND_VARLEN))
 		return LSM_ERR_ARG;
 
 	rc = ENSURE(e, rows, rows_cap, (size_t) n * sizeof(uint32_t));
@@ -823,21 +829,28 @@ lsm_encode_chunk(LsmEncoder *e, const LsmColumnDesc *col,
 	s.dst = dst;
 	s.res = res;
 
-	switch (col->kind)
+	if (col->kind == LSM_KIND_VARLEN && cd->int_tag != 0)
 	{
-		case LSM_KIND_INT:
-			rc = encode_int(&s);
-			break;
-		case LSM_KIND_FIXED:
-			rc = encode_fixed(&s);
-			break;
-		case LSM_KIND_VARLEN:
-			rc = encode_varlen(&s);
-			break;
-		default:
-			rc = LSM_ERR_ARG;
-			break;
+		/* integers standing for the values: an INT chunk of width 8 */
+		LsmColumnDesc as_int = *col;
+
+		as_int.kind = LSM_KIND_INT;
+		as_int.width = 8;
+		s.col = &as_int;
+		res->int_tag = cd->int_tag;
+		rc = encode_int(&s);
+		/* the zone map stays the caller's (VARLEN) one */
+		res->has_minmax = false;
+		s.col = col;
 	}
+	else if (col->kind == LSM_KIND_INT)
+		rc = encode_int(&s);
+	else if (col->kind == LSM_KIND_FIXED)
+		rc = encode_fixed(&s);
+	else if (col->kind == LSM_KIND_VARLEN)
+		rc = encode_varlen(&s);
+	else
+		rc = LSM_ERR_ARG;
 	if (rc == LSM_OK && zstd_level > 0 && res->raw_len > 0)
 		rc = maybe_compress(e, dst, start, zstd_level, zstd_min_gain_pct, res);
 	if (rc != LSM_OK)

@@ -31,7 +31,8 @@
 #include <stdint.h>
 
 #define LSM_SEG_MAGIC			0x534D534CU	/* "LSMS" little endian */
-#define LSM_FORMAT_VERSION		1
+#define LSM_FORMAT_VERSION		2	/* what the writer writes */
+#define LSM_FORMAT_VERSION_MIN	1	/* the oldest version readers accept */
 #define LSM_SEG_HEADER_SIZE		96	/* bytes of the fixed header */
 
 /* Status codes: 0 is success, negative is failure. */
@@ -130,6 +131,9 @@ typedef struct LsmChunkInfo
 	uint8_t		encoding;		/* LSM_ENC_* */
 	uint8_t		compression;	/* LSM_COMP_* */
 	uint8_t		zone_flags;		/* LSM_ZONE_* */
+	uint8_t		int_tag;		/* 0, or (VARLEN columns, version 2) the
+								 * caller's representation tag of a chunk
+								 * stored as i64 values: see LsmColumnData */
 	uint64_t	checksum;		/* lsm_checksum of the stored bytes */
 	/* zone map; for INT columns min/max are 8-byte little-endian int64 */
 	uint16_t	zmin_len;
@@ -196,6 +200,15 @@ typedef struct LsmColumnData
 	const uint8_t *const *var_data; /* VARLEN: nrows pointers */
 	const uint32_t *var_len;	/* VARLEN: nrows lengths */
 	/*
+	 * VARLEN only: a nonzero int_tag stores the chunk as one i64 per
+	 * non-null row, taken from ints (var_data and var_len are ignored),
+	 * with the INT encodings; the tag is recorded in the chunk's directory
+	 * entry and handed back by the decoder.  What the integers and the tag
+	 * mean is the caller's business (lsm_am: numeric values scaled by
+	 * 10^(int_tag - 1)).  The zone map is still the caller's VARLEN one.
+	 */
+	uint8_t		int_tag;
+	/*
 	 * zone map supplied by the caller for FIXED/VARLEN; INT computes its own
 	 * signed min/max unless the writer has int_zones_given and has_zone is
 	 * set (then zmin/zmax are 8-byte little-endian values of the caller's)
@@ -242,8 +255,10 @@ typedef struct LsmDecoded
 {
 	uint32_t	n;
 	bool		has_nulls;
+	uint8_t		int_tag;		/* VARLEN chunk stored as i64 values: its tag;
+								 * then ints is set, var_data/var_len not */
 	uint8_t    *nulls;			/* n bytes, 1 = NULL (valid when has_nulls) */
-	int64_t    *ints;			/* INT (and rowid/cid chunks) */
+	int64_t    *ints;			/* INT (and rowid/cid chunks), tagged VARLEN */
 	uint8_t    *fixed;			/* FIXED: n * width bytes */
 	const uint8_t **var_data;	/* VARLEN: pointers into owned memory */
 	uint32_t   *var_len;

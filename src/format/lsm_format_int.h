@@ -142,6 +142,7 @@ typedef struct LsmEncResult
 	uint32_t	null_count;
 	uint8_t		encoding;
 	uint8_t		compression;
+	uint8_t		int_tag;		/* VARLEN stored as i64 values: the tag */
 	bool		has_minmax;		/* INT only: zmin/zmax valid */
 	int64_t		zmin;
 	int64_t		zmax;

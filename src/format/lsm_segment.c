@@ -57,6 +57,7 @@ typedef struct ChunkRec
 	uint8_t		encoding;
 	uint8_t		compression;
 	uint8_t		zone_flags;
+	uint8_t		int_tag;
 	uint64_t	checksum;
 	uint32_t	zone_off;		/* relative to the start of the zone bytes */
 	uint16_t	zmin_len;
@@ -198,6 +199,7 @@ add_chunk(LsmSegWriter *w, const LsmColumnDesc *col, uint32_t nrows,
 	rec.null_count = res.null_count;
 	rec.encoding = res.encoding;
 	rec.compression = res.compression;
+	rec.int_tag = res.int_tag;
 	rec.checksum = res.checksum;
 	if (w->zones.len > UINT32_MAX - 2 * (size_t) UINT16_MAX)
 		return LSM_ERR_ARG;
@@ -470,7 +472,7 @@ lsm_segw_finish(LsmSegWriter *w, uint8_t **out, size_t *out_len)
 			p[20] = r->encoding;
 			p[21] = r->compression;
 			p[22] = r->zone_flags;
-			p[23] = 0;
+			p[23] = r->int_tag;
 			lsm_store64(p + 24, r->checksum);
 			lsm_store32(p + 32, r->zone_off);
 			lsm_store16(p + 36, r->zmin_len);
@@ -535,7 +537,8 @@ lsm_seg_parse_header(const uint8_t *buf, size_t len, LsmSegHeader *hdr)
 	memset(hdr, 0, sizeof(LsmSegHeader));
 	hdr->magic = lsm_load32(buf + H_MAGIC);
 	hdr->version = lsm_load16(buf + H_VERSION);
-	if (hdr->magic != LSM_SEG_MAGIC || hdr->version != LSM_FORMAT_VERSION)
+	if (hdr->magic != LSM_SEG_MAGIC || hdr->version < LSM_FORMAT_VERSION_MIN ||
+		hdr->version > LSM_FORMAT_VERSION)
 		return LSM_ERR_VERSION;
 	hdr->flags = lsm_load16(buf + H_FLAGS);
 	hdr->ncols = lsm_load16(buf + H_NCOLS);
@@ -573,6 +576,8 @@ parse_chunk(const LsmSegReader *r, const uint8_t *p, const LsmBlockInfo *blk,
 	ci->encoding = p[20];
 	ci->compression = p[21];
 	ci->zone_flags = p[22];
+	/* byte 23 was reserved (and is ignored) in version 1 */
+	ci->int_tag = r->hdr.version >= 2 ? p[23] : 0;
 	ci->checksum = lsm_load64(p + 24);
 	zoff = lsm_load32(p + 32);
 	ci->zmin_len = lsm_load16(p + 36);
@@ -584,8 +589,16 @@ parse_chunk(const LsmSegReader *r, const uint8_t *p, const LsmBlockInfo *blk,
 	if (ci->compression > LSM_COMP_ZSTD ||
 		(ci->compression == LSM_COMP_NONE && ci->raw_len != ci->stored_len))
 		return LSM_ERR_CORRUPT;
-	if (!lsm_encoding_valid(col->kind, ci->encoding) ||
-		ci->null_count > blk->nrows)
+	if (ci->int_tag != 0)
+	{
+		/* a VARLEN chunk stored as i64 values: INT encodings, some data */
+		if (col->kind != LSM_KIND_VARLEN || ci->encoding == LSM_ENC_NONE ||
+			!lsm_encoding_valid(LSM_KIND_INT, ci->encoding))
+			return LSM_ERR_CORRUPT;
+	}
+	else if (!lsm_encoding_valid(col->kind, ci->encoding))
+		return LSM_ERR_CORRUPT;
+	if (ci->null_count > blk->nrows)
 		return LSM_ERR_CORRUPT;
 	if (ci->encoding == LSM_ENC_NONE)
 	{

@@ -659,6 +659,8 @@ typedef struct LsmAggState
 	TableScanDesc scan;
 	int			nvars;
 	AttrNumber *var_attnos;		/* scan tuple position -> table attno */
+	bool	   *var_scaled;		/* per position: read only as scaled integers
+								 * where a block has them (no Datums) */
 	int			naggs;
 	LsmAggSpec *aggs;
 	int			ngk;			/* group key columns */
@@ -746,6 +748,47 @@ lsm_vec_qual(LsmAggState *st, Expr *qual, PlanState *ps)
 	vq->fcinfo = palloc0(SizeForFunctionCallInfo(2));
 	InitFunctionCallInfoData(*vq->fcinfo, &vq->fn, 2, vq->collation, NULL, NULL);
 	return vq;
+}
+
+/*
+ * The attributes only sum/avg of numeric read (not WHERE, not GROUP BY):
+ * blocks that store them as scaled integers need no Datums for them.  Sets
+ * st->var_scaled.
+ */
+static Bitmapset *
+lsm_agg_scaled_attrs(LsmAggState *st, CustomScan *cscan)
+{
+	Bitmapset  *scaled = NULL;
+	Bitmapset  *other = NULL;
+	List	   *vars;
+	ListCell   *lc;
+	int			i;
+
+	st->var_scaled = palloc0(sizeof(bool) * Max(st->nvars, 1));
+	for (i = 0; i < st->naggs; i++)
+	{
+		if (st->aggs[i].kind == LSM_AGG_SUM_NUMERIC ||
+			st->aggs[i].kind == LSM_AGG_AVG_NUMERIC)
+			scaled = bms_add_member(scaled, st->aggs[i].arg);
+	}
+	/* quals refer to scan tuple positions (INDEX_VAR) */
+	vars = pull_var_clause((Node *) cscan->custom_exprs, PVC_RECURSE_AGGREGATES |
+						   PVC_RECURSE_WINDOWFUNCS | PVC_RECURSE_PLACEHOLDERS);
+	foreach(lc, vars)
+	{
+		Var		   *var = lfirst(lc);
+
+		if (var->varattno >= 1 && var->varattno <= st->nvars)
+			other = bms_add_member(other, st->var_attnos[var->varattno - 1]);
+		else
+			return NULL;		/* not expected: build every Datum */
+	}
+	for (i = 0; i < st->ngk; i++)
+		other = bms_add_member(other, st->var_attnos[st->gk_pos[i]]);
+	scaled = bms_del_members(scaled, other);
+	for (i = 0; i < st->nvars; i++)
+		st->var_scaled[i] = bms_is_member(st->var_attnos[i], scaled);
+	return scaled;
 }
 
 static void
@@ -870,6 +913,7 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 		return;
 	st->scan = table_beginscan(st->rel, estate->es_snapshot, 0, NULL);
 	lsm_scan_set_columns(st->scan, attrs);
+	lsm_scan_set_scaled_columns(st->scan, lsm_agg_scaled_attrs(st, cscan));
 	if (st->zone)
 		lsm_scan_set_filter(st->scan, lsm_zone_block_filter, st->zone);
 }
@@ -1142,12 +1186,12 @@ lsm_numeric_scaled(Datum d, int128 *val, int *dscale)
 	return 1;
 }
 
-/* A scaled integer as a numeric with that display scale. */
+/* A scaled integer as a numeric with that display scale (at most 63). */
 static Numeric
 lsm_numeric_from_scaled(int128 v, int scale)
 {
-	char		buf[64];
-	char		digits[48];
+	char		buf[96];
+	char		digits[80];
 	int			n = 0;
 	int			k = 0;
 	bool		neg = v < 0;
@@ -1235,6 +1279,73 @@ lsm_numeric_accum(LsmAggState *st, LsmAggAcc *acc, Datum d)
 	/* beyond the scaled integer's range: exact numeric addition */
 	acc->nfinite++;
 	lsm_numeric_add_slow(st, acc, d);
+}
+
+/*
+ * Add v, the sum of `count` finite numerics of display scale `scale`, each
+ * as value * 10^scale (a numeric chunk stored as scaled integers,
+ * lsm_numeric.c), exactly as lsm_numeric_accum would add them one by one.
+ * |v| < 2^95, 0 <= scale <= LSM_NUMERIC_MAX_SCALE.
+ */
+static void
+lsm_numeric_accum_scaled_slow(LsmAggState *st, LsmAggAcc *acc, int128 v,
+							  int scale, int64 count)
+{
+	/* the scaled sum keeps at most 30 places, as lsm_numeric_scaled does */
+	if (scale > 30)
+		goto slow;
+	if (scale > acc->nscale)
+	{
+		int128		m = lsm_pow10_128(scale - acc->nscale);
+
+		if (acc->wsum > LSM_I128_LIMIT / m || acc->wsum < -LSM_I128_LIMIT / m)
+			goto slow;
+		acc->wsum *= m;
+		acc->nscale = scale;
+	}
+	else if (scale < acc->nscale)
+	{
+		int128		m = lsm_pow10_128(acc->nscale - scale);
+
+		if (v > LSM_I128_LIMIT / m || v < -LSM_I128_LIMIT / m)
+			goto slow;
+		v *= m;
+	}
+	if (v >= LSM_I128_LIMIT || v <= -LSM_I128_LIMIT ||
+		acc->wsum + v >= LSM_I128_LIMIT || acc->wsum + v <= -LSM_I128_LIMIT)
+		goto slow;
+	acc->nfinite += count;
+	acc->wsum += v;
+	return;
+
+slow:
+	/* beyond the scaled integer's range: exact numeric addition */
+	acc->nfinite += count;
+	{
+		Numeric		n = lsm_numeric_from_scaled(v, scale);
+
+		lsm_numeric_add_slow(st, acc, NumericGetDatum(n));
+		pfree(n);
+	}
+}
+
+static inline void
+lsm_numeric_accum_scaled(LsmAggState *st, LsmAggAcc *acc, int128 v,
+						 int scale, int64 count)
+{
+	if (likely(scale == acc->nscale))
+	{
+		int128		sum = acc->wsum + v;
+
+		if (likely(sum < LSM_I128_LIMIT && sum > -LSM_I128_LIMIT &&
+				   v < LSM_I128_LIMIT && v > -LSM_I128_LIMIT))
+		{
+			acc->wsum = sum;
+			acc->nfinite += count;
+			return;
+		}
+	}
+	lsm_numeric_accum_scaled_slow(st, acc, v, scale, count);
 }
 
 static Datum
@@ -1527,6 +1638,46 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 			break;
 		case LSM_AGG_SUM_NUMERIC:
 		case LSM_AGG_AVG_NUMERIC:
+			if (batch->scaled != NULL && batch->scaled[spec->arg - 1] != NULL)
+			{
+				/* a chunk stored as scaled integers: no numeric to parse */
+				const int64 *sv = batch->scaled[spec->arg - 1];
+				int			scale = batch->scale[spec->arg - 1];
+
+				if (grp == NULL)
+				{
+					/* NULL rows hold 0: only the count needs the NULLs */
+					int128		sum = 0;
+					int64		cnt = 0;
+
+					if (sel == NULL && batch->no_nulls != NULL &&
+						batch->no_nulls[spec->arg - 1])
+					{
+						for (i = 0; i < n; i++)
+							sum += sv[i];
+						cnt = n;
+					}
+					else
+						for (i = 0; i < n; i++)
+						{
+							int			r = ROW(i);
+
+							sum += sv[r];
+							cnt += !nulls[r];
+						}
+					if (cnt > 0)
+						lsm_numeric_accum_scaled(st, &g->accs[a], sum, scale, cnt);
+				}
+				else
+					for (i = 0; i < n; i++)
+					{
+						int			r = ROW(i);
+
+						if (!nulls[r])
+							lsm_numeric_accum_scaled(st, ACC(i), sv[r], scale, 1);
+					}
+				break;
+			}
 			for (i = 0; i < n; i++)
 			{
 				int			r = ROW(i);
@@ -1740,6 +1891,13 @@ lsm_agg_filter(LsmAggState *st, const LsmBatch *batch, const int **selp)
 			ExecClearTuple(slot);
 			for (v = 0; v < st->nvars; v++)
 			{
+				if (st->var_scaled[v])
+				{
+					/* not referenced by the quals; may have no Datum */
+					slot->tts_values[v] = (Datum) 0;
+					slot->tts_isnull[v] = true;
+					continue;
+				}
 				slot->tts_values[v] = batch->values[st->var_attnos[v] - 1][r];
 				slot->tts_isnull[v] = batch->isnull[st->var_attnos[v] - 1][r];
 			}

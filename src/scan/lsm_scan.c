@@ -758,6 +758,20 @@ lsm_scan_set_columns(TableScanDesc sscan, Bitmapset *attrs)
 }
 
 /*
+ * Numeric attributes the caller of lsm_scan_next_batch reads through
+ * LsmBatch.scaled when a block offers it: no Datums are built for those
+ * blocks (lsm_read_state_set_scaled).
+ */
+void
+lsm_scan_set_scaled_columns(TableScanDesc sscan, Bitmapset *attrs)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	lsm_read_state_set_scaled(&scan->rs, attrs);
+	scan->blk.valid = false;
+}
+
+/*
  * Install a block filter: before a segment block is read, filter(arg, h,
  * bi) is asked whether any row of it can be wanted; false skips the block
  * without reading it.  NULL removes the filter.
@@ -874,6 +888,8 @@ lsm_scan_run_batch(LsmScanDesc scan, LsmSource *src, int from, int to,
 	batch->values = scan->run_values;
 	batch->isnull = scan->run_isnull;
 	batch->no_nulls = NULL;
+	batch->scaled = NULL;
+	batch->scale = NULL;
 	return n;
 }
 
@@ -954,6 +970,8 @@ lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 			batch->values = blk->values;
 			batch->isnull = blk->isnull;
 			batch->no_nulls = blk->no_nulls;
+			batch->scaled = blk->scaled;
+			batch->scale = blk->scale;
 			if (!dels && blk->cids == NULL)
 			{
 				batch->sel = NULL;

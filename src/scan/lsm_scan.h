@@ -54,10 +54,19 @@ typedef struct LsmDecodedBlock
 	int			natts_alloc;	/* attributes values/isnull have room for */
 	bool	   *all_null;		/* isnull[attr] is all true up to values_cap */
 	bool	   *no_nulls;		/* the block's values of attr have no NULL */
+	/*
+	 * Numeric chunks stored as scaled integers (lsm_numeric.c): scaled[attr]
+	 * is the block's values * 10^scale[attr] (NULL rows 0), or NULL.  For
+	 * attributes of LsmReadState.scaled_attrs values[attr] is then not set.
+	 */
+	const int64 **scaled;
+	int16	   *scale;
 	/* private */
 	MemoryContext cxt;			/* owns everything below */
 	LsmAllocator alloc;			/* format allocations in cxt */
 	MemoryContext arena;		/* reset per block: realigned copies */
+	char	  **numbuf;			/* per attribute: numerics built from scaled */
+	Size	   *numbuf_cap;
 	char	   *raw;
 	Size		raw_cap;
 	LsmDecoded	rowdec;
@@ -79,6 +88,8 @@ typedef struct LsmReadState
 	bool	   *missing_null;
 	int			desc_gen;		/* bumped when tupdesc changes */
 	Bitmapset  *need_attrs;		/* attnums to decode; NULL: all of them */
+	Bitmapset  *scaled_attrs;	/* attnums read through blk->scaled alone when
+								 * a chunk offers it (no Datums built) */
 } LsmReadState;
 
 /*
@@ -101,6 +112,7 @@ extern void lsm_read_state_init(LsmReadState *rs, Relation rel,
 								BufferAccessStrategy strategy);
 extern void lsm_read_state_use_desc(LsmReadState *rs, TupleDesc desc);
 extern void lsm_read_state_set_columns(LsmReadState *rs, Bitmapset *attrs);
+extern void lsm_read_state_set_scaled(LsmReadState *rs, Bitmapset *attrs);
 extern LsmSegmentHandle *lsm_segment_open(LsmReadState *rs,
 										  const LsmSegmentEntry *entry);
 extern void lsm_segment_close(LsmSegmentHandle *h);
@@ -154,10 +166,14 @@ typedef struct LsmBatch
 	bool	  **isnull;
 	const bool *no_nulls;		/* [attno - 1]: no NULL in the arrays; may be
 								 * NULL (unknown) */
+	const int64 *const *scaled; /* [attno - 1]: numeric values * 10^scale, or
+								 * NULL; the array itself may be NULL */
+	const int16 *scale;
 } LsmBatch;
 
 extern bool lsm_scan_next_batch(TableScanDesc scan, LsmBatch *batch);
 extern void lsm_scan_set_columns(TableScanDesc scan, Bitmapset *attrs);
+extern void lsm_scan_set_scaled_columns(TableScanDesc scan, Bitmapset *attrs);
 extern void lsm_scan_set_filter(TableScanDesc scan, LsmBlockFilter filter,
 								void *arg);
 extern void lsm_scan_get_counters(TableScanDesc scan, LsmScanCounters *counters);
@@ -250,5 +266,20 @@ extern bool lsm_tuple_fetch_row_version(Relation rel, ItemPointer tid,
 extern bool lsm_tuple_tid_valid(TableScanDesc scan, ItemPointer tid);
 extern bool lsm_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 										 Snapshot snapshot);
+
+/*
+ * lsm_numeric.c: numeric chunks stored as scaled integers.  A chunk of a
+ * numeric column whose values all have display scale s (0..63) and fit in
+ * int64 once scaled is stored as value * 10^s with representation tag 1 + s.
+ */
+#define LSM_NUMERIC_MAX_SCALE	63
+#define LSM_NUMERIC_TAG(scale)	((uint8) ((scale) + 1))
+#define LSM_NUMERIC_TAG_VALID(tag)	((tag) >= 1 && (tag) <= LSM_NUMERIC_MAX_SCALE + 1)
+#define LSM_NUMERIC_TAG_SCALE(tag)	((int) (tag) - 1)
+
+extern bool lsm_numeric_scaled64(Datum d, int64 *val, int *dscale);
+extern void lsm_numeric_build(const int64 *ints, const bool *nulls, int n,
+							  int scale, Datum *vals, char **buf, Size *cap,
+							  MemoryContext cxt);
 
 #endif							/* LSM_SCAN_H */

@@ -75,6 +75,7 @@ lsm_read_state_init(LsmReadState *rs, Relation rel, BufferAccessStrategy strateg
 	rs->tupdesc = NULL;
 	rs->desc_gen = 0;
 	rs->need_attrs = NULL;
+	rs->scaled_attrs = NULL;
 	rs->cxt = CurrentMemoryContext;
 	rs->alloc = lsm_pg_allocator(rs->cxt);
 	rs->strategy = strategy;
@@ -92,6 +93,22 @@ lsm_read_state_set_columns(LsmReadState *rs, Bitmapset *attrs)
 	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
 
 	rs->need_attrs = attrs ? bms_copy(attrs) : NULL;
+	rs->desc_gen++;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Read the attributes in `attrs` through LsmDecodedBlock.scaled alone when
+ * a block's chunk is a numeric stored as scaled integers: no Datums are
+ * built for them then (values[] is left as it was).  Other chunks of those
+ * attributes still get Datums.  The set is copied into rs->cxt.
+ */
+void
+lsm_read_state_set_scaled(LsmReadState *rs, Bitmapset *attrs)
+{
+	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
+
+	rs->scaled_attrs = attrs ? bms_copy(attrs) : NULL;
 	rs->desc_gen++;
 	MemoryContextSwitchTo(old);
 }
@@ -536,6 +553,10 @@ lsm_block_ensure(LsmDecodedBlock *blk, LsmReadState *rs, int ncols, uint32 nrows
 		blk->isnull = MemoryContextAllocZero(blk->cxt, sizeof(bool *) * Max(natts, 1));
 		blk->all_null = MemoryContextAllocZero(blk->cxt, sizeof(bool) * Max(natts, 1));
 		blk->no_nulls = MemoryContextAllocZero(blk->cxt, sizeof(bool) * Max(natts, 1));
+		blk->scaled = MemoryContextAllocZero(blk->cxt, sizeof(int64 *) * Max(natts, 1));
+		blk->scale = MemoryContextAllocZero(blk->cxt, sizeof(int16) * Max(natts, 1));
+		blk->numbuf = MemoryContextAllocZero(blk->cxt, sizeof(char *) * Max(natts, 1));
+		blk->numbuf_cap = MemoryContextAllocZero(blk->cxt, sizeof(Size) * Max(natts, 1));
 		blk->natts_alloc = Max(natts, 1);
 		blk->values_cap = 0;
 	}
@@ -725,6 +746,7 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 		LsmDecoded *d;
 		const LsmColumnDesc *cd;
 
+		blk->scaled[i] = NULL;
 		if (rs->need_attrs != NULL && !bms_is_member(i + 1, rs->need_attrs))
 		{
 			/* not wanted: NULL, filled once while it stays unwanted */
@@ -795,6 +817,23 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 					vals[r] = PointerGetDatum(copy + stride * r);
 				}
 			}
+		}
+		else if (d->int_tag != 0)
+		{
+			/* a numeric chunk stored as scaled integers (lsm_numeric.c) */
+			if (cd->type_id != NUMERICOID || !LSM_NUMERIC_TAG_VALID(d->int_tag))
+				lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id,
+								 blockno,
+								 psprintf("column \"%s\": representation tag %d on a column of type %u",
+										  NameStr(att->attname), d->int_tag,
+										  cd->type_id));
+			blk->scaled[i] = d->ints;
+			blk->scale[i] = (int16) LSM_NUMERIC_TAG_SCALE(d->int_tag);
+			if (rs->scaled_attrs == NULL ||
+				!bms_is_member(i + 1, rs->scaled_attrs))
+				lsm_numeric_build(d->ints, nulls, (int) bi->nrows,
+								  blk->scale[i], vals, &blk->numbuf[i],
+								  &blk->numbuf_cap[i], blk->cxt);
 		}
 		else
 		{
@@ -1072,6 +1111,10 @@ lsm_verify_segment(LsmReadState *rs, LsmSegmentHandle *h, int64 *blocks,
 			st = lsm_decode_chunk(&bi->cols[c], &h->cols[c], bi->nrows,
 								  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], b, raw),
 								  &dec);
+			if (st == LSM_OK && dec.int_tag != 0 &&
+				(h->cols[c].type_id != NUMERICOID ||
+				 !LSM_NUMERIC_TAG_VALID(dec.int_tag)))
+				st = LSM_ERR_CORRUPT;	/* a tag lsm_am never writes */
 			if (st != LSM_OK)
 			{
 				char		what[64];

@@ -50,7 +50,7 @@ lsm_meta_fill_page(Page page, uint64 storage_id, uint32 flags)
 	meta = (LsmMetaPageData *) PageGetContents(page);
 	memset(meta, 0, sizeof(LsmMetaPageData));
 	meta->magic = LSM_META_MAGIC;
-	meta->version = LSM_FORMAT_VERSION;
+	meta->version = LSM_META_VERSION;
 	meta->storage_id = storage_id;
 	meta->next_rowid = 0;
 	meta->flags = flags;
@@ -140,12 +140,12 @@ lsm_meta_check(Relation rel, Page page, LsmMetaPageData *meta)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("relation \"%s\" is not an lsm table: bad metapage magic %08X",
 						RelationGetRelationName(rel), meta->magic)));
-	if (meta->version != LSM_FORMAT_VERSION)
+	if (meta->version != LSM_META_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("lsm relation \"%s\" has format version %u, this build reads version %u",
+				 errmsg("lsm relation \"%s\" has metapage version %u, this build reads version %u",
 						RelationGetRelationName(rel), meta->version,
-						LSM_FORMAT_VERSION)));
+						LSM_META_VERSION)));
 }
 
 /* Copy out the metapage contents. */

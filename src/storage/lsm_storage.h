@@ -17,6 +17,12 @@
 #include "utils/rel.h"
 
 #define LSM_META_MAGIC			0x4D4D534CU	/* "LSMM" */
+/*
+ * Version of the metapage layout.  Segment images carry their own version
+ * (LSM_FORMAT_VERSION, in their header), so a new segment format does not
+ * change it.
+ */
+#define LSM_META_VERSION		1
 #define LSM_META_VERSION		1
 #define LSM_METAPAGE_BLKNO		0
 #define LSM_PAGE_PAYLOAD		(BLCKSZ - SizeOfPageHeaderData)
@@ -35,7 +41,7 @@
 typedef struct LsmMetaPageData
 {
 	uint32		magic;
-	uint32		version;		/* on-disk format version (docs/FORMAT.md) */
+	uint32		version;		/* LSM_META_VERSION (docs/FORMAT.md) */
 	uint64		storage_id;		/* key of this storage in the lsm catalog */
 	int64		next_rowid;		/* rowids below this may be handed out */
 	uint32		flags;

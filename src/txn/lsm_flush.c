@@ -14,6 +14,13 @@
  *	  as FIXED columns, varlena values (detoasted, with their header) and
  *	  cstrings (with their terminator) as VARLEN columns.
  *
+ *	  Numeric columns: a block whose non-null values are all finite, of one
+ *	  display scale and within int64 once scaled is handed to the format
+ *	  library as scaled integers with a representation tag
+ *	  (src/scan/lsm_numeric.c), which it stores with its integer encodings:
+ *	  a fraction of the size, and the LSM Aggregate sums them without
+ *	  parsing a numeric.  Other blocks keep the varlenas.
+ *
  *	  Zone maps: INT columns get signed min/max from the format library
  *	  (meaningful for integer, date and timestamp types; not for floats,
  *	  which are stored by their bits).  For other types with a default
@@ -54,6 +61,8 @@ typedef struct LsmFlushColumn
 	Oid			collation;
 	Oid			float_type;		/* FLOAT4OID/FLOAT8OID: float-ordered zone */
 	uint8		fzone[16];		/* its min and max, 8 bytes each */
+	bool		numeric;		/* try scaled integers (lsm_numeric.c) */
+	int64	   *scaled;			/* per-block: the values as scaled integers */
 	/* per-block arrays */
 	uint8	   *nulls;
 	int64	   *ints;
@@ -123,6 +132,7 @@ lsm_describe_column(Form_pg_attribute att, LsmFlushColumn *col)
 	if (!att->attisdropped && d->kind == LSM_KIND_INT &&
 		(att->atttypid == FLOAT4OID || att->atttypid == FLOAT8OID))
 		col->float_type = att->atttypid;
+	col->numeric = !att->attisdropped && att->atttypid == NUMERICOID;
 	if (!att->attisdropped && d->kind != LSM_KIND_INT)
 	{
 		TypeCacheEntry *tc = lookup_type_cache(att->atttypid,
@@ -236,6 +246,8 @@ lsm_segbuilder_begin(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 		{
 			c->var_data = palloc(sizeof(uint8 *) * block_rows);
 			c->var_len = palloc(sizeof(uint32) * block_rows);
+			if (c->numeric)
+				c->scaled = palloc(sizeof(int64) * block_rows);
 		}
 	}
 	b->rowids = palloc(sizeof(int64) * block_rows);
@@ -379,6 +391,35 @@ lsm_segbuilder_zone_maps(LsmSegBuilder *b)
 	}
 }
 
+/*
+ * The representation tag of the current block of numeric column c, with
+ * its values as scaled integers in c->scaled; 0 (keep the varlenas) unless
+ * every non-null value is finite, of one display scale and fits.
+ */
+static uint8
+lsm_segbuilder_numeric_tag(LsmFlushColumn *c, int n)
+{
+	int			scale = -1;
+	int			j;
+
+	for (j = 0; j < n; j++)
+	{
+		int			s;
+
+		if (c->nulls[j])
+		{
+			c->scaled[j] = 0;
+			continue;
+		}
+		if (!lsm_numeric_scaled64(PointerGetDatum(c->var_data[j]),
+								  &c->scaled[j], &s) ||
+			(scale >= 0 && s != scale))
+			return 0;
+		scale = s;
+	}
+	return scale < 0 ? 0 : LSM_NUMERIC_TAG(scale);
+}
+
 /* Encode the rows gathered so far as one block. */
 static void
 lsm_segbuilder_encode_block(LsmSegBuilder *b)
@@ -401,6 +442,7 @@ lsm_segbuilder_encode_block(LsmSegBuilder *b)
 		cd->fixed = c->fixed;
 		cd->var_data = (const uint8 *const *) c->var_data;
 		cd->var_len = c->var_len;
+		cd->int_tag = 0;
 		cd->nulls = NULL;
 		for (j = 0; j < b->n; j++)
 		{
@@ -409,6 +451,12 @@ lsm_segbuilder_encode_block(LsmSegBuilder *b)
 				cd->nulls = c->nulls;
 				break;
 			}
+		}
+		if (c->numeric)
+		{
+			cd->int_tag = lsm_segbuilder_numeric_tag(c, b->n);
+			if (cd->int_tag != 0)
+				cd->ints = c->scaled;
 		}
 	}
 	lsm_segbuilder_zone_maps(b);

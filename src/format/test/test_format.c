@@ -1418,7 +1418,7 @@ test_version_and_truncation(void)
 	CHECK(hdr.nrows == 933 && hdr.min_rowid == 0 && hdr.max_rowid == 3064);
 	meta_len = hdr.meta_len;
 
-	lsm_store16(seg + 4, 2);
+	lsm_store16(seg + 4, LSM_FORMAT_VERSION + 1);
 	CHECK_RC(lsm_seg_parse_header(seg, len, &hdr), LSM_ERR_VERSION);
 	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_ERR_VERSION);
 	lsm_store16(seg + 4, 0);
@@ -1588,6 +1588,8 @@ test_forged_chunks(void)
 		ci.encoding = (uint8_t) (rnd() % 8);
 		ci.null_count = rnd() % 3 == 0 ? (uint32_t) (rnd() % (nrows + 2)) : 0;
 		ci.checksum = lsm_checksum(buf, len);
+		if (rnd() % 4 == 0)
+			ci.int_tag = (uint8_t) (1 + rnd() % 255);	/* tagged (VARLEN: i64s) */
 		if (rnd() % 5 == 0)
 		{
 			ci.compression = LSM_COMP_ZSTD;
@@ -1616,6 +1618,436 @@ test_decoded_reuse(void)
 	lsm_decoded_free(&d);		/* twice is harmless */
 	talloc.free(NULL, seg);
 	CHECK(strcmp(lsm_status_str(LSM_ERR_CHECKSUM), "checksum mismatch") == 0);
+}
+
+/* ---- VARLEN chunks stored as integers (representation tags) ---- */
+
+/*
+ * Write one block of a VARLEN column handed over as integers with tag
+ * `tag` (and a caller zone), read it back, and check values, NULLs, the
+ * tag and the zone.  Returns the chunk's directory entry in *out.
+ */
+static int
+tagged_roundtrip(uint32_t n, const int64_t *vals, const uint8_t *nulls,
+				 uint8_t tag, int zstd_level, uint32_t min_gain,
+				 LsmChunkInfo *out)
+{
+	LsmColumnDesc col = mkcol(LSM_KIND_VARLEN, 0, 1);
+	LsmWriterOptions o = default_opts(n, zstd_level);
+	LsmColumnData cd;
+	LsmSegWriter *w;
+	LsmSegReader *r = NULL;
+	int64_t    *rowids = malloc(sizeof(int64_t) * n);
+	uint8_t    *seg = NULL;
+	size_t		seg_len;
+	const LsmBlockInfo *b;
+	LsmDecoded	d;
+	uint32_t	i;
+	int			ok = 0;
+
+	o.zstd_min_gain_pct = min_gain;
+	for (i = 0; i < n; i++)
+		rowids[i] = i;
+	memset(&cd, 0, sizeof(cd));
+	cd.ints = vals;
+	cd.nulls = nulls;
+	cd.int_tag = tag;
+	cd.has_zone = true;
+	cd.zmin = (const uint8_t *) "lo";
+	cd.zmin_len = 2;
+	cd.zmax = (const uint8_t *) "high";
+	cd.zmax_len = 4;
+	lsm_decoded_init(&d, &talloc);
+	w = lsm_segw_begin(&col, 1, &o, &talloc);
+	if (w == NULL ||
+		lsm_segw_add_block(w, n, rowids, NULL, &cd) != LSM_OK ||
+		lsm_segw_finish(w, &seg, &seg_len) != LSM_OK)
+		goto done;
+	if (lsm_segr_open(seg, seg_len, &talloc, &r) != LSM_OK ||
+		lsm_segr_header(r)->version != LSM_FORMAT_VERSION)
+		goto done;
+	b = lsm_segr_block(r, 0);
+	*out = b->cols[0];
+	if (lsm_decode_chunk(&b->cols[0], &lsm_segr_columns(r)[0], n,
+						 seg + b->cols[0].offset, &d) != LSM_OK)
+		goto done;
+	if (b->cols[0].zmin_len != 2 || memcmp(b->cols[0].zmin, "lo", 2) != 0 ||
+		b->cols[0].zmax_len != 4 || memcmp(b->cols[0].zmax, "high", 4) != 0)
+		goto done;
+	if (b->cols[0].encoding == LSM_ENC_NONE)
+	{
+		/* all NULL: no tag, decoded as an ordinary all-NULL VARLEN chunk */
+		ok = b->cols[0].int_tag == 0 && d.int_tag == 0 && d.var_data != NULL;
+		goto done;
+	}
+	if (b->cols[0].int_tag != tag || d.int_tag != tag || d.ints == NULL ||
+		d.var_data != NULL)
+		goto done;
+	for (i = 0; i < n; i++)
+	{
+		int			isnull = nulls != NULL && nulls[i];
+
+		if ((d.has_nulls && d.nulls[i]) != isnull)
+			goto done;
+		if (isnull ? d.ints[i] != 0 : d.ints[i] != vals[i])
+			goto done;
+	}
+	ok = 1;
+done:
+	lsm_segw_free(w);
+	lsm_decoded_free(&d);
+	lsm_segr_free(r);
+	if (seg)
+		talloc.free(NULL, seg);
+	free(rowids);
+	return ok;
+}
+
+/* Tagged chunks go through every INT encoding, with and without NULLs */
+static void
+test_tagged_encodings(void)
+{
+	enum
+	{
+		N = 1000
+	};
+	static const uint8_t want[] = {
+		LSM_ENC_CONST, LSM_ENC_FOR, LSM_ENC_DELTA, LSM_ENC_RLE, LSM_ENC_PLAIN
+	};
+	int64_t    *vals = malloc(sizeof(int64_t) * N);
+	uint8_t    *nulls = malloc(N);
+	LsmChunkInfo ci;
+	int			e;
+	int			withnulls;
+	int			z;
+	uint32_t	i;
+
+	for (e = 0; e < 5; e++)
+	{
+		for (i = 0; i < N; i++)
+		{
+			switch (want[e])
+			{
+				case LSM_ENC_CONST:
+					vals[i] = -123456789;
+					break;
+				case LSM_ENC_FOR:
+					vals[i] = -50000 + (int64_t) (rnd() % 100000);
+					break;
+				case LSM_ENC_DELTA:
+					vals[i] = INT64_C(1000000000000) + (int64_t) i * 7919 +
+						(int64_t) (rnd() % 4);
+					break;
+				case LSM_ENC_RLE:
+					vals[i] = ((int64_t) (i / 100) * INT64_C(0x123456789)) ^
+						INT64_C(0x5555555555);
+					break;
+				default:
+					vals[i] = (int64_t) rnd();
+					if (i == 0)
+						vals[i] = INT64_MIN;
+					if (i == 1)
+						vals[i] = INT64_MAX;
+					break;
+			}
+			nulls[i] = (i % 7) == 3;
+		}
+		for (withnulls = 0; withnulls < 2; withnulls++)
+			for (z = 0; z < 2; z++)
+			{
+				uint8_t		tag = (uint8_t) (1 + e * 50 + withnulls + z);
+
+				CHECK(tagged_roundtrip(N, vals, withnulls ? nulls : NULL, tag,
+									   z ? 3 : 0, 10, &ci));
+				CHECK(ci.encoding == want[e]);
+				CHECK(ci.int_tag == tag);
+				CHECK(ci.null_count == (withnulls ? N / 7 + (N % 7 > 3) : 0));
+			}
+	}
+
+	/* the largest tag, a single row, all NULL (no tag kept) */
+	CHECK(tagged_roundtrip(1, vals, NULL, 255, 0, 10, &ci));
+	CHECK(ci.int_tag == 255 && ci.encoding == LSM_ENC_CONST);
+	memset(nulls, 1, N);
+	CHECK(tagged_roundtrip(N, vals, nulls, 9, 0, 10, &ci));
+	CHECK(ci.encoding == LSM_ENC_NONE && ci.int_tag == 0);
+	free(vals);
+	free(nulls);
+}
+
+/* zstd is kept for tagged chunks under the same minimum-gain rule */
+static void
+test_tagged_zstd_policy(void)
+{
+	enum
+	{
+		N = 4000
+	};
+	int64_t    *vals = malloc(sizeof(int64_t) * N);
+	LsmChunkInfo ci;
+	uint32_t	i;
+
+	/* a repeating pattern FOR cannot shrink but zstd can */
+	for (i = 0; i < N; i++)
+		vals[i] = (int64_t) ((i % 16) * 1000003 % 65536);
+	CHECK(tagged_roundtrip(N, vals, NULL, 3, 3, 10, &ci));
+	CHECK(ci.compression == LSM_COMP_ZSTD && ci.stored_len < ci.raw_len);
+	/* zstd saves less than the required 100% */
+	CHECK(tagged_roundtrip(N, vals, NULL, 3, 3, 100, &ci));
+	CHECK(ci.compression == LSM_COMP_NONE && ci.stored_len == ci.raw_len);
+	/* random values do not compress */
+	for (i = 0; i < N; i++)
+		vals[i] = (int64_t) (rnd() % 1000000);
+	CHECK(tagged_roundtrip(N, vals, NULL, 3, 3, 10, &ci));
+	CHECK(ci.compression == LSM_COMP_NONE);
+	free(vals);
+}
+
+/* The writer refuses tags where they do not belong */
+static void
+test_tagged_args(void)
+{
+	LsmColumnDesc cols[2];
+	LsmWriterOptions o = default_opts(16, 0);
+	LsmColumnData cds[2];
+	LsmSegWriter *w;
+	int64_t		rowids[4] = {1, 2, 3, 4};
+	int64_t		ints[4] = {5, 6, 7, 8};
+	uint8_t    *seg;
+	size_t		len;
+
+	cols[0] = mkcol(LSM_KIND_INT, 8, 1);
+	cols[1] = mkcol(LSM_KIND_VARLEN, 0, 2);
+	w = lsm_segw_begin(cols, 2, &o, &talloc);
+	CHECK(w != NULL);
+	memset(cds, 0, sizeof(cds));
+	cds[0].ints = ints;
+	cds[1].ints = ints;
+	/* a tag on an INT column */
+	cds[0].int_tag = 1;
+	cds[1].int_tag = 1;
+	CHECK_RC(lsm_segw_add_block(w, 4, rowids, NULL, cds), LSM_ERR_ARG);
+	/* a tagged VARLEN chunk without integers */
+	cds[0].int_tag = 0;
+	cds[1].ints = NULL;
+	CHECK_RC(lsm_segw_add_block(w, 4, rowids, NULL, cds), LSM_ERR_ARG);
+	/* the writer is still usable */
+	cds[1].ints = ints;
+	CHECK_RC(lsm_segw_add_block(w, 4, rowids, NULL, cds), LSM_OK);
+	CHECK_RC(lsm_segw_finish(w, &seg, &len), LSM_OK);
+	lsm_segw_free(w);
+	talloc.free(NULL, seg);
+}
+
+/* Byte offset of chunk entry c (0 = rowids) of block b in a segment */
+static size_t
+chunk_entry_off(const uint8_t *seg, uint32_t b, uint32_t c)
+{
+	uint16_t	ncols = lsm_load16(seg + 8);
+
+	return LSM_SEG_HEADER_SIZE + (size_t) LSM_COLDESC_SIZE * ncols +
+		(size_t) b * (LSM_DIR_BLOCK_SIZE + (2u + ncols) * LSM_DIR_CHUNK_SIZE) +
+		LSM_DIR_BLOCK_SIZE + (size_t) c * LSM_DIR_CHUNK_SIZE;
+}
+
+/*
+ * A segment of an INT column, a tagged VARLEN column and a plain VARLEN
+ * column (FOR, DICT), 3 blocks.
+ */
+static int
+build_tagged_sample(int zstd_level, uint8_t **seg, size_t *len)
+{
+	LsmColumnDesc cols[3];
+	LsmWriterOptions o = default_opts(200, zstd_level);
+	LsmColumnData cds[3];
+	LsmSegWriter *w;
+	int64_t		rowids[200];
+	int64_t		ints[200];
+	const uint8_t *vd[200];
+	uint32_t	vl[200];
+	uint8_t		nulls[200];
+	int			b;
+	int			i;
+	int			rc = LSM_OK;
+
+	cols[0] = mkcol(LSM_KIND_INT, 4, 1);
+	cols[1] = mkcol(LSM_KIND_VARLEN, 0, 2);
+	cols[2] = mkcol(LSM_KIND_VARLEN, 0, 3);
+	w = lsm_segw_begin(cols, 3, &o, &talloc);
+	if (w == NULL)
+		return LSM_ERR_NOMEM;
+	for (b = 0; b < 3 && rc == LSM_OK; b++)
+	{
+		for (i = 0; i < 200; i++)
+		{
+			rowids[i] = b * 1000 + i;
+			ints[i] = (int64_t) (rnd() % 100000) - (b == 2 ? 1000000 : 0);
+			vd[i] = (const uint8_t *) vwords[i % 5];
+			vl[i] = (uint32_t) strlen(vwords[i % 5]);
+			nulls[i] = (i % 11) == 5;
+		}
+		memset(cds, 0, sizeof(cds));
+		cds[0].ints = ints;
+		cds[1].ints = ints;
+		cds[1].nulls = nulls;
+		cds[1].int_tag = (uint8_t) (3 + b);
+		cds[2].var_data = vd;
+		cds[2].var_len = vl;
+		rc = lsm_segw_add_block(w, 200, rowids, NULL, cds);
+	}
+	if (rc == LSM_OK)
+		rc = lsm_segw_finish(w, seg, len);
+	lsm_segw_free(w);
+	return rc;
+}
+
+/*
+ * Damaged tags are detected: on a column that is not VARLEN, with an
+ * encoding INT chunks do not have, on an empty chunk; random damage never
+ * crashes the reader.
+ */
+static void
+test_tagged_corruption(void)
+{
+	uint8_t    *seg;
+	size_t		len;
+	uint8_t    *copy;
+	LsmSegReader *r;
+	LsmDecoded	d;
+	size_t		e_int,
+				e_tag,
+				e_var;
+	int			iter;
+	int			errors = 0;
+
+	CHECK_RC(build_tagged_sample(0, &seg, &len), LSM_OK);
+	copy = malloc(len);
+	lsm_decoded_init(&d, &talloc);
+	CHECK_RC(read_all(seg, len, &d), LSM_OK);
+	e_int = chunk_entry_off(seg, 1, 2);
+	e_tag = chunk_entry_off(seg, 1, 3);
+	e_var = chunk_entry_off(seg, 1, 4);
+	CHECK(seg[e_int + 23] == 0 && seg[e_tag + 23] == 4 && seg[e_var + 23] == 0);
+	CHECK(seg[e_tag + 20] == LSM_ENC_FOR && seg[e_var + 20] == LSM_ENC_DICT);
+
+	/* a tag on the INT column, on the rowid chunk */
+	memcpy(copy, seg, len);
+	copy[e_int + 23] = 1;
+	reseal(copy, len);
+	CHECK_RC(lsm_segr_open(copy, len, &talloc, &r), LSM_ERR_CORRUPT);
+	memcpy(copy, seg, len);
+	copy[chunk_entry_off(seg, 0, 0) + 23] = 1;
+	reseal(copy, len);
+	CHECK_RC(lsm_segr_open(copy, len, &talloc, &r), LSM_ERR_CORRUPT);
+	/* a tag on a DICT chunk */
+	memcpy(copy, seg, len);
+	copy[e_var + 23] = 7;
+	reseal(copy, len);
+	CHECK_RC(lsm_segr_open(copy, len, &talloc, &r), LSM_ERR_CORRUPT);
+	/* the tagged chunk with a VARLEN-only encoding */
+	memcpy(copy, seg, len);
+	copy[e_tag + 20] = LSM_ENC_DICT;
+	reseal(copy, len);
+	CHECK_RC(lsm_segr_open(copy, len, &talloc, &r), LSM_ERR_CORRUPT);
+	/* the tag lost: a VARLEN chunk cannot be FOR */
+	memcpy(copy, seg, len);
+	copy[e_tag + 23] = 0;
+	reseal(copy, len);
+	CHECK_RC(lsm_segr_open(copy, len, &talloc, &r), LSM_ERR_CORRUPT);
+	/* a changed tag is only detected by the meta checksum */
+	memcpy(copy, seg, len);
+	copy[e_tag + 23] = 9;
+	CHECK_RC(lsm_segr_open(copy, len, &talloc, &r), LSM_ERR_CHECKSUM);
+
+	/* the decoder refuses a tag on anything but VARLEN */
+	{
+		LsmChunkInfo ci;
+
+		CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+		ci = lsm_segr_block(r, 0)->cols[0];
+		ci.int_tag = 2;
+		CHECK_RC(lsm_decode_chunk(&ci, &lsm_segr_columns(r)[0], 200,
+								  seg + ci.offset, &d), LSM_ERR_CORRUPT);
+		ci = lsm_segr_block(r, 0)->cols[1];
+		CHECK_RC(lsm_decode_chunk(&ci, &lsm_segr_columns(r)[1], 200,
+								  seg + ci.offset, &d), LSM_OK);
+		CHECK(d.int_tag == 3 && d.ints != NULL);
+		/* the same chunk decoded for a column of another kind */
+		CHECK_RC(lsm_decode_chunk(&ci, &lsm_segr_columns(r)[0], 200,
+								  seg + ci.offset, &d), LSM_ERR_CORRUPT);
+		lsm_segr_free(r);
+	}
+
+	/* random damage, half of it resealed */
+	for (iter = 0; iter < 3000; iter++)
+	{
+		size_t		l = len;
+		size_t		meta_len = lsm_load32(seg + 24);
+		int			nflip = 1 + (int) (rnd() % 4);
+		int			f;
+
+		memcpy(copy, seg, len);
+		for (f = 0; f < nflip; f++)
+		{
+			size_t		pos = (rnd() % 2) ? (size_t) (rnd() % meta_len) :
+				(size_t) (rnd() % len);
+
+			if (rnd() % 4 == 0)
+				copy[pos] = (uint8_t) rnd();
+			else
+				copy[pos] ^= (uint8_t) (1u << (rnd() % 8));
+		}
+		if (iter % 4 >= 2)
+			reseal(copy, l);
+		if (iter % 17 == 0)
+			l = (size_t) (rnd() % l);
+		if (read_all(copy, l, &d) != LSM_OK)
+			errors++;
+	}
+	CHECK(errors > 500);
+	lsm_decoded_free(&d);
+	free(copy);
+	talloc.free(NULL, seg);
+}
+
+/*
+ * Version 1 segments still read: byte 23 of a chunk entry was reserved
+ * then, and is ignored whatever it holds.
+ */
+static void
+test_version1_segments(void)
+{
+	LsmColumnDesc cols[6];
+	uint8_t    *seg;
+	size_t		len;
+	LsmSegReader *r;
+	LsmDecoded	d;
+	uint32_t	c;
+
+	CHECK_RC(build_sample(3, &seg, &len, cols), LSM_OK);
+	lsm_decoded_init(&d, &talloc);
+	/* what a version 1 writer wrote: the same bytes, version 1 */
+	lsm_store16(seg + 4, 1);
+	reseal(seg, len);
+	CHECK_RC(read_all(seg, len, &d), LSM_OK);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	CHECK(lsm_segr_header(r)->version == 1);
+	lsm_segr_free(r);
+	/* garbage in the reserved byte of every chunk entry is ignored */
+	for (c = 0; c < 8; c++)
+		seg[chunk_entry_off(seg, 0, c) + 23] = (uint8_t) (0x40 + c);
+	reseal(seg, len);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	for (c = 0; c < 6; c++)
+		CHECK(lsm_segr_block(r, 0)->cols[c].int_tag == 0);
+	lsm_segr_free(r);
+	CHECK_RC(read_all(seg, len, &d), LSM_OK);
+	/* ... but in version 2 it is a tag, here on INT/FIXED columns */
+	lsm_store16(seg + 4, 2);
+	reseal(seg, len);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_ERR_CORRUPT);
+	lsm_decoded_free(&d);
+	talloc.free(NULL, seg);
 }
 
 /* The sample segment's chunks use the encodings they were designed for */
@@ -1862,6 +2294,11 @@ static const TestCase tests[] = {
 	T(test_delmap),
 	T(test_delmap_dense),
 	T(test_colmap),
+	T(test_tagged_encodings),
+	T(test_tagged_zstd_policy),
+	T(test_tagged_args),
+	T(test_tagged_corruption),
+	T(test_version1_segments),
 };
 
 int
