@@ -751,6 +751,143 @@ lsm_deleted_rel_for_write(CatalogIndexState *ind)
 	return xact_deleted_rel;
 }
 
+/*
+ * Dirty-snapshot probes of lsm.deleted and lsm.rowlock.  A DELETE or UPDATE
+ * probes both catalogs for every row it changes (the row's delete record,
+ * the locks on it), so the index scans stay open for the rest of the
+ * transaction once used and each probe is a rescan: opening the relations
+ * and beginning a scan per row cost more than the index descent.  Like
+ * xact_deleted_rel, everything belongs to the top transaction's resource
+ * owner and memory context and is closed at pre-commit
+ * (lsm_catalog_close_xact) or released by the resource owner on abort.
+ * A dirty snapshot does not depend on the command id, so one scan serves
+ * every command of the transaction; its SnapshotData is re-initialised
+ * before each probe (the scan keeps a pointer to it).  No buffer pin is
+ * kept between probes (lsm_probe_end rescans, which drops it), so VACUUM of
+ * the catalogs never waits for an idle transaction of ours.
+ */
+typedef enum LsmProbeKind
+{
+	LSM_PROBE_DELETED,			/* lsm.deleted by (storage, rowid) */
+	LSM_PROBE_SUCCESSOR,		/* lsm.deleted by (storage, successor) */
+	LSM_PROBE_ROWLOCK,			/* lsm.rowlock by (storage, rowid) */
+	LSM_PROBE_ROWLOCK_ANY,		/* lsm.rowlock by storage */
+	LSM_NUM_PROBES
+} LsmProbeKind;
+
+typedef struct LsmProbeScan
+{
+	const char *relname;
+	const char *indexname;
+	int			nkeys;
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	SnapshotData dirty;
+} LsmProbeScan;
+
+static LsmProbeScan probe_scans[LSM_NUM_PROBES] = {
+	{"deleted", "deleted_pkey", 2},
+	{"deleted", "deleted_successor_idx", 2},
+	{"rowlock", "rowlock_rowid_idx", 2},
+	{"rowlock", "rowlock_rowid_idx", 1},
+};
+
+/*
+ * Start a probe: position probe `kind` on `key` (heap attribute numbers in
+ * sk_attno, as for systable scans; converted here to index columns, which
+ * are the leading ones in order).  Read the tuples with lsm_probe_next and
+ * finish with lsm_probe_end.
+ */
+static LsmProbeScan *
+lsm_probe_begin(LsmProbeKind kind, ScanKey key)
+{
+	LsmProbeScan *p = &probe_scans[kind];
+	ScanKeyData ikey[2];
+	int			i;
+
+	if (p->scan == NULL)
+	{
+		ResourceOwner saveowner = CurrentResourceOwner;
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+
+		CurrentResourceOwner = TopTransactionResourceOwner;
+		PG_TRY();
+		{
+			p->heap = table_open(lsm_catalog_relid(p->relname), AccessShareLock);
+			p->index = index_open(lsm_catalog_relid(p->indexname), AccessShareLock);
+			p->slot = table_slot_create(p->heap, NULL);
+			InitDirtySnapshot(p->dirty);
+			p->scan = index_beginscan(p->heap, p->index, &p->dirty, p->nkeys, 0);
+		}
+		PG_FINALLY();
+		{
+			CurrentResourceOwner = saveowner;
+			MemoryContextSwitchTo(oldcxt);
+		}
+		PG_END_TRY();
+	}
+	Assert(p->nkeys <= lengthof(ikey));
+	for (i = 0; i < p->nkeys; i++)
+	{
+		ikey[i] = key[i];
+		ikey[i].sk_attno = i + 1;
+	}
+	InitDirtySnapshot(p->dirty);
+	index_rescan(p->scan, ikey, p->nkeys, NULL, 0);
+	return p;
+}
+
+/* Next tuple of the probe that the dirty snapshot sees, or NULL. */
+static HeapTuple
+lsm_probe_next(LsmProbeScan *p)
+{
+	bool		shouldfree;
+
+	InitDirtySnapshot(p->dirty);
+	if (!index_getnext_slot(p->scan, ForwardScanDirection, p->slot))
+		return NULL;
+	/* a buffer heap slot: the tuple stays valid until the slot is cleared */
+	return ExecFetchSlotHeapTuple(p->slot, false, &shouldfree);
+}
+
+/* Finish a probe: drop the slot's and the index scan's buffer pins. */
+static void
+lsm_probe_end(LsmProbeScan *p)
+{
+	ExecClearTuple(p->slot);
+	index_rescan(p->scan, p->scan->keyData, p->nkeys, NULL, 0);
+}
+
+/* Close the probe scans (pre-commit), or forget them (after an abort). */
+static void
+lsm_probe_close_all(bool close)
+{
+	int			i;
+
+	for (i = 0; i < LSM_NUM_PROBES; i++)
+	{
+		LsmProbeScan *p = &probe_scans[i];
+
+		if (p->scan != NULL && close)
+		{
+			ResourceOwner saveowner = CurrentResourceOwner;
+
+			CurrentResourceOwner = TopTransactionResourceOwner;
+			index_endscan(p->scan);
+			ExecDropSingleTupleTableSlot(p->slot);
+			index_close(p->index, NoLock);
+			table_close(p->heap, NoLock);
+			CurrentResourceOwner = saveowner;
+		}
+		p->scan = NULL;
+		p->slot = NULL;
+		p->index = NULL;
+		p->heap = NULL;
+	}
+}
+
 /* Pre-commit: close what lsm_deleted_rel_for_write kept open. */
 void
 lsm_catalog_close_xact(void)
@@ -766,6 +903,7 @@ lsm_catalog_close_xact(void)
 	}
 	xact_deleted_rel = NULL;
 	xact_deleted_ind = NULL;
+	lsm_probe_close_all(true);
 }
 
 /* Transaction end (after an abort the resource owner released them). */
@@ -774,6 +912,97 @@ lsm_catalog_forget_xact(void)
 {
 	xact_deleted_rel = NULL;
 	xact_deleted_ind = NULL;
+	lsm_probe_close_all(false);
+}
+
+/* One index entry of a delete record; false if `check` found it not unique. */
+static bool
+lsm_delete_index_insert(Relation rel, Relation irel, IndexInfo *ii,
+						HeapTuple tup, IndexUniqueCheck check)
+{
+	Datum		ivalues[INDEX_MAX_KEYS];
+	bool		inulls[INDEX_MAX_KEYS];
+	int			k;
+
+	for (k = 0; k < ii->ii_NumIndexAttrs; k++)
+	{
+		Assert(ii->ii_IndexAttrNumbers[k] > 0);
+		ivalues[k] = heap_getattr(tup, ii->ii_IndexAttrNumbers[k],
+								  RelationGetDescr(rel), &inulls[k]);
+	}
+	return index_insert(irel, ivalues, inulls, &tup->t_self, rel, check,
+						false, ii);
+}
+
+/*
+ * Insert the delete record of `rowid`.  With `partial`, the primary key's
+ * uniqueness is only tested, not enforced: if a live record for the rowid
+ * may exist (committed, ours, or of a transaction in progress), the new
+ * record is deleted again at once and false is returned.
+ */
+static bool
+lsm_insert_delete_record(uint64 storage_id, int64 rowid, int64 successor,
+						 int lockmode, bool partial)
+{
+	Relation	rel;
+	CatalogIndexState ind;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	HeapTuple	tup;
+	int			i;
+	bool		inserted = true;
+
+	values[0] = Int64GetDatum((int64) storage_id);
+	values[1] = Int64GetDatum(rowid);
+	values[2] = Int64GetDatum(successor);
+	values[3] = Int32GetDatum(lockmode);
+
+	rel = lsm_deleted_rel_for_write(&ind);
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	simple_heap_insert(rel, tup);
+
+	/*
+	 * Index entries by hand: deleted_successor_idx is partial (only
+	 * key-keeping updates, lockmode 2, are ever looked up by successor),
+	 * which CatalogTupleInsert does not handle.  A DELETE so writes one
+	 * index entry instead of two.  The unique index comes first (the
+	 * catalog's only one), so a record that turns out not to be unique has
+	 * no entry in the other.
+	 */
+	for (i = 0; i < ind->ri_NumIndices && inserted; i++)
+	{
+		Relation	irel = ind->ri_IndexRelationDescs[i];
+
+		if (!irel->rd_index->indisunique)
+			continue;
+		inserted = lsm_delete_index_insert(rel, irel, ind->ri_IndexRelationInfo[i],
+										   tup, partial ? UNIQUE_CHECK_PARTIAL :
+										   UNIQUE_CHECK_YES);
+	}
+	if (!inserted)
+	{
+		/*
+		 * The entry we just added points at a tuple that no snapshot sees
+		 * once we have deleted it (inserted and deleted by this command).
+		 */
+		simple_heap_delete(rel, &tup->t_self);
+		heap_freetuple(tup);
+		return false;
+	}
+	for (i = 0; i < ind->ri_NumIndices; i++)
+	{
+		Relation	irel = ind->ri_IndexRelationDescs[i];
+		IndexInfo  *ii = ind->ri_IndexRelationInfo[i];
+
+		if (irel->rd_index->indisunique)
+			continue;
+		if (ii->ii_Predicate != NIL && lockmode != LockTupleNoKeyExclusive)
+			continue;
+		lsm_delete_index_insert(rel, irel, ii, tup, UNIQUE_CHECK_NO);
+	}
+	heap_freetuple(tup);
+	lsm_note_delete();
+	return true;
 }
 
 /* Record that `rowid` is deleted (or updated into `successor`). */
@@ -781,53 +1010,27 @@ void
 lsm_catalog_insert_delete(uint64 storage_id, int64 rowid, int64 successor,
 						  int lockmode)
 {
-	Relation	rel;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-	HeapTuple	tup;
+	(void) lsm_insert_delete_record(storage_id, rowid, successor, lockmode,
+									false);
+}
 
-	values[0] = Int64GetDatum((int64) storage_id);
-	values[1] = Int64GetDatum(rowid);
-	values[2] = Int64GetDatum(successor);
-	values[3] = Int32GetDatum(lockmode);
-	{
-		CatalogIndexState ind;
-
-		int			i;
-
-		rel = lsm_deleted_rel_for_write(&ind);
-		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-		simple_heap_insert(rel, tup);
-
-		/*
-		 * Index entries by hand: deleted_successor_idx is partial (only
-		 * key-keeping updates, lockmode 2, are ever looked up by
-		 * successor), which CatalogTupleInsert does not handle.  A DELETE
-		 * so writes one index entry instead of two.
-		 */
-		for (i = 0; i < ind->ri_NumIndices; i++)
-		{
-			Relation	irel = ind->ri_IndexRelationDescs[i];
-			IndexInfo  *ii = ind->ri_IndexRelationInfo[i];
-			Datum		ivalues[INDEX_MAX_KEYS];
-			bool		inulls[INDEX_MAX_KEYS];
-			int			k;
-
-			if (ii->ii_Predicate != NIL && lockmode != LockTupleNoKeyExclusive)
-				continue;
-			for (k = 0; k < ii->ii_NumIndexAttrs; k++)
-			{
-				Assert(ii->ii_IndexAttrNumbers[k] > 0);
-				ivalues[k] = heap_getattr(tup, ii->ii_IndexAttrNumbers[k],
-										  RelationGetDescr(rel), &inulls[k]);
-			}
-			index_insert(irel, ivalues, inulls, &tup->t_self, rel,
-						 irel->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-						 false, ii);
-		}
-		heap_freetuple(tup);
-	}
-	lsm_note_delete();
+/*
+ * Record that `rowid` is deleted (or updated into `successor`) if no live
+ * delete record of it exists -- none committed, none of ours, none of a
+ * transaction in progress, exactly what lsm_catalog_probe_delete reports
+ * as LSM_DEL_NONE -- and return true.  Otherwise change nothing visible
+ * and return false.  The answer comes from the primary key's uniqueness
+ * check, which looks at the same index entries with the same dirty
+ * snapshot as the probe, so the common case costs no separate probe.  The
+ * caller holds the tuple lock, so no competing record can appear between
+ * the check and the insert.
+ */
+bool
+lsm_catalog_try_insert_delete(uint64 storage_id, int64 rowid, int64 successor,
+							  int lockmode)
+{
+	return lsm_insert_delete_record(storage_id, rowid, successor, lockmode,
+									true);
 }
 
 static void
@@ -847,31 +1050,25 @@ lsm_delete_keys(ScanKeyData *key, uint64 storage_id, int64 rowid)
 void
 lsm_catalog_probe_delete(uint64 storage_id, int64 rowid, LsmDeleteProbe *probe)
 {
-	Relation	rel;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	HeapTuple	tup;
-	SnapshotData dirty;
 
 	memset(probe, 0, sizeof(LsmDeleteProbe));
 	probe->state = LSM_DEL_NONE;
 	probe->successor = LSM_SUCCESSOR_NONE;
-	InitDirtySnapshot(dirty);
-	rel = xact_deleted_rel ? xact_deleted_rel :
-		table_open(lsm_catalog_relid("deleted"), AccessShareLock);
 	lsm_delete_keys(key, storage_id, rowid);
-	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
-							  &dirty, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	p = lsm_probe_begin(LSM_PROBE_DELETED, key);
+	if ((tup = lsm_probe_next(p)) != NULL)
 	{
 		bool		isnull;
 		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
 
 		probe->successor = DatumGetInt64(heap_getattr(tup, 3,
-													  RelationGetDescr(rel),
+													  RelationGetDescr(p->heap),
 													  &isnull));
 		probe->lockmode = DatumGetInt32(heap_getattr(tup, 4,
-													 RelationGetDescr(rel),
+													 RelationGetDescr(p->heap),
 													 &isnull));
 		probe->xid = xmin;
 		if (TransactionIdIsCurrentTransactionId(xmin))
@@ -879,15 +1076,12 @@ lsm_catalog_probe_delete(uint64 storage_id, int64 rowid, LsmDeleteProbe *probe)
 			probe->state = LSM_DEL_OWN;
 			probe->cid = HeapTupleHeaderGetCmin(tup->t_data);
 		}
-		else if (TransactionIdIsValid(dirty.xmin))
+		else if (TransactionIdIsValid(p->dirty.xmin))
 			probe->state = LSM_DEL_IN_PROGRESS;
 		else
 			probe->state = LSM_DEL_COMMITTED;
-		break;
 	}
-	systable_endscan(scan);
-	if (rel != xact_deleted_rel)
-		table_close(rel, AccessShareLock);
+	lsm_probe_end(p);
 }
 
 /* Does `snapshot` see a delete of `rowid`?  (MVCC, SELF and similar.) */
@@ -1016,23 +1210,18 @@ TransactionId
 lsm_catalog_rowlock_conflict(uint64 storage_id, int64 rowid, int mode,
 							 bool *own_covers)
 {
-	Relation	rel;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	HeapTuple	tup;
-	SnapshotData dirty;
 	TransactionId result = InvalidTransactionId;
 
 	*own_covers = false;
-	InitDirtySnapshot(dirty);
-	rel = table_open(lsm_catalog_relid("rowlock"), AccessShareLock);
 	lsm_delete_keys(key, storage_id, rowid);
-	scan = systable_beginscan(rel, lsm_catalog_relid("rowlock_rowid_idx"), true,
-							  &dirty, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	p = lsm_probe_begin(LSM_PROBE_ROWLOCK, key);
+	while ((tup = lsm_probe_next(p)) != NULL)
 	{
 		bool		isnull;
-		int			held = DatumGetInt32(heap_getattr(tup, 3, RelationGetDescr(rel),
+		int			held = DatumGetInt32(heap_getattr(tup, 3, RelationGetDescr(p->heap),
 													  &isnull));
 		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
 
@@ -1043,17 +1232,39 @@ lsm_catalog_rowlock_conflict(uint64 storage_id, int64 rowid, int mode,
 			continue;
 		}
 		/* only a lock whose holder still runs counts */
-		if (!TransactionIdIsValid(dirty.xmin))
+		if (!TransactionIdIsValid(p->dirty.xmin))
 			continue;
 		if (held >= 0 && held < 4 && lsm_lock_modes_conflict(held, mode))
 		{
-			result = dirty.xmin;
+			result = p->dirty.xmin;
 			break;
 		}
 	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	lsm_probe_end(p);
 	return result;
+}
+
+/*
+ * Could any row of the storage be locked: is there an lsm.rowlock row for
+ * it that a dirty snapshot sees (ours, or of a transaction that has not
+ * committed or aborted yet, or a withdrawn lock whose withdrawal has not
+ * committed)?  One probe, where checking a row and the versions it was
+ * updated from takes two or more; false means none of them is locked at
+ * this moment.
+ */
+bool
+lsm_catalog_has_rowlocks(uint64 storage_id)
+{
+	LsmProbeScan *p;
+	ScanKeyData key;
+	bool		found;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	p = lsm_probe_begin(LSM_PROBE_ROWLOCK_ANY, &key);
+	found = (lsm_probe_next(p) != NULL);
+	lsm_probe_end(p);
+	return found;
 }
 
 /* Delete one row of an lsm catalog table by TID, tolerating our own delete. */
@@ -1110,35 +1321,28 @@ lsm_catalog_settled_deletes(uint64 storage_id, TransactionId horizon, int *n)
 int64
 lsm_catalog_key_keeping_predecessor(uint64 storage_id, int64 rowid)
 {
-	Relation	rel;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	HeapTuple	tup;
-	SnapshotData dirty;
 	int64		result = -1;
 
-	InitDirtySnapshot(dirty);
-	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
-	/* systable scans take heap attribute numbers: successor is column 3 */
+	/* heap attribute numbers, as for systable scans: successor is column 3 */
 	ScanKeyInit(&key[1], 3, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(rowid));
-	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_successor_idx"),
-							  true, &dirty, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	p = lsm_probe_begin(LSM_PROBE_SUCCESSOR, key);
+	if ((tup = lsm_probe_next(p)) != NULL)
 	{
 		bool		isnull;
-		int			mode = DatumGetInt32(heap_getattr(tup, 4, RelationGetDescr(rel),
+		int			mode = DatumGetInt32(heap_getattr(tup, 4, RelationGetDescr(p->heap),
 													  &isnull));
 
 		if (mode == LockTupleNoKeyExclusive)
-			result = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel),
+			result = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(p->heap),
 												&isnull));
-		break;
 	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	lsm_probe_end(p);
 	return result;
 }
 

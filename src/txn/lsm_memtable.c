@@ -916,6 +916,10 @@ lsm_xact_callback(XactEvent event, void *arg)
 			lsm_dml_release_locks();
 			lsm_catalog_close_xact();
 			break;
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			/* a worker writes nothing, but may have probed the catalog */
+			lsm_catalog_close_xact();
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
