@@ -787,6 +787,13 @@ typedef struct LsmProbeScan
 	SnapshotData dirty;
 } LsmProbeScan;
 
+/*
+ * Memory of the probe scans: index AMs allocate lazily during a scan (btree
+ * its killed-items array at the first dead entry met), so every probe call
+ * runs in this context, which lives as long as the scans.
+ */
+static MemoryContext probe_cxt = NULL;
+
 static LsmProbeScan probe_scans[LSM_NUM_PROBES] = {
 	{"deleted", "deleted_pkey", 2},
 	{"deleted", "deleted_successor_idx", 2},
@@ -805,12 +812,18 @@ lsm_probe_begin(LsmProbeKind kind, ScanKey key)
 {
 	LsmProbeScan *p = &probe_scans[kind];
 	ScanKeyData ikey[2];
+	MemoryContext oldcxt;
 	int			i;
 
+	if (probe_cxt == NULL)
+		probe_cxt = AllocSetContextCreate(TopTransactionContext,
+										  "lsm catalog probes",
+										  ALLOCSET_SMALL_SIZES);
 	if (p->scan == NULL)
 	{
 		ResourceOwner saveowner = CurrentResourceOwner;
-		MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+
+		oldcxt = MemoryContextSwitchTo(probe_cxt);
 
 		CurrentResourceOwner = TopTransactionResourceOwner;
 		PG_TRY();
@@ -835,7 +848,9 @@ lsm_probe_begin(LsmProbeKind kind, ScanKey key)
 		ikey[i].sk_attno = i + 1;
 	}
 	InitDirtySnapshot(p->dirty);
+	oldcxt = MemoryContextSwitchTo(probe_cxt);
 	index_rescan(p->scan, ikey, p->nkeys, NULL, 0);
+	MemoryContextSwitchTo(oldcxt);
 	return p;
 }
 
@@ -844,9 +859,13 @@ static HeapTuple
 lsm_probe_next(LsmProbeScan *p)
 {
 	bool		shouldfree;
+	bool		found;
+	MemoryContext oldcxt = MemoryContextSwitchTo(probe_cxt);
 
 	InitDirtySnapshot(p->dirty);
-	if (!index_getnext_slot(p->scan, ForwardScanDirection, p->slot))
+	found = index_getnext_slot(p->scan, ForwardScanDirection, p->slot);
+	MemoryContextSwitchTo(oldcxt);
+	if (!found)
 		return NULL;
 	/* a buffer heap slot: the tuple stays valid until the slot is cleared */
 	return ExecFetchSlotHeapTuple(p->slot, false, &shouldfree);
@@ -856,8 +875,11 @@ lsm_probe_next(LsmProbeScan *p)
 static void
 lsm_probe_end(LsmProbeScan *p)
 {
+	MemoryContext oldcxt = MemoryContextSwitchTo(probe_cxt);
+
 	ExecClearTuple(p->slot);
 	index_rescan(p->scan, p->scan->keyData, p->nkeys, NULL, 0);
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /* Close the probe scans (pre-commit), or forget them (after an abort). */
@@ -886,6 +908,9 @@ lsm_probe_close_all(bool close)
 		p->index = NULL;
 		p->heap = NULL;
 	}
+	if (probe_cxt != NULL && close)
+		MemoryContextDelete(probe_cxt);
+	probe_cxt = NULL;			/* after an abort it went with its parent */
 }
 
 /* Pre-commit: close what lsm_deleted_rel_for_write kept open. */

@@ -79,6 +79,9 @@ struct LsmFetcher
 	LsmSegmentHandle *probe_handles[LSM_PROBE_HANDLES];
 	LsmDecodedBlock *blk;		/* from the pool, or private */
 	int			pool_slot;		/* -1 if private */
+	bool		may_borrow;		/* callers consume each row at once */
+	int64		lent_rowid;		/* row last returned from blk ... */
+	int			lent_idx;		/* ... and its index there */
 };
 
 /*
@@ -157,6 +160,83 @@ lsm_note_delete(void)
 	lsm_own_delete_count++;
 }
 
+/*
+ * Storages known to have (had) delete records.  Once a storage has one,
+ * fetches probe the delete record of every row; knowing that, they need
+ * not first ask whether any exists (lsm_catalog_has_deletes), once per
+ * snapshot.  "Has deletes" only ever makes a fetch look more carefully, so
+ * remembering it for as long as the backend lives is safe.
+ */
+#define LSM_DELETES_KNOWN	8
+
+static uint64 deletes_known[LSM_DELETES_KNOWN];
+static int	deletes_known_next = 0;
+
+static bool
+lsm_deletes_known(uint64 storage_id)
+{
+	int			i;
+
+	for (i = 0; i < LSM_DELETES_KNOWN; i++)
+		if (deletes_known[i] == storage_id && storage_id != 0)
+			return true;
+	return false;
+}
+
+static void
+lsm_deletes_remember(uint64 storage_id)
+{
+	deletes_known[deletes_known_next] = storage_id;
+	deletes_known_next = (deletes_known_next + 1) % LSM_DELETES_KNOWN;
+}
+
+/*
+ * The row an UPDATE or DELETE changes is fetched twice in a row: by the
+ * index scan that finds it, then by the executor with SnapshotAny for the
+ * old version (table_tuple_fetch_row_version), and each fetcher would
+ * decode the whole block.  So the fetcher that last returned a row from a
+ * decoded block is remembered as the "lender", and a SnapshotAny fetch of
+ * that very rowid by the transaction's one-off fetcher (whose callers
+ * copy or drop the row before anything else is fetched) reads it from the
+ * lender's block.  A row's values never change (segments are immutable),
+ * and a row some snapshot saw exists for SnapshotAny.  The lender is
+ * forgotten as soon as it fetches again, ends, or the (sub)transaction
+ * ends with an abort (which may free it without ending it).
+ */
+static LsmFetcher *lender = NULL;
+
+void
+lsm_fetch_forget_lender(void)
+{
+	lender = NULL;
+}
+
+/* Fill `slot` from the lender's block if it holds `rowid` for f; see above. */
+static bool
+lsm_fetch_borrow(LsmFetcher *f, int64 rowid, TupleTableSlot *slot)
+{
+	LsmFetcher *l = lender;
+
+	if (l == NULL || l == f || !f->may_borrow || l->lent_rowid != rowid ||
+		l->rs.rel != f->rs.rel ||
+		l->rs.tupdesc != slot->tts_tupleDescriptor ||
+		l->rs.need_attrs != NULL || f->rs.need_attrs != NULL ||
+		!l->blk->valid || l->blk->desc_gen != l->rs.desc_gen ||
+		l->lent_idx < 0 || l->blk->rowids[l->lent_idx] != rowid)
+		return false;
+	if (!f->have_storage)
+	{
+		f->storage_id = lsm_relation_storage_id(f->rs.rel);
+		f->have_storage = true;
+	}
+	if (!l->have_storage || l->storage_id != f->storage_id)
+		return false;
+	f->last_cid = l->blk->cids ? (CommandId) l->blk->cids[l->lent_idx] :
+		InvalidCommandId;
+	lsm_slot_from_block(&l->rs, l->blk, l->lent_idx, slot);
+	return true;
+}
+
 LsmFetcher *
 lsm_fetcher_create(Relation rel)
 {
@@ -187,6 +267,8 @@ lsm_fetcher_drop_segments(LsmFetcher *f)
 	f->handles = NULL;
 	f->segs_valid = false;
 	f->blk->valid = false;
+	if (lender == f)
+		lender = NULL;
 	for (i = 0; i < f->nprobe_handles; i++)
 		lsm_segment_close(f->probe_handles[i]);
 	f->nprobe_handles = 0;
@@ -202,6 +284,8 @@ lsm_fetcher_reset(LsmFetcher *f)
 void
 lsm_fetcher_destroy(LsmFetcher *f)
 {
+	if (lender == f)
+		lender = NULL;
 	lsm_fetcher_drop_segments(f);
 	if (f->pool_slot >= 0)
 	{
@@ -406,7 +490,10 @@ lsm_fetch_delete_check(LsmFetcher *f, int64 rowid, Snapshot snapshot)
 		if (!f->del_key_valid || f->del_key_xmin != snapshot->xmin ||
 			f->del_key_xmax != snapshot->xmax || f->del_key_hash != h)
 		{
-			f->deletes_possible = lsm_catalog_has_deletes(f->storage_id);
+			f->deletes_possible = lsm_deletes_known(f->storage_id) ||
+				lsm_catalog_has_deletes(f->storage_id);
+			if (f->deletes_possible && !lsm_deletes_known(f->storage_id))
+				lsm_deletes_remember(f->storage_id);
 			f->deletes_seen = lsm_own_delete_count;
 			f->del_key_valid = true;
 			f->del_key_xmin = snapshot->xmin;
@@ -446,6 +533,8 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 	int			idx;
 	int			b;
 
+	if (lender == f)
+		lender = NULL;			/* blk may be decoded again below */
 	if (rowid < 0)
 		return false;
 	lsm_read_state_use_desc(&f->rs, slot->tts_tupleDescriptor);
@@ -471,6 +560,9 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		lsm_slot_from_memrow(&f->rs, row, rowdesc, slot);
 		return true;
 	}
+	if (snapshot->snapshot_type == SNAPSHOT_ANY &&
+		lsm_fetch_borrow(f, rowid, slot))
+		return true;
 
 	if (!f->have_storage)
 	{
@@ -540,6 +632,9 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 					TransactionIdIsValid(seg->inserting_xid))
 					snapshot->xmin = seg->inserting_xid;
 				lsm_slot_from_block(&f->rs, f->blk, idx, slot);
+				f->lent_rowid = rowid;
+				f->lent_idx = idx;
+				lender = f;
 				return true;
 			}
 		}
@@ -581,7 +676,9 @@ lsm_fetcher_last_cid(LsmFetcher *f)
  * One fetcher per transaction for the one-off reads of a relation that the
  * executor makes per row (the old version of every updated row, lock and
  * visibility checks), so that each does not reload the segment list.
- * Lives in TopTransactionContext; forgotten at transaction end.
+ * Lives in TopTransactionContext; forgotten at transaction end.  Its
+ * callers copy (materialize) or drop every row before the next fetch, so
+ * it may read rows from another fetcher's block (lsm_fetch_borrow).
  */
 static LsmFetcher *xact_fetcher = NULL;
 static Oid	xact_fetcher_relid = InvalidOid;
@@ -603,6 +700,7 @@ lsm_fetcher_for(Relation rel)
 		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
 		xact_fetcher = lsm_fetcher_create(rel);
+		xact_fetcher->may_borrow = true;
 		xact_fetcher_relid = RelationGetRelid(rel);
 		MemoryContextSwitchTo(old);
 	}
@@ -613,6 +711,7 @@ void
 lsm_fetcher_at_xact_end(void)
 {
 	xact_fetcher = NULL;
+	lender = NULL;
 }
 
 IndexFetchTableData *

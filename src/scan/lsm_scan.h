@@ -232,6 +232,7 @@ extern bool lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot,
 extern CommandId lsm_fetcher_last_cid(LsmFetcher *f);
 extern LsmFetcher *lsm_fetcher_for(Relation rel);
 extern void lsm_fetcher_at_xact_end(void);
+extern void lsm_fetch_forget_lender(void);
 extern void lsm_note_flush(void);
 extern void lsm_note_delete(void);
 extern void lsm_fetch_pool_at_xact_end(void);

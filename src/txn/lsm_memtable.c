@@ -849,6 +849,8 @@ lsm_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
 			lsm_dml_subxact_end(false);
+			/* the aborted level's fetchers may be freed without ending */
+			lsm_fetch_forget_lender();
 			for (mt = memtables; mt; mt = next)
 			{
 				next = mt->next;
