@@ -963,7 +963,12 @@ lsm_delete_index_insert(Relation rel, Relation irel, IndexInfo *ii,
  * Insert the delete record of `rowid`.  With `partial`, the primary key's
  * uniqueness is only tested, not enforced: if a live record for the rowid
  * may exist (committed, ours, or of a transaction in progress), the new
- * record is deleted again at once and false is returned.
+ * record is withdrawn at once and false is returned.  The record is then
+ * inserted as a speculative tuple, as ON CONFLICT does: one the current
+ * command inserted cannot be deleted by it, but a speculative insertion can
+ * be killed (heap_abort_speculative).  No speculative-insertion lock is
+ * taken (token 0): the only unique checks on lsm.deleted are those of other
+ * deleters of the same row, and they wait for our tuple lock first.
  */
 static bool
 lsm_insert_delete_record(uint64 storage_id, int64 rowid, int64 successor,
@@ -984,7 +989,14 @@ lsm_insert_delete_record(uint64 storage_id, int64 rowid, int64 successor,
 
 	rel = lsm_deleted_rel_for_write(&ind);
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-	simple_heap_insert(rel, tup);
+	if (partial)
+	{
+		HeapTupleHeaderSetSpeculativeToken(tup->t_data, 0);
+		heap_insert(rel, tup, GetCurrentCommandId(true),
+					HEAP_INSERT_SPECULATIVE, NULL);
+	}
+	else
+		simple_heap_insert(rel, tup);
 
 	/*
 	 * Index entries by hand: deleted_successor_idx is partial (only
@@ -1006,14 +1018,13 @@ lsm_insert_delete_record(uint64 storage_id, int64 rowid, int64 successor,
 	}
 	if (!inserted)
 	{
-		/*
-		 * The entry we just added points at a tuple that no snapshot sees
-		 * once we have deleted it (inserted and deleted by this command).
-		 */
-		simple_heap_delete(rel, &tup->t_self);
+		/* the entry we just added points at a tuple no snapshot sees */
+		heap_abort_speculative(rel, &tup->t_self);
 		heap_freetuple(tup);
 		return false;
 	}
+	if (partial)
+		heap_finish_speculative(rel, &tup->t_self);
 	for (i = 0; i < ind->ri_NumIndices; i++)
 	{
 		Relation	irel = ind->ri_IndexRelationDescs[i];
