@@ -756,15 +756,23 @@ lsm_deleted_rel_for_write(CatalogIndexState *ind)
  * probes both catalogs for every row it changes (the row's delete record,
  * the locks on it), so the index scans stay open for the rest of the
  * transaction once used and each probe is a rescan: opening the relations
- * and beginning a scan per row cost more than the index descent.  Like
- * xact_deleted_rel, everything belongs to the top transaction's resource
- * owner and memory context and is closed at pre-commit
- * (lsm_catalog_close_xact) or released by the resource owner on abort.
+ * and beginning a scan per row cost more than the index descent.
+ *
  * A dirty snapshot does not depend on the command id, so one scan serves
  * every command of the transaction; its SnapshotData is re-initialised
  * before each probe (the scan keeps a pointer to it).  No buffer pin is
  * kept between probes (lsm_probe_end rescans, which drops it), so VACUUM of
  * the catalogs never waits for an idle transaction of ours.
+ *
+ * Everything the scans hold (relation references, locks, pins) belongs to
+ * a resource owner of their own under the top transaction's, and their
+ * memory to a context of their own under TopTransactionContext (index AMs
+ * allocate lazily during a scan: btree its killed-items array).  Pre-commit
+ * closes them (lsm_catalog_close_xact); a transaction abort releases and
+ * frees them with the transaction's.  If a subtransaction aborts while a
+ * probe is under way, the scans' state cannot be trusted any more: they are
+ * abandoned, their resource owner released (as PostgreSQL does for a
+ * failed portal), and opened afresh by the next probe.
  */
 typedef enum LsmProbeKind
 {
@@ -787,19 +795,27 @@ typedef struct LsmProbeScan
 	SnapshotData dirty;
 } LsmProbeScan;
 
-/*
- * Memory of the probe scans: index AMs allocate lazily during a scan (btree
- * its killed-items array at the first dead entry met), so every probe call
- * runs in this context, which lives as long as the scans.
- */
-static MemoryContext probe_cxt = NULL;
-
 static LsmProbeScan probe_scans[LSM_NUM_PROBES] = {
 	{"deleted", "deleted_pkey", 2},
 	{"deleted", "deleted_successor_idx", 2},
 	{"rowlock", "rowlock_rowid_idx", 2},
 	{"rowlock", "rowlock_rowid_idx", 1},
 };
+
+static MemoryContext probe_cxt = NULL;
+static ResourceOwner probe_owner = NULL;
+static bool probe_active = false;	/* between lsm_probe_begin and _end */
+
+/* Run probe code in the scans' memory context and resource owner. */
+#define PROBE_ENTER() \
+	MemoryContext probe_oldcxt = MemoryContextSwitchTo(probe_cxt); \
+	ResourceOwner probe_oldowner = CurrentResourceOwner; \
+	CurrentResourceOwner = probe_owner
+#define PROBE_LEAVE() \
+	do { \
+		CurrentResourceOwner = probe_oldowner; \
+		MemoryContextSwitchTo(probe_oldcxt); \
+	} while (0)
 
 /*
  * Start a probe: position probe `kind` on `key` (heap attribute numbers in
@@ -812,21 +828,27 @@ lsm_probe_begin(LsmProbeKind kind, ScanKey key)
 {
 	LsmProbeScan *p = &probe_scans[kind];
 	ScanKeyData ikey[2];
-	MemoryContext oldcxt;
 	int			i;
 
+	Assert(!probe_active);
+	Assert(p->nkeys <= lengthof(ikey));
+	for (i = 0; i < p->nkeys; i++)
+	{
+		ikey[i] = key[i];
+		ikey[i].sk_attno = i + 1;
+	}
 	if (probe_cxt == NULL)
+	{
 		probe_cxt = AllocSetContextCreate(TopTransactionContext,
 										  "lsm catalog probes",
 										  ALLOCSET_SMALL_SIZES);
-	if (p->scan == NULL)
+		probe_owner = ResourceOwnerCreate(TopTransactionResourceOwner,
+										  "lsm catalog probes");
+	}
+	probe_active = true;
 	{
-		ResourceOwner saveowner = CurrentResourceOwner;
-
-		oldcxt = MemoryContextSwitchTo(probe_cxt);
-
-		CurrentResourceOwner = TopTransactionResourceOwner;
-		PG_TRY();
+		PROBE_ENTER();
+		if (p->scan == NULL)
 		{
 			p->heap = table_open(lsm_catalog_relid(p->relname), AccessShareLock);
 			p->index = index_open(lsm_catalog_relid(p->indexname), AccessShareLock);
@@ -834,23 +856,10 @@ lsm_probe_begin(LsmProbeKind kind, ScanKey key)
 			InitDirtySnapshot(p->dirty);
 			p->scan = index_beginscan(p->heap, p->index, &p->dirty, p->nkeys, 0);
 		}
-		PG_FINALLY();
-		{
-			CurrentResourceOwner = saveowner;
-			MemoryContextSwitchTo(oldcxt);
-		}
-		PG_END_TRY();
+		InitDirtySnapshot(p->dirty);
+		index_rescan(p->scan, ikey, p->nkeys, NULL, 0);
+		PROBE_LEAVE();
 	}
-	Assert(p->nkeys <= lengthof(ikey));
-	for (i = 0; i < p->nkeys; i++)
-	{
-		ikey[i] = key[i];
-		ikey[i].sk_attno = i + 1;
-	}
-	InitDirtySnapshot(p->dirty);
-	oldcxt = MemoryContextSwitchTo(probe_cxt);
-	index_rescan(p->scan, ikey, p->nkeys, NULL, 0);
-	MemoryContextSwitchTo(oldcxt);
 	return p;
 }
 
@@ -860,11 +869,13 @@ lsm_probe_next(LsmProbeScan *p)
 {
 	bool		shouldfree;
 	bool		found;
-	MemoryContext oldcxt = MemoryContextSwitchTo(probe_cxt);
 
-	InitDirtySnapshot(p->dirty);
-	found = index_getnext_slot(p->scan, ForwardScanDirection, p->slot);
-	MemoryContextSwitchTo(oldcxt);
+	{
+		PROBE_ENTER();
+		InitDirtySnapshot(p->dirty);
+		found = index_getnext_slot(p->scan, ForwardScanDirection, p->slot);
+		PROBE_LEAVE();
+	}
 	if (!found)
 		return NULL;
 	/* a buffer heap slot: the tuple stays valid until the slot is cleared */
@@ -875,42 +886,80 @@ lsm_probe_next(LsmProbeScan *p)
 static void
 lsm_probe_end(LsmProbeScan *p)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(probe_cxt);
-
+	PROBE_ENTER();
 	ExecClearTuple(p->slot);
 	index_rescan(p->scan, p->scan->keyData, p->nkeys, NULL, 0);
-	MemoryContextSwitchTo(oldcxt);
+	PROBE_LEAVE();
+	probe_active = false;
 }
 
-/* Close the probe scans (pre-commit), or forget them (after an abort). */
 static void
-lsm_probe_close_all(bool close)
+lsm_probe_forget(void)
 {
 	int			i;
 
 	for (i = 0; i < LSM_NUM_PROBES; i++)
 	{
+		probe_scans[i].scan = NULL;
+		probe_scans[i].slot = NULL;
+		probe_scans[i].index = NULL;
+		probe_scans[i].heap = NULL;
+	}
+	probe_cxt = NULL;
+	probe_owner = NULL;
+	probe_active = false;
+}
+
+/* Release the scans' resource owner and memory, then forget them. */
+static void
+lsm_probe_release(bool isCommit)
+{
+	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_BEFORE_LOCKS,
+						 isCommit, false);
+	/* at commit, the locks move to the top transaction's owner */
+	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_LOCKS, isCommit, false);
+	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_AFTER_LOCKS,
+						 isCommit, false);
+	ResourceOwnerDelete(probe_owner);
+	MemoryContextDelete(probe_cxt);
+	lsm_probe_forget();
+}
+
+/* Pre-commit: close the probe scans. */
+static void
+lsm_probe_close_all(void)
+{
+	int			i;
+
+	if (probe_cxt == NULL)
+		return;
+	for (i = 0; i < LSM_NUM_PROBES; i++)
+	{
 		LsmProbeScan *p = &probe_scans[i];
 
-		if (p->scan != NULL && close)
+		if (p->scan != NULL)
 		{
-			ResourceOwner saveowner = CurrentResourceOwner;
-
-			CurrentResourceOwner = TopTransactionResourceOwner;
+			PROBE_ENTER();
 			index_endscan(p->scan);
 			ExecDropSingleTupleTableSlot(p->slot);
 			index_close(p->index, NoLock);
 			table_close(p->heap, NoLock);
-			CurrentResourceOwner = saveowner;
+			PROBE_LEAVE();
+			p->scan = NULL;
 		}
-		p->scan = NULL;
-		p->slot = NULL;
-		p->index = NULL;
-		p->heap = NULL;
 	}
-	if (probe_cxt != NULL && close)
-		MemoryContextDelete(probe_cxt);
-	probe_cxt = NULL;			/* after an abort it went with its parent */
+	lsm_probe_release(true);
+}
+
+/*
+ * Subtransaction abort: abandon the probe scans if the error interrupted a
+ * probe (see above).
+ */
+void
+lsm_catalog_subxact_abort(void)
+{
+	if (probe_cxt != NULL && probe_active)
+		lsm_probe_release(false);
 }
 
 /* Pre-commit: close what lsm_deleted_rel_for_write kept open. */
@@ -928,7 +977,7 @@ lsm_catalog_close_xact(void)
 	}
 	xact_deleted_rel = NULL;
 	xact_deleted_ind = NULL;
-	lsm_probe_close_all(true);
+	lsm_probe_close_all();
 }
 
 /* Transaction end (after an abort the resource owner released them). */
@@ -937,7 +986,7 @@ lsm_catalog_forget_xact(void)
 {
 	xact_deleted_rel = NULL;
 	xact_deleted_ind = NULL;
-	lsm_probe_close_all(false);
+	lsm_probe_forget();			/* released with the transaction's */
 }
 
 /* One index entry of a delete record; false if `check` found it not unique. */

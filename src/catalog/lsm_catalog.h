@@ -61,6 +61,7 @@ extern TransactionId lsm_catalog_inflight_xid(uint64 storage_id, int64 rowid);
 extern bool lsm_catalog_available(void);
 extern void lsm_catalog_close_xact(void);
 extern void lsm_catalog_forget_xact(void);
+extern void lsm_catalog_subxact_abort(void);
 
 /* delete records (lsm.deleted) */
 #define LSM_SUCCESSOR_NONE		(-1)	/* plain DELETE */

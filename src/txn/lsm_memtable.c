@@ -851,6 +851,7 @@ lsm_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			lsm_dml_subxact_end(false);
 			/* the aborted level's fetchers may be freed without ending */
 			lsm_fetch_forget_lender();
+			lsm_catalog_subxact_abort();
 			for (mt = memtables; mt; mt = next)
 			{
 				next = mt->next;
