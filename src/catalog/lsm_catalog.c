@@ -780,6 +780,8 @@ typedef enum LsmProbeKind
 	LSM_PROBE_SUCCESSOR,		/* lsm.deleted by (storage, successor) */
 	LSM_PROBE_ROWLOCK,			/* lsm.rowlock by (storage, rowid) */
 	LSM_PROBE_ROWLOCK_ANY,		/* lsm.rowlock by storage */
+	LSM_PROBE_DELETED_SNAP,		/* lsm.deleted by (storage, rowid), with the
+								 * caller's snapshot */
 	LSM_NUM_PROBES
 } LsmProbeKind;
 
@@ -800,7 +802,11 @@ static LsmProbeScan probe_scans[LSM_NUM_PROBES] = {
 	{"deleted", "deleted_successor_idx", 2},
 	{"rowlock", "rowlock_rowid_idx", 2},
 	{"rowlock", "rowlock_rowid_idx", 1},
+	{"deleted", "deleted_pkey", 2},
 };
+
+static LsmProbeScan *lsm_probe_begin_snapshot(LsmProbeKind kind, ScanKey key,
+											  Snapshot snapshot);
 
 static MemoryContext probe_cxt = NULL;
 static ResourceOwner probe_owner = NULL;
@@ -825,6 +831,17 @@ static bool probe_active = false;	/* between lsm_probe_begin and _end */
  */
 static LsmProbeScan *
 lsm_probe_begin(LsmProbeKind kind, ScanKey key)
+{
+	return lsm_probe_begin_snapshot(kind, key, NULL);
+}
+
+/*
+ * The same with the caller's snapshot instead of a dirty one (NULL: dirty).
+ * A scan reads its snapshot only while it runs, so the probe's scan takes
+ * the caller's for the time of the probe.
+ */
+static LsmProbeScan *
+lsm_probe_begin_snapshot(LsmProbeKind kind, ScanKey key, Snapshot snapshot)
 {
 	LsmProbeScan *p = &probe_scans[kind];
 	ScanKeyData ikey[2];
@@ -857,6 +874,7 @@ lsm_probe_begin(LsmProbeKind kind, ScanKey key)
 			p->scan = index_beginscan(p->heap, p->index, &p->dirty, p->nkeys, 0);
 		}
 		InitDirtySnapshot(p->dirty);
+		p->scan->xs_snapshot = snapshot ? snapshot : &p->dirty;
 		index_rescan(p->scan, ikey, p->nkeys, NULL, 0);
 		PROBE_LEAVE();
 	}
@@ -890,6 +908,7 @@ lsm_probe_end(LsmProbeScan *p)
 	ExecClearTuple(p->slot);
 	index_rescan(p->scan, p->scan->keyData, p->nkeys, NULL, 0);
 	PROBE_LEAVE();
+	p->scan->xs_snapshot = &p->dirty;	/* the caller's may go away */
 	probe_active = false;
 }
 
@@ -1173,18 +1192,14 @@ lsm_catalog_probe_delete(uint64 storage_id, int64 rowid, LsmDeleteProbe *probe)
 bool
 lsm_catalog_row_deleted(uint64 storage_id, int64 rowid, Snapshot snapshot)
 {
-	Relation	rel;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	bool		found;
 
-	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
 	lsm_delete_keys(key, storage_id, rowid);
-	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
-							  snapshot, 2, key);
-	found = HeapTupleIsValid(systable_getnext(scan));
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	p = lsm_probe_begin_snapshot(LSM_PROBE_DELETED_SNAP, key, snapshot);
+	found = (lsm_probe_next(p) != NULL);
+	lsm_probe_end(p);
 	return found;
 }
 
