@@ -133,6 +133,246 @@ lsm_catalog_relid(const char *name)
 	return relid;
 }
 
+/*
+ * Probes: index lookups of a few catalog rows that run once or more per row
+ * a statement reads or changes.  A DELETE or UPDATE probes lsm.deleted and
+ * lsm.rowlock for every row it changes (the row's delete record, the locks
+ * on it), and a point fetch probes lsm.deleted and lsm.segment, so the index
+ * scans stay open for the rest of the transaction once used and each probe
+ * is a rescan: opening the relations and beginning a scan per row cost
+ * more than the index descent.
+ *
+ * A dirty snapshot does not depend on the command id, so one scan serves
+ * every command of the transaction; its SnapshotData is re-initialised
+ * before each probe (the scan keeps a pointer to it).  No buffer pin is
+ * kept between probes (lsm_probe_end rescans, which drops it), so VACUUM of
+ * the catalogs never waits for an idle transaction of ours.
+ *
+ * Everything the scans hold (relation references, locks, pins) belongs to
+ * a resource owner of their own under the top transaction's, and their
+ * memory to a context of their own under TopTransactionContext (index AMs
+ * allocate lazily during a scan: btree its killed-items array).  Pre-commit
+ * closes them (lsm_catalog_close_xact); a transaction abort releases and
+ * frees them with the transaction's.  If a subtransaction aborts while a
+ * probe is under way, the scans' state cannot be trusted any more: they are
+ * abandoned, their resource owner released (as PostgreSQL does for a
+ * failed portal), and opened afresh by the next probe.
+ */
+typedef enum LsmProbeKind
+{
+	LSM_PROBE_DELETED,			/* lsm.deleted by (storage, rowid) */
+	LSM_PROBE_SUCCESSOR,		/* lsm.deleted by (storage, successor) */
+	LSM_PROBE_ROWLOCK,			/* lsm.rowlock by (storage, rowid) */
+	LSM_PROBE_ROWLOCK_ANY,		/* lsm.rowlock by storage */
+	LSM_PROBE_DELETED_SNAP,		/* lsm.deleted by (storage, rowid), with the
+								 * caller's snapshot */
+	LSM_PROBE_SEGMENT,			/* lsm.segment by (storage, min_rowid <=),
+								 * with the caller's snapshot */
+	LSM_NUM_PROBES
+} LsmProbeKind;
+
+typedef struct LsmProbeScan
+{
+	const char *relname;
+	const char *indexname;
+	int			nkeys;
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	SnapshotData dirty;
+} LsmProbeScan;
+
+static LsmProbeScan probe_scans[LSM_NUM_PROBES] = {
+	{"deleted", "deleted_pkey", 2},
+	{"deleted", "deleted_successor_idx", 2},
+	{"rowlock", "rowlock_rowid_idx", 2},
+	{"rowlock", "rowlock_rowid_idx", 1},
+	{"deleted", "deleted_pkey", 2},
+	{"segment", "segment_rowid_idx", 2},
+};
+
+static LsmProbeScan *lsm_probe_begin_snapshot(LsmProbeKind kind, ScanKey key,
+											  Snapshot snapshot);
+
+static MemoryContext probe_cxt = NULL;
+static ResourceOwner probe_owner = NULL;
+static bool probe_active = false;	/* between lsm_probe_begin and _end */
+
+/* Run probe code in the scans' memory context and resource owner. */
+#define PROBE_ENTER() \
+	MemoryContext probe_oldcxt = MemoryContextSwitchTo(probe_cxt); \
+	ResourceOwner probe_oldowner = CurrentResourceOwner; \
+	CurrentResourceOwner = probe_owner
+#define PROBE_LEAVE() \
+	do { \
+		CurrentResourceOwner = probe_oldowner; \
+		MemoryContextSwitchTo(probe_oldcxt); \
+	} while (0)
+
+/*
+ * Start a probe: position probe `kind` on `key` (heap attribute numbers in
+ * sk_attno, as for systable scans; converted here to index columns, which
+ * are the leading ones in order).  Read the tuples with lsm_probe_next and
+ * finish with lsm_probe_end.
+ */
+static LsmProbeScan *
+lsm_probe_begin(LsmProbeKind kind, ScanKey key)
+{
+	return lsm_probe_begin_snapshot(kind, key, NULL);
+}
+
+/*
+ * The same with the caller's snapshot instead of a dirty one (NULL: dirty).
+ * A scan reads its snapshot only while it runs, so the probe's scan takes
+ * the caller's for the time of the probe.
+ */
+static LsmProbeScan *
+lsm_probe_begin_snapshot(LsmProbeKind kind, ScanKey key, Snapshot snapshot)
+{
+	LsmProbeScan *p = &probe_scans[kind];
+	ScanKeyData ikey[2];
+	int			i;
+
+	Assert(!probe_active);
+	Assert(p->nkeys <= lengthof(ikey));
+	for (i = 0; i < p->nkeys; i++)
+	{
+		ikey[i] = key[i];
+		ikey[i].sk_attno = i + 1;
+	}
+	if (probe_cxt == NULL)
+	{
+		probe_cxt = AllocSetContextCreate(TopTransactionContext,
+										  "lsm catalog probes",
+										  ALLOCSET_SMALL_SIZES);
+		probe_owner = ResourceOwnerCreate(TopTransactionResourceOwner,
+										  "lsm catalog probes");
+	}
+	probe_active = true;
+	{
+		PROBE_ENTER();
+		if (p->scan == NULL)
+		{
+			p->heap = table_open(lsm_catalog_relid(p->relname), AccessShareLock);
+			p->index = index_open(lsm_catalog_relid(p->indexname), AccessShareLock);
+			p->slot = table_slot_create(p->heap, NULL);
+			InitDirtySnapshot(p->dirty);
+			p->scan = index_beginscan(p->heap, p->index, &p->dirty, p->nkeys, 0);
+		}
+		InitDirtySnapshot(p->dirty);
+		p->scan->xs_snapshot = snapshot ? snapshot : &p->dirty;
+		index_rescan(p->scan, ikey, p->nkeys, NULL, 0);
+		PROBE_LEAVE();
+	}
+	return p;
+}
+
+/* Next tuple of the probe that its snapshot sees, or NULL. */
+static HeapTuple
+lsm_probe_next_dir(LsmProbeScan *p, ScanDirection dir)
+{
+	bool		shouldfree;
+	bool		found;
+
+	{
+		PROBE_ENTER();
+		found = index_getnext_slot(p->scan, dir, p->slot);
+		PROBE_LEAVE();
+	}
+	if (!found)
+		return NULL;
+	/* a buffer heap slot: the tuple stays valid until the slot is cleared */
+	return ExecFetchSlotHeapTuple(p->slot, false, &shouldfree);
+}
+
+static HeapTuple
+lsm_probe_next(LsmProbeScan *p)
+{
+	return lsm_probe_next_dir(p, ForwardScanDirection);
+}
+
+/* Finish a probe: drop the slot's and the index scan's buffer pins. */
+static void
+lsm_probe_end(LsmProbeScan *p)
+{
+	PROBE_ENTER();
+	ExecClearTuple(p->slot);
+	index_rescan(p->scan, p->scan->keyData, p->nkeys, NULL, 0);
+	PROBE_LEAVE();
+	p->scan->xs_snapshot = &p->dirty;	/* the caller's may go away */
+	probe_active = false;
+}
+
+static void
+lsm_probe_forget(void)
+{
+	int			i;
+
+	for (i = 0; i < LSM_NUM_PROBES; i++)
+	{
+		probe_scans[i].scan = NULL;
+		probe_scans[i].slot = NULL;
+		probe_scans[i].index = NULL;
+		probe_scans[i].heap = NULL;
+	}
+	probe_cxt = NULL;
+	probe_owner = NULL;
+	probe_active = false;
+}
+
+/* Release the scans' resource owner and memory, then forget them. */
+static void
+lsm_probe_release(bool isCommit)
+{
+	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_BEFORE_LOCKS,
+						 isCommit, false);
+	/* at commit, the locks move to the top transaction's owner */
+	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_LOCKS, isCommit, false);
+	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_AFTER_LOCKS,
+						 isCommit, false);
+	ResourceOwnerDelete(probe_owner);
+	MemoryContextDelete(probe_cxt);
+	lsm_probe_forget();
+}
+
+/* Pre-commit: close the probe scans. */
+static void
+lsm_probe_close_all(void)
+{
+	int			i;
+
+	if (probe_cxt == NULL)
+		return;
+	for (i = 0; i < LSM_NUM_PROBES; i++)
+	{
+		LsmProbeScan *p = &probe_scans[i];
+
+		if (p->scan != NULL)
+		{
+			PROBE_ENTER();
+			index_endscan(p->scan);
+			ExecDropSingleTupleTableSlot(p->slot);
+			index_close(p->index, NoLock);
+			table_close(p->heap, NoLock);
+			PROBE_LEAVE();
+			p->scan = NULL;
+		}
+	}
+	lsm_probe_release(true);
+}
+
+/*
+ * Subtransaction abort: abandon the probe scans if the error interrupted a
+ * probe (see above).
+ */
+void
+lsm_catalog_subxact_abort(void)
+{
+	if (probe_cxt != NULL && probe_active)
+		lsm_probe_release(false);
+}
+
 /* Is the lsm catalog there (it is not while DROP EXTENSION runs)? */
 bool
 lsm_catalog_available(void)
@@ -391,9 +631,7 @@ bool
 lsm_catalog_segment_for_rowid(uint64 storage_id, int64 rowid, Snapshot snapshot,
 							  LsmSegmentEntry *out)
 {
-	Relation	rel;
-	Relation	idx;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	HeapTuple	tup;
 	SnapshotData own;
@@ -404,29 +642,25 @@ lsm_catalog_segment_for_rowid(uint64 storage_id, int64 rowid, Snapshot snapshot,
 	if (storage_id == 0)
 		return false;
 	scansnap = lsm_segment_scan_snapshot(snapshot, &own, &dirty);
-	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
-	idx = index_open(lsm_catalog_relid("segment_rowid_idx"), AccessShareLock);
 	/* heap attribute numbers: storage_id is 1, min_rowid 4 */
 	ScanKeyInit(&key[0], Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
 	ScanKeyInit(&key[1], Anum_seg_min_rowid, BTLessEqualStrategyNumber, F_INT8LE,
 				Int64GetDatum(rowid));
-	scan = systable_beginscan_ordered(rel, idx, scansnap, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+	p = lsm_probe_begin_snapshot(LSM_PROBE_SEGMENT, key, scansnap);
+	while ((tup = lsm_probe_next_dir(p, BackwardScanDirection)) != NULL)
 	{
 		if (scansnap == &dirty &&
-			lsm_segment_skip_dirty(tup, RelationGetDescr(rel), &dirty))
+			lsm_segment_skip_dirty(tup, RelationGetDescr(p->heap), &dirty))
 			continue;
-		lsm_segment_from_tuple(tup, RelationGetDescr(rel), out);
+		lsm_segment_from_tuple(tup, RelationGetDescr(p->heap), out);
 		if (scansnap == &dirty && !out->own_xact &&
 			snapshot->snapshot_type == SNAPSHOT_DIRTY)
 			out->inserting_xid = dirty.xmin;
 		found = (out->max_rowid >= rowid);
 		break;
 	}
-	systable_endscan_ordered(scan);
-	index_close(idx, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	lsm_probe_end(p);
 	return found;
 }
 
@@ -749,236 +983,6 @@ lsm_deleted_rel_for_write(CatalogIndexState *ind)
 	}
 	*ind = xact_deleted_ind;
 	return xact_deleted_rel;
-}
-
-/*
- * Dirty-snapshot probes of lsm.deleted and lsm.rowlock.  A DELETE or UPDATE
- * probes both catalogs for every row it changes (the row's delete record,
- * the locks on it), so the index scans stay open for the rest of the
- * transaction once used and each probe is a rescan: opening the relations
- * and beginning a scan per row cost more than the index descent.
- *
- * A dirty snapshot does not depend on the command id, so one scan serves
- * every command of the transaction; its SnapshotData is re-initialised
- * before each probe (the scan keeps a pointer to it).  No buffer pin is
- * kept between probes (lsm_probe_end rescans, which drops it), so VACUUM of
- * the catalogs never waits for an idle transaction of ours.
- *
- * Everything the scans hold (relation references, locks, pins) belongs to
- * a resource owner of their own under the top transaction's, and their
- * memory to a context of their own under TopTransactionContext (index AMs
- * allocate lazily during a scan: btree its killed-items array).  Pre-commit
- * closes them (lsm_catalog_close_xact); a transaction abort releases and
- * frees them with the transaction's.  If a subtransaction aborts while a
- * probe is under way, the scans' state cannot be trusted any more: they are
- * abandoned, their resource owner released (as PostgreSQL does for a
- * failed portal), and opened afresh by the next probe.
- */
-typedef enum LsmProbeKind
-{
-	LSM_PROBE_DELETED,			/* lsm.deleted by (storage, rowid) */
-	LSM_PROBE_SUCCESSOR,		/* lsm.deleted by (storage, successor) */
-	LSM_PROBE_ROWLOCK,			/* lsm.rowlock by (storage, rowid) */
-	LSM_PROBE_ROWLOCK_ANY,		/* lsm.rowlock by storage */
-	LSM_PROBE_DELETED_SNAP,		/* lsm.deleted by (storage, rowid), with the
-								 * caller's snapshot */
-	LSM_NUM_PROBES
-} LsmProbeKind;
-
-typedef struct LsmProbeScan
-{
-	const char *relname;
-	const char *indexname;
-	int			nkeys;
-	Relation	heap;
-	Relation	index;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	SnapshotData dirty;
-} LsmProbeScan;
-
-static LsmProbeScan probe_scans[LSM_NUM_PROBES] = {
-	{"deleted", "deleted_pkey", 2},
-	{"deleted", "deleted_successor_idx", 2},
-	{"rowlock", "rowlock_rowid_idx", 2},
-	{"rowlock", "rowlock_rowid_idx", 1},
-	{"deleted", "deleted_pkey", 2},
-};
-
-static LsmProbeScan *lsm_probe_begin_snapshot(LsmProbeKind kind, ScanKey key,
-											  Snapshot snapshot);
-
-static MemoryContext probe_cxt = NULL;
-static ResourceOwner probe_owner = NULL;
-static bool probe_active = false;	/* between lsm_probe_begin and _end */
-
-/* Run probe code in the scans' memory context and resource owner. */
-#define PROBE_ENTER() \
-	MemoryContext probe_oldcxt = MemoryContextSwitchTo(probe_cxt); \
-	ResourceOwner probe_oldowner = CurrentResourceOwner; \
-	CurrentResourceOwner = probe_owner
-#define PROBE_LEAVE() \
-	do { \
-		CurrentResourceOwner = probe_oldowner; \
-		MemoryContextSwitchTo(probe_oldcxt); \
-	} while (0)
-
-/*
- * Start a probe: position probe `kind` on `key` (heap attribute numbers in
- * sk_attno, as for systable scans; converted here to index columns, which
- * are the leading ones in order).  Read the tuples with lsm_probe_next and
- * finish with lsm_probe_end.
- */
-static LsmProbeScan *
-lsm_probe_begin(LsmProbeKind kind, ScanKey key)
-{
-	return lsm_probe_begin_snapshot(kind, key, NULL);
-}
-
-/*
- * The same with the caller's snapshot instead of a dirty one (NULL: dirty).
- * A scan reads its snapshot only while it runs, so the probe's scan takes
- * the caller's for the time of the probe.
- */
-static LsmProbeScan *
-lsm_probe_begin_snapshot(LsmProbeKind kind, ScanKey key, Snapshot snapshot)
-{
-	LsmProbeScan *p = &probe_scans[kind];
-	ScanKeyData ikey[2];
-	int			i;
-
-	Assert(!probe_active);
-	Assert(p->nkeys <= lengthof(ikey));
-	for (i = 0; i < p->nkeys; i++)
-	{
-		ikey[i] = key[i];
-		ikey[i].sk_attno = i + 1;
-	}
-	if (probe_cxt == NULL)
-	{
-		probe_cxt = AllocSetContextCreate(TopTransactionContext,
-										  "lsm catalog probes",
-										  ALLOCSET_SMALL_SIZES);
-		probe_owner = ResourceOwnerCreate(TopTransactionResourceOwner,
-										  "lsm catalog probes");
-	}
-	probe_active = true;
-	{
-		PROBE_ENTER();
-		if (p->scan == NULL)
-		{
-			p->heap = table_open(lsm_catalog_relid(p->relname), AccessShareLock);
-			p->index = index_open(lsm_catalog_relid(p->indexname), AccessShareLock);
-			p->slot = table_slot_create(p->heap, NULL);
-			InitDirtySnapshot(p->dirty);
-			p->scan = index_beginscan(p->heap, p->index, &p->dirty, p->nkeys, 0);
-		}
-		InitDirtySnapshot(p->dirty);
-		p->scan->xs_snapshot = snapshot ? snapshot : &p->dirty;
-		index_rescan(p->scan, ikey, p->nkeys, NULL, 0);
-		PROBE_LEAVE();
-	}
-	return p;
-}
-
-/* Next tuple of the probe that the dirty snapshot sees, or NULL. */
-static HeapTuple
-lsm_probe_next(LsmProbeScan *p)
-{
-	bool		shouldfree;
-	bool		found;
-
-	{
-		PROBE_ENTER();
-		InitDirtySnapshot(p->dirty);
-		found = index_getnext_slot(p->scan, ForwardScanDirection, p->slot);
-		PROBE_LEAVE();
-	}
-	if (!found)
-		return NULL;
-	/* a buffer heap slot: the tuple stays valid until the slot is cleared */
-	return ExecFetchSlotHeapTuple(p->slot, false, &shouldfree);
-}
-
-/* Finish a probe: drop the slot's and the index scan's buffer pins. */
-static void
-lsm_probe_end(LsmProbeScan *p)
-{
-	PROBE_ENTER();
-	ExecClearTuple(p->slot);
-	index_rescan(p->scan, p->scan->keyData, p->nkeys, NULL, 0);
-	PROBE_LEAVE();
-	p->scan->xs_snapshot = &p->dirty;	/* the caller's may go away */
-	probe_active = false;
-}
-
-static void
-lsm_probe_forget(void)
-{
-	int			i;
-
-	for (i = 0; i < LSM_NUM_PROBES; i++)
-	{
-		probe_scans[i].scan = NULL;
-		probe_scans[i].slot = NULL;
-		probe_scans[i].index = NULL;
-		probe_scans[i].heap = NULL;
-	}
-	probe_cxt = NULL;
-	probe_owner = NULL;
-	probe_active = false;
-}
-
-/* Release the scans' resource owner and memory, then forget them. */
-static void
-lsm_probe_release(bool isCommit)
-{
-	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_BEFORE_LOCKS,
-						 isCommit, false);
-	/* at commit, the locks move to the top transaction's owner */
-	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_LOCKS, isCommit, false);
-	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_AFTER_LOCKS,
-						 isCommit, false);
-	ResourceOwnerDelete(probe_owner);
-	MemoryContextDelete(probe_cxt);
-	lsm_probe_forget();
-}
-
-/* Pre-commit: close the probe scans. */
-static void
-lsm_probe_close_all(void)
-{
-	int			i;
-
-	if (probe_cxt == NULL)
-		return;
-	for (i = 0; i < LSM_NUM_PROBES; i++)
-	{
-		LsmProbeScan *p = &probe_scans[i];
-
-		if (p->scan != NULL)
-		{
-			PROBE_ENTER();
-			index_endscan(p->scan);
-			ExecDropSingleTupleTableSlot(p->slot);
-			index_close(p->index, NoLock);
-			table_close(p->heap, NoLock);
-			PROBE_LEAVE();
-			p->scan = NULL;
-		}
-	}
-	lsm_probe_release(true);
-}
-
-/*
- * Subtransaction abort: abandon the probe scans if the error interrupted a
- * probe (see above).
- */
-void
-lsm_catalog_subxact_abort(void)
-{
-	if (probe_cxt != NULL && probe_active)
-		lsm_probe_release(false);
 }
 
 /* Pre-commit: close what lsm_deleted_rel_for_write kept open. */

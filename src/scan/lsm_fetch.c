@@ -80,6 +80,9 @@ struct LsmFetcher
 	LsmDecodedBlock *blk;		/* from the pool, or private */
 	int			pool_slot;		/* -1 if private */
 	bool		may_borrow;		/* callers consume each row at once */
+	bool		may_defer;		/* index fetches: decode columns when read */
+	bool		rowids_only;	/* rs.need_attrs is no_attrs */
+	Bitmapset  *no_attrs;		/* a column set holding no column */
 	int64		lent_rowid;		/* row last returned from blk ... */
 	int			lent_idx;		/* ... and its index there */
 };
@@ -517,6 +520,107 @@ lsm_fetch_delete_check(LsmFetcher *f, int64 rowid, Snapshot snapshot)
 }
 
 /*
+ * Deferred decoding.  An index scan often reads none of the row's columns
+ * (DELETE ... WHERE key = ..., unique checks, existence tests) or reads
+ * them later, and decoding a block of every column is most of the cost of
+ * a point fetch (zstd-compressed chunks in particular).  So an index fetch
+ * into an lsm slot decodes only the block's rowids (and command ids) to
+ * find the row and check its visibility, and stores the row's place in the
+ * slot (LsmTupleTableSlot.deferred); the slot's operations call
+ * lsm_fetch_deform when something first reads a column.  That decodes the
+ * block with the transaction's deform fetcher and copies the row into the
+ * slot's own memory, so the row stays valid whatever the index scan or the
+ * deform fetcher do next.  The deform fetcher then lends the row, like any
+ * fetcher that has decoded it (lsm_fetch_borrow): an UPDATE's old version
+ * is read once.  The row's segment stays readable for the statement: a
+ * segment's pages are reused only when no snapshot can see it.
+ */
+static LsmFetcher *deform_fetcher = NULL;	/* in TopTransactionContext */
+static Oid	deform_fetcher_relid = InvalidOid;
+
+static void
+lsm_fetch_deform(TupleTableSlot *slot)
+{
+	LsmDeferredRow *d = &((LsmTupleTableSlot *) slot)->deferred;
+	LsmFetcher *f = deform_fetcher;
+	LsmSegmentHandle *h;
+	MemoryContext old;
+	int			idx;
+
+	if (f != NULL && (f->rs.rel != d->rel ||
+					  deform_fetcher_relid != RelationGetRelid(d->rel)))
+	{
+		lsm_fetcher_destroy(f);
+		f = deform_fetcher = NULL;
+	}
+	if (f == NULL)
+	{
+		old = MemoryContextSwitchTo(TopTransactionContext);
+		f = deform_fetcher = lsm_fetcher_create(d->rel);
+		deform_fetcher_relid = RelationGetRelid(d->rel);
+		MemoryContextSwitchTo(old);
+	}
+	if (lender == f)
+		lender = NULL;			/* blk is decoded again below */
+	f->storage_id = lsm_relation_storage_id(d->rel);
+	f->have_storage = true;
+	lsm_read_state_use_desc(&f->rs, slot->tts_tupleDescriptor);
+	old = MemoryContextSwitchTo(f->cxt);
+	h = lsm_segment_open(&f->rs, &d->seg);
+	MemoryContextSwitchTo(old);
+	lsm_block_decode(&f->rs, h, d->blockno, f->blk);
+	lsm_segment_close(h);
+	idx = lsm_block_find_rowid(f->blk, d->rowid, true);
+	if (idx < 0)
+		elog(ERROR, "row " INT64_FORMAT " of lsm relation \"%s\" is missing from segment " INT64_FORMAT " block %u",
+			 d->rowid, RelationGetRelationName(d->rel), d->seg.segment_id,
+			 d->blockno);
+	lsm_slot_from_block(&f->rs, f->blk, idx, slot);
+	ExecMaterializeSlot(slot);
+	f->lent_rowid = d->rowid;
+	f->lent_idx = idx;
+	lender = f;
+}
+
+/* Store the row found at blk[idx] in `slot` with its columns deferred. */
+static void
+lsm_fetch_store_deferred(LsmFetcher *f, const LsmSegmentEntry *seg,
+						 uint32 blockno, int64 rowid, TupleTableSlot *slot)
+{
+	LsmTupleTableSlot *lslot = (LsmTupleTableSlot *) slot;
+
+	ExecClearTuple(slot);
+	lslot->deferred.rel = f->rs.rel;
+	lslot->deferred.seg = *seg;
+	lslot->deferred.blockno = blockno;
+	lslot->deferred.rowid = rowid;
+	lslot->deform = lsm_fetch_deform;
+	slot->tts_flags &= ~TTS_FLAG_EMPTY;
+	slot->tts_nvalid = 0;
+	lsm_rowid_to_tid(rowid, &slot->tts_tid);
+	slot->tts_tableOid = RelationGetRelid(f->rs.rel);
+	lsm_slot_set_xmin(slot, f->blk->cids != NULL, InvalidTransactionId);
+}
+
+/* Decode only rowids (and command ids) from now on, or every column again. */
+static void
+lsm_fetch_set_rowids_only(LsmFetcher *f, bool on)
+{
+	if (f->rowids_only == on)
+		return;
+	if (on && f->no_attrs == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(f->cxt);
+
+		f->no_attrs = bms_make_singleton(MaxHeapAttributeNumber + 1);
+		MemoryContextSwitchTo(old);
+	}
+	/* a new column set makes lsm_block_decode decode the block again */
+	lsm_read_state_set_columns(&f->rs, on ? f->no_attrs : NULL);
+	f->rowids_only = on;
+}
+
+/*
  * Fetch the row with `rowid` if `snapshot` sees it.  For a dirty snapshot,
  * may return true for a row of an in-progress transaction with
  * snapshot->xmin set (and, when it has not been flushed yet, all-NULL
@@ -615,6 +719,9 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		seg = NULL;
 	if (seg != NULL)
 	{
+		bool		defer = f->may_defer && slot->tts_ops == lsm_slot_ops();
+
+		lsm_fetch_set_rowids_only(f, defer);
 		b = lsm_segment_find_block(h, rowid);
 		if (b < (int) lsm_segr_header(h->reader)->nblocks &&
 			lsm_segr_block(h->reader, b)->first_rowid <= rowid)
@@ -631,6 +738,11 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 				if (snapshot->snapshot_type == SNAPSHOT_DIRTY &&
 					TransactionIdIsValid(seg->inserting_xid))
 					snapshot->xmin = seg->inserting_xid;
+				if (defer)
+				{
+					lsm_fetch_store_deferred(f, seg, (uint32) b, rowid, slot);
+					return true;
+				}
 				lsm_slot_from_block(&f->rs, f->blk, idx, slot);
 				f->lent_rowid = rowid;
 				f->lent_idx = idx;
@@ -711,6 +823,7 @@ void
 lsm_fetcher_at_xact_end(void)
 {
 	xact_fetcher = NULL;
+	deform_fetcher = NULL;
 	lender = NULL;
 }
 
@@ -721,6 +834,7 @@ lsm_index_fetch_begin(Relation rel)
 
 	scan->base.rel = rel;
 	scan->fetcher = lsm_fetcher_create(rel);
+	scan->fetcher->may_defer = true;
 	return &scan->base;
 }
 

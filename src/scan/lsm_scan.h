@@ -84,10 +84,30 @@ typedef struct LsmReadState
  * current transaction: its own rows report its xid, other rows
  * FrozenTransactionId (their inserters committed; segments keep no xids).
  */
+/*
+ * A row stored in a slot before its columns were decoded (point fetches by
+ * index, lsm_fetch.c): where to find it again.
+ */
+typedef struct LsmDeferredRow
+{
+	Relation	rel;
+	LsmSegmentEntry seg;
+	uint32		blockno;
+	int64		rowid;
+} LsmDeferredRow;
+
 typedef struct LsmTupleTableSlot
 {
 	VirtualTupleTableSlot base;
 	TransactionId xmin;
+
+	/*
+	 * While deform is set the row's columns are not decoded yet
+	 * (tts_nvalid is 0): deform(slot) decodes them all, at the first read.
+	 * Clearing the slot forgets it.
+	 */
+	void		(*deform) (TupleTableSlot *slot);
+	LsmDeferredRow deferred;
 } LsmTupleTableSlot;
 
 extern const TupleTableSlotOps *lsm_slot_ops(void);
