@@ -27,6 +27,13 @@
  *	  mode is kept in the delete record.  Unlike heap, a FOR KEY SHARE lock
  *	  taken on the old version is not carried over to the new one.
  *
+ *	  In the common case -- no row of the table locked, no live delete
+ *	  record of the row -- the check and the record are one step: the
+ *	  record is inserted speculatively with a partial uniqueness check on
+ *	  lsm.deleted's primary key, which looks at exactly what the probe of
+ *	  the row's delete record would, and is killed again if that check
+ *	  fails; the full protocol above then runs.
+ *
  *	  SERIALIZABLE: reads take relation-level predicate locks and writes
  *	  check for rw-conflicts against them, so write skew is caught (at
  *	  relation granularity: more false positives than heap's tuple locks).
