@@ -81,6 +81,7 @@ struct LsmFetcher
 	int			pool_slot;		/* -1 if private */
 	bool		may_borrow;		/* callers consume each row at once */
 	bool		may_defer;		/* index fetches: decode columns when read */
+	uint64		id;				/* unique in the backend */
 	bool		rowids_only;	/* rs.need_attrs is no_attrs */
 	Bitmapset  *no_attrs;		/* a column set holding no column */
 	int64		lent_rowid;		/* row last returned from blk ... */
@@ -240,6 +241,11 @@ lsm_fetch_borrow(LsmFetcher *f, int64 rowid, TupleTableSlot *slot)
 	return true;
 }
 
+static uint64 fetcher_ids = 0;
+
+/* the fetcher whose deferred row was decoded last (see lsm_fetch_deform) */
+static uint64 deformed_fetcher_id = 0;
+
 LsmFetcher *
 lsm_fetcher_create(Relation rel)
 {
@@ -250,6 +256,7 @@ lsm_fetcher_create(Relation rel)
 	LsmFetcher *f = palloc0(sizeof(LsmFetcher));
 
 	f->cxt = cxt;
+	f->id = ++fetcher_ids;
 	lsm_read_state_init(&f->rs, rel, NULL);
 	f->blk = lsm_fetch_pool_take(cxt, &f->pool_slot);
 	MemoryContextSwitchTo(old);
@@ -528,48 +535,60 @@ lsm_fetch_delete_check(LsmFetcher *f, int64 rowid, Snapshot snapshot)
  * find the row and check its visibility, and stores the row's place in the
  * slot (LsmTupleTableSlot.deferred); the slot's operations call
  * lsm_fetch_deform when something first reads a column.  That decodes the
- * block with the transaction's deform fetcher and copies the row into the
- * slot's own memory, so the row stays valid whatever the index scan or the
- * deform fetcher do next.  The deform fetcher then lends the row, like any
- * fetcher that has decoded it (lsm_fetch_borrow): an UPDATE's old version
- * is read once.  The row's segment stays readable for the statement: a
+ * block with the transaction's deform fetcher of the relation (one per
+ * relation, a few at a time, each keeping its last block) and copies the
+ * row into the slot's own memory, so the row stays valid whatever the
+ * index scan or the deform fetcher do next.  The deform fetcher then lends
+ * the row, like any fetcher that has decoded it (lsm_fetch_borrow): an
+ * UPDATE's old version is read once.  An index scan whose rows do get read
+ * gains nothing from deferring and pays a copy per row, so a fetcher one of
+ * whose deferred rows was decoded decodes eagerly from then on.  The row's segment stays readable for the statement: a
  * segment's pages are reused only when no snapshot can see it.
  */
-static LsmFetcher *deform_fetcher = NULL;	/* in TopTransactionContext */
-static Oid	deform_fetcher_relid = InvalidOid;
+#define LSM_DEFORM_FETCHERS	4		/* relations read at once (joins) */
+
+static LsmFetcher *deform_fetchers[LSM_DEFORM_FETCHERS];	/* in
+															 * TopTransactionContext */
+static Oid	deform_relids[LSM_DEFORM_FETCHERS];
+static int	deform_next = 0;
+
+/* The deform fetcher of a relation (each keeps its last decoded block). */
+static LsmFetcher *
+lsm_deform_fetcher(Relation rel)
+{
+	MemoryContext old;
+	int			i;
+
+	for (i = 0; i < LSM_DEFORM_FETCHERS; i++)
+		if (deform_fetchers[i] != NULL && deform_fetchers[i]->rs.rel == rel &&
+			deform_relids[i] == RelationGetRelid(rel))
+			return deform_fetchers[i];
+	i = deform_next;
+	deform_next = (deform_next + 1) % LSM_DEFORM_FETCHERS;
+	if (deform_fetchers[i] != NULL)
+		lsm_fetcher_destroy(deform_fetchers[i]);
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	deform_fetchers[i] = lsm_fetcher_create(rel);
+	deform_relids[i] = RelationGetRelid(rel);
+	MemoryContextSwitchTo(old);
+	return deform_fetchers[i];
+}
 
 static void
 lsm_fetch_deform(TupleTableSlot *slot)
 {
 	LsmDeferredRow *d = &((LsmTupleTableSlot *) slot)->deferred;
-	LsmFetcher *f = deform_fetcher;
+	LsmFetcher *f = lsm_deform_fetcher(d->rel);
 	LsmSegmentHandle *h;
-	MemoryContext old;
 	int			idx;
 
-	if (f != NULL && (f->rs.rel != d->rel ||
-					  deform_fetcher_relid != RelationGetRelid(d->rel)))
-	{
-		lsm_fetcher_destroy(f);
-		f = deform_fetcher = NULL;
-	}
-	if (f == NULL)
-	{
-		old = MemoryContextSwitchTo(TopTransactionContext);
-		f = deform_fetcher = lsm_fetcher_create(d->rel);
-		deform_fetcher_relid = RelationGetRelid(d->rel);
-		MemoryContextSwitchTo(old);
-	}
 	if (lender == f)
-		lender = NULL;			/* blk is decoded again below */
+		lender = NULL;			/* blk may be decoded again below */
 	f->storage_id = lsm_relation_storage_id(d->rel);
 	f->have_storage = true;
 	lsm_read_state_use_desc(&f->rs, slot->tts_tupleDescriptor);
-	old = MemoryContextSwitchTo(f->cxt);
-	h = lsm_segment_open(&f->rs, &d->seg);
-	MemoryContextSwitchTo(old);
+	h = lsm_probe_handle(f, &d->seg);	/* cached by segment id */
 	lsm_block_decode(&f->rs, h, d->blockno, f->blk);
-	lsm_segment_close(h);
 	idx = lsm_block_find_rowid(f->blk, d->rowid, true);
 	if (idx < 0)
 		elog(ERROR, "row " INT64_FORMAT " of lsm relation \"%s\" is missing from segment " INT64_FORMAT " block %u",
@@ -580,6 +599,7 @@ lsm_fetch_deform(TupleTableSlot *slot)
 	f->lent_rowid = d->rowid;
 	f->lent_idx = idx;
 	lender = f;
+	deformed_fetcher_id = d->fetcher_id;
 }
 
 /* Store the row found at blk[idx] in `slot` with its columns deferred. */
@@ -594,6 +614,7 @@ lsm_fetch_store_deferred(LsmFetcher *f, const LsmSegmentEntry *seg,
 	lslot->deferred.seg = *seg;
 	lslot->deferred.blockno = blockno;
 	lslot->deferred.rowid = rowid;
+	lslot->deferred.fetcher_id = f->id;
 	lslot->deform = lsm_fetch_deform;
 	slot->tts_flags &= ~TTS_FLAG_EMPTY;
 	slot->tts_nvalid = 0;
@@ -719,7 +740,11 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		seg = NULL;
 	if (seg != NULL)
 	{
-		bool		defer = f->may_defer && slot->tts_ops == lsm_slot_ops();
+		bool		defer;
+
+		if (f->may_defer && deformed_fetcher_id == f->id)
+			f->may_defer = false;	/* its rows are read: decode eagerly */
+		defer = f->may_defer && slot->tts_ops == lsm_slot_ops();
 
 		lsm_fetch_set_rowids_only(f, defer);
 		b = lsm_segment_find_block(h, rowid);
@@ -823,7 +848,7 @@ void
 lsm_fetcher_at_xact_end(void)
 {
 	xact_fetcher = NULL;
-	deform_fetcher = NULL;
+	memset(deform_fetchers, 0, sizeof(deform_fetchers));
 	lender = NULL;
 }
 

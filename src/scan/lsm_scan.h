@@ -94,6 +94,7 @@ typedef struct LsmDeferredRow
 	LsmSegmentEntry seg;
 	uint32		blockno;
 	int64		rowid;
+	uint64		fetcher_id;		/* the fetch that deferred it */
 } LsmDeferredRow;
 
 typedef struct LsmTupleTableSlot
