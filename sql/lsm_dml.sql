@@ -744,5 +744,59 @@ END $$;
 SELECT id, v FROM tp ORDER BY id;
 DROP TABLE tp, tp_h;
 
+-- the one-step delete (docs/ARCHITECTURE.md, "UPDATE, DELETE and row
+-- locks"): a delete record is inserted with a partial uniqueness check and
+-- withdrawn if a live record of the row exists.  A withdrawn record must
+-- leave nothing visible behind: lsm.deleted holds exactly one record per
+-- changed row, in the transaction and after it.
+CREATE TABLE fp (id int PRIMARY KEY, v int) USING lsm;
+INSERT INTO fp SELECT g, g FROM generate_series(1, 10) g;
+CREATE FUNCTION fp_records() RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FROM lsm.deleted WHERE storage_id = (SELECT storage_id FROM lsm.stats('fp')) $$;
+BEGIN;
+UPDATE fp SET v = v + 100 WHERE id = 1;
+-- row 2 joins twice: its second delete meets our own record (withdrawn)
+WITH x AS (DELETE FROM fp f USING (VALUES (2), (2), (3)) s(id) WHERE f.id = s.id RETURNING f.id)
+SELECT id, count(*) FROM x GROUP BY id ORDER BY id;
+-- the new version of row 1, updated again in a later command
+UPDATE fp SET v = v + 100 WHERE id = 1;
+SELECT fp_records();
+-- an update of a row this command already updated is skipped (heap's rule)
+UPDATE fp SET v = v + 1 FROM (VALUES (4), (4)) s(id) WHERE fp.id = s.id;
+SELECT fp_records();
+COMMIT;
+SELECT fp_records();
+SELECT id, v FROM fp ORDER BY id;
+-- deleting rows of a table where another row is locked (the rows are not)
+BEGIN;
+SELECT id FROM fp WHERE id = 5 FOR UPDATE;
+DELETE FROM fp WHERE id IN (6, 7);
+UPDATE fp SET v = -v WHERE id = 8;
+COMMIT;
+SELECT id, v FROM fp ORDER BY id;
+
+-- UPDATE and DELETE read the old row from the block the index scan just
+-- decoded.  An index scan left behind by an error in a subtransaction is
+-- never used for that: afterwards a sequential-scan UPDATE reads the row
+-- itself.
+ALTER TABLE fp ADD COLUMN w text DEFAULT 'missing';
+BEGIN;
+SAVEPOINT a;
+SET LOCAL enable_seqscan = off;
+SELECT id, v, 1 / (id - 9) FROM fp WHERE id = 9;
+ROLLBACK TO SAVEPOINT a;
+SET LOCAL enable_indexscan = off;
+SET LOCAL enable_bitmapscan = off;
+UPDATE fp SET v = v + 1000 WHERE v = 9 RETURNING id, v, w;
+COMMIT;
+-- by index scan, with a value from attmissingval in the old row
+SET enable_seqscan = off;
+UPDATE fp SET v = v + 1 WHERE id = 10 RETURNING id, v, w;
+DELETE FROM fp WHERE id = 9 RETURNING id, v, w;
+RESET enable_seqscan;
+SELECT id, v, w FROM fp ORDER BY id;
+DROP TABLE fp;
+DROP FUNCTION fp_records();
+
 DROP TABLE d, d_h, d_arch, src_h, src_l, t, ix, ix_h, m, m_src, m_src2, oc;
 DROP FUNCTION same(text, text, text), scan_nodes(text);

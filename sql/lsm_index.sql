@@ -260,5 +260,44 @@ RESET enable_seqscan;
 -- indexes and segments agree
 SELECT rows_checked = (SELECT count(*) FROM ix) AS verify_ok FROM lsm.verify('ix');
 
+-- point fetches by index decode a row's columns only when something reads
+-- them (docs/ARCHITECTURE.md, "Read path"): each row read must still be
+-- the row fetched, however the slot is read, copied or kept, with two
+-- fetches of the same table alive at once, and with columns added later
+CREATE TABLE dd (id int PRIMARY KEY, a text, b int) USING lsm;
+INSERT INTO dd SELECT g, repeat(chr(65 + g % 26), 1 + g % 7), g * 10
+  FROM generate_series(1, 3000) g;
+ALTER TABLE dd ADD COLUMN c text DEFAULT 'added';
+INSERT INTO dd VALUES (3001, 'new', 30010, 'own');
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+-- both sides are index fetches of dd, read after each other
+SELECT x.id, x.a, x.b, y.id, y.a, y.b, y.c
+  FROM dd x JOIN dd y ON y.id = x.id + 1000
+ WHERE x.id IN (5, 1500, 2001) ORDER BY x.id;
+-- copied into a sort, then read
+SELECT id, a, b, c FROM dd WHERE id IN (7, 2999, 3001) ORDER BY a DESC;
+-- a row no column of which is read, and one read only for a system column
+SELECT count(*) FROM dd WHERE id BETWEEN 100 AND 199;
+SELECT ctid = ctid AS same FROM dd WHERE id = 42;
+-- DELETE reads no column; UPDATE and DELETE ... RETURNING read them all
+DELETE FROM dd WHERE id = 10;
+UPDATE dd SET b = b + 1 WHERE id = 11 RETURNING id, a, b, c;
+DELETE FROM dd WHERE id = 12 RETURNING id, a, b, c;
+BEGIN;
+UPDATE dd SET a = a || '!' WHERE id IN (13, 14) RETURNING id, a, b, c;
+DELETE FROM dd WHERE id = 3001 RETURNING *;
+SELECT id, a, b, c FROM dd WHERE id BETWEEN 9 AND 15 ORDER BY id;
+ROLLBACK;
+SELECT id, a, b, c FROM dd WHERE id BETWEEN 9 AND 15 ORDER BY id;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+SELECT count(*), sum(b), count(DISTINCT a) FROM dd;
+DROP TABLE dd;
+
 DROP TABLE ix, ix_h, ix_pk, ix_def, ix_excl;
 DROP FUNCTION same(text), plan(text);

@@ -136,6 +136,246 @@ lsm_catalog_relid(const char *name)
 	return relid;
 }
 
+/*
+ * Probes: index lookups of a few catalog rows that run once or more per row
+ * a statement reads or changes.  A DELETE or UPDATE probes lsm.deleted and
+ * lsm.rowlock for every row it changes (the row's delete record, the locks
+ * on it), and a point fetch probes lsm.deleted and lsm.segment, so the index
+ * scans stay open for the rest of the transaction once used and each probe
+ * is a rescan: opening the relations and beginning a scan per row cost
+ * more than the index descent.
+ *
+ * A dirty snapshot does not depend on the command id, so one scan serves
+ * every command of the transaction; its SnapshotData is re-initialised
+ * before each probe (the scan keeps a pointer to it).  No buffer pin is
+ * kept between probes (lsm_probe_end rescans, which drops it), so VACUUM of
+ * the catalogs never waits for an idle transaction of ours.
+ *
+ * Everything the scans hold (relation references, locks, pins) belongs to
+ * a resource owner of their own under the top transaction's, and their
+ * memory to a context of their own under TopTransactionContext (index AMs
+ * allocate lazily during a scan: btree its killed-items array).  Pre-commit
+ * closes them (lsm_catalog_close_xact); a transaction abort releases and
+ * frees them with the transaction's.  If a subtransaction aborts while a
+ * probe is under way, the scans' state cannot be trusted any more: they are
+ * abandoned, their resource owner released (as PostgreSQL does for a
+ * failed portal), and opened afresh by the next probe.
+ */
+typedef enum LsmProbeKind
+{
+	LSM_PROBE_DELETED,			/* lsm.deleted by (storage, rowid) */
+	LSM_PROBE_SUCCESSOR,		/* lsm.deleted by (storage, successor) */
+	LSM_PROBE_ROWLOCK,			/* lsm.rowlock by (storage, rowid) */
+	LSM_PROBE_ROWLOCK_ANY,		/* lsm.rowlock by storage */
+	LSM_PROBE_DELETED_SNAP,		/* lsm.deleted by (storage, rowid), with the
+								 * caller's snapshot */
+	LSM_PROBE_SEGMENT,			/* lsm.segment by (storage, min_rowid <=),
+								 * with the caller's snapshot */
+	LSM_NUM_PROBES
+} LsmProbeKind;
+
+typedef struct LsmProbeScan
+{
+	const char *relname;
+	const char *indexname;
+	int			nkeys;
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	SnapshotData dirty;
+} LsmProbeScan;
+
+static LsmProbeScan probe_scans[LSM_NUM_PROBES] = {
+	{"deleted", "deleted_pkey", 2},
+	{"deleted", "deleted_successor_idx", 2},
+	{"rowlock", "rowlock_rowid_idx", 2},
+	{"rowlock", "rowlock_rowid_idx", 1},
+	{"deleted", "deleted_pkey", 2},
+	{"segment", "segment_rowid_idx", 2},
+};
+
+static LsmProbeScan *lsm_probe_begin_snapshot(LsmProbeKind kind, ScanKey key,
+											  Snapshot snapshot);
+
+static MemoryContext probe_cxt = NULL;
+static ResourceOwner probe_owner = NULL;
+static bool probe_active = false;	/* between lsm_probe_begin and _end */
+
+/* Run probe code in the scans' memory context and resource owner. */
+#define PROBE_ENTER() \
+	MemoryContext probe_oldcxt = MemoryContextSwitchTo(probe_cxt); \
+	ResourceOwner probe_oldowner = CurrentResourceOwner; \
+	CurrentResourceOwner = probe_owner
+#define PROBE_LEAVE() \
+	do { \
+		CurrentResourceOwner = probe_oldowner; \
+		MemoryContextSwitchTo(probe_oldcxt); \
+	} while (0)
+
+/*
+ * Start a probe: position probe `kind` on `key` (heap attribute numbers in
+ * sk_attno, as for systable scans; converted here to index columns, which
+ * are the leading ones in order).  Read the tuples with lsm_probe_next and
+ * finish with lsm_probe_end.
+ */
+static LsmProbeScan *
+lsm_probe_begin(LsmProbeKind kind, ScanKey key)
+{
+	return lsm_probe_begin_snapshot(kind, key, NULL);
+}
+
+/*
+ * The same with the caller's snapshot instead of a dirty one (NULL: dirty).
+ * A scan reads its snapshot only while it runs, so the probe's scan takes
+ * the caller's for the time of the probe.
+ */
+static LsmProbeScan *
+lsm_probe_begin_snapshot(LsmProbeKind kind, ScanKey key, Snapshot snapshot)
+{
+	LsmProbeScan *p = &probe_scans[kind];
+	ScanKeyData ikey[2];
+	int			i;
+
+	Assert(!probe_active);
+	Assert(p->nkeys <= lengthof(ikey));
+	for (i = 0; i < p->nkeys; i++)
+	{
+		ikey[i] = key[i];
+		ikey[i].sk_attno = i + 1;
+	}
+	if (probe_cxt == NULL)
+	{
+		probe_cxt = AllocSetContextCreate(TopTransactionContext,
+										  "lsm catalog probes",
+										  ALLOCSET_SMALL_SIZES);
+		probe_owner = ResourceOwnerCreate(TopTransactionResourceOwner,
+										  "lsm catalog probes");
+	}
+	probe_active = true;
+	{
+		PROBE_ENTER();
+		if (p->scan == NULL)
+		{
+			p->heap = table_open(lsm_catalog_relid(p->relname), AccessShareLock);
+			p->index = index_open(lsm_catalog_relid(p->indexname), AccessShareLock);
+			p->slot = table_slot_create(p->heap, NULL);
+			InitDirtySnapshot(p->dirty);
+			p->scan = index_beginscan(p->heap, p->index, &p->dirty, p->nkeys, 0);
+		}
+		InitDirtySnapshot(p->dirty);
+		p->scan->xs_snapshot = snapshot ? snapshot : &p->dirty;
+		index_rescan(p->scan, ikey, p->nkeys, NULL, 0);
+		PROBE_LEAVE();
+	}
+	return p;
+}
+
+/* Next tuple of the probe that its snapshot sees, or NULL. */
+static HeapTuple
+lsm_probe_next_dir(LsmProbeScan *p, ScanDirection dir)
+{
+	bool		shouldfree;
+	bool		found;
+
+	{
+		PROBE_ENTER();
+		found = index_getnext_slot(p->scan, dir, p->slot);
+		PROBE_LEAVE();
+	}
+	if (!found)
+		return NULL;
+	/* a buffer heap slot: the tuple stays valid until the slot is cleared */
+	return ExecFetchSlotHeapTuple(p->slot, false, &shouldfree);
+}
+
+static HeapTuple
+lsm_probe_next(LsmProbeScan *p)
+{
+	return lsm_probe_next_dir(p, ForwardScanDirection);
+}
+
+/* Finish a probe: drop the slot's and the index scan's buffer pins. */
+static void
+lsm_probe_end(LsmProbeScan *p)
+{
+	PROBE_ENTER();
+	ExecClearTuple(p->slot);
+	index_rescan(p->scan, p->scan->keyData, p->nkeys, NULL, 0);
+	PROBE_LEAVE();
+	p->scan->xs_snapshot = &p->dirty;	/* the caller's may go away */
+	probe_active = false;
+}
+
+static void
+lsm_probe_forget(void)
+{
+	int			i;
+
+	for (i = 0; i < LSM_NUM_PROBES; i++)
+	{
+		probe_scans[i].scan = NULL;
+		probe_scans[i].slot = NULL;
+		probe_scans[i].index = NULL;
+		probe_scans[i].heap = NULL;
+	}
+	probe_cxt = NULL;
+	probe_owner = NULL;
+	probe_active = false;
+}
+
+/* Release the scans' resource owner and memory, then forget them. */
+static void
+lsm_probe_release(bool isCommit)
+{
+	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_BEFORE_LOCKS,
+						 isCommit, false);
+	/* at commit, the locks move to the top transaction's owner */
+	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_LOCKS, isCommit, false);
+	ResourceOwnerRelease(probe_owner, RESOURCE_RELEASE_AFTER_LOCKS,
+						 isCommit, false);
+	ResourceOwnerDelete(probe_owner);
+	MemoryContextDelete(probe_cxt);
+	lsm_probe_forget();
+}
+
+/* Pre-commit: close the probe scans. */
+static void
+lsm_probe_close_all(void)
+{
+	int			i;
+
+	if (probe_cxt == NULL)
+		return;
+	for (i = 0; i < LSM_NUM_PROBES; i++)
+	{
+		LsmProbeScan *p = &probe_scans[i];
+
+		if (p->scan != NULL)
+		{
+			PROBE_ENTER();
+			index_endscan(p->scan);
+			ExecDropSingleTupleTableSlot(p->slot);
+			index_close(p->index, NoLock);
+			table_close(p->heap, NoLock);
+			PROBE_LEAVE();
+			p->scan = NULL;
+		}
+	}
+	lsm_probe_release(true);
+}
+
+/*
+ * Subtransaction abort: abandon the probe scans if the error interrupted a
+ * probe (see above).
+ */
+void
+lsm_catalog_subxact_abort(void)
+{
+	if (probe_cxt != NULL && probe_active)
+		lsm_probe_release(false);
+}
+
 /* Is the lsm catalog there (it is not while DROP EXTENSION runs)? */
 bool
 lsm_catalog_available(void)
@@ -394,9 +634,7 @@ bool
 lsm_catalog_segment_for_rowid(uint64 storage_id, int64 rowid, Snapshot snapshot,
 							  LsmSegmentEntry *out)
 {
-	Relation	rel;
-	Relation	idx;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	HeapTuple	tup;
 	SnapshotData own;
@@ -407,29 +645,25 @@ lsm_catalog_segment_for_rowid(uint64 storage_id, int64 rowid, Snapshot snapshot,
 	if (storage_id == 0)
 		return false;
 	scansnap = lsm_segment_scan_snapshot(snapshot, &own, &dirty);
-	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
-	idx = index_open(lsm_catalog_relid("segment_rowid_idx"), AccessShareLock);
 	/* heap attribute numbers: storage_id is 1, min_rowid 4 */
 	ScanKeyInit(&key[0], Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
 	ScanKeyInit(&key[1], Anum_seg_min_rowid, BTLessEqualStrategyNumber, F_INT8LE,
 				Int64GetDatum(rowid));
-	scan = systable_beginscan_ordered(rel, idx, scansnap, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+	p = lsm_probe_begin_snapshot(LSM_PROBE_SEGMENT, key, scansnap);
+	while ((tup = lsm_probe_next_dir(p, BackwardScanDirection)) != NULL)
 	{
 		if (scansnap == &dirty &&
-			lsm_segment_skip_dirty(tup, RelationGetDescr(rel), &dirty))
+			lsm_segment_skip_dirty(tup, RelationGetDescr(p->heap), &dirty))
 			continue;
-		lsm_segment_from_tuple(tup, RelationGetDescr(rel), out);
+		lsm_segment_from_tuple(tup, RelationGetDescr(p->heap), out);
 		if (scansnap == &dirty && !out->own_xact &&
 			snapshot->snapshot_type == SNAPSHOT_DIRTY)
 			out->inserting_xid = dirty.xmin;
 		found = (out->max_rowid >= rowid);
 		break;
 	}
-	systable_endscan_ordered(scan);
-	index_close(idx, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	lsm_probe_end(p);
 	return found;
 }
 
@@ -770,6 +1004,7 @@ lsm_catalog_close_xact(void)
 	}
 	xact_deleted_rel = NULL;
 	xact_deleted_ind = NULL;
+	lsm_probe_close_all();
 }
 
 /* Transaction end (after an abort the resource owner released them). */
@@ -778,6 +1013,108 @@ lsm_catalog_forget_xact(void)
 {
 	xact_deleted_rel = NULL;
 	xact_deleted_ind = NULL;
+	lsm_probe_forget();			/* released with the transaction's */
+}
+
+/* One index entry of a delete record; false if `check` found it not unique. */
+static bool
+lsm_delete_index_insert(Relation rel, Relation irel, IndexInfo *ii,
+						HeapTuple tup, IndexUniqueCheck check)
+{
+	Datum		ivalues[INDEX_MAX_KEYS];
+	bool		inulls[INDEX_MAX_KEYS];
+	int			k;
+
+	for (k = 0; k < ii->ii_NumIndexAttrs; k++)
+	{
+		Assert(ii->ii_IndexAttrNumbers[k] > 0);
+		ivalues[k] = heap_getattr(tup, ii->ii_IndexAttrNumbers[k],
+								  RelationGetDescr(rel), &inulls[k]);
+	}
+	return index_insert(irel, ivalues, inulls, &tup->t_self, rel, check,
+						false, ii);
+}
+
+/*
+ * Insert the delete record of `rowid`.  With `partial`, the primary key's
+ * uniqueness is only tested, not enforced: if a live record for the rowid
+ * may exist (committed, ours, or of a transaction in progress), the new
+ * record is withdrawn at once and false is returned.  The record is then
+ * inserted as a speculative tuple, as ON CONFLICT does: one the current
+ * command inserted cannot be deleted by it, but a speculative insertion can
+ * be killed (heap_abort_speculative).  No speculative-insertion lock is
+ * taken (token 0): the only unique checks on lsm.deleted are those of other
+ * deleters of the same row, and they wait for our tuple lock first.
+ */
+static bool
+lsm_insert_delete_record(uint64 storage_id, int64 rowid, int64 successor,
+						 int lockmode, bool partial)
+{
+	Relation	rel;
+	CatalogIndexState ind;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	HeapTuple	tup;
+	int			i;
+	bool		inserted = true;
+
+	values[0] = Int64GetDatum((int64) storage_id);
+	values[1] = Int64GetDatum(rowid);
+	values[2] = Int64GetDatum(successor);
+	values[3] = Int32GetDatum(lockmode);
+
+	rel = lsm_deleted_rel_for_write(&ind);
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	if (partial)
+	{
+		HeapTupleHeaderSetSpeculativeToken(tup->t_data, 0);
+		heap_insert(rel, tup, GetCurrentCommandId(true),
+					HEAP_INSERT_SPECULATIVE, NULL);
+	}
+	else
+		simple_heap_insert(rel, tup);
+
+	/*
+	 * Index entries by hand: deleted_successor_idx is partial (only
+	 * key-keeping updates, lockmode 2, are ever looked up by successor),
+	 * which CatalogTupleInsert does not handle.  A DELETE so writes one
+	 * index entry instead of two.  The unique index comes first (the
+	 * catalog's only one), so a record that turns out not to be unique has
+	 * no entry in the other.
+	 */
+	for (i = 0; i < ind->ri_NumIndices && inserted; i++)
+	{
+		Relation	irel = ind->ri_IndexRelationDescs[i];
+
+		if (!irel->rd_index->indisunique)
+			continue;
+		inserted = lsm_delete_index_insert(rel, irel, ind->ri_IndexRelationInfo[i],
+										   tup, partial ? UNIQUE_CHECK_PARTIAL :
+										   UNIQUE_CHECK_YES);
+	}
+	if (!inserted)
+	{
+		/* the entry we just added points at a tuple no snapshot sees */
+		heap_abort_speculative(rel, &tup->t_self);
+		heap_freetuple(tup);
+		return false;
+	}
+	if (partial)
+		heap_finish_speculative(rel, &tup->t_self);
+	for (i = 0; i < ind->ri_NumIndices; i++)
+	{
+		Relation	irel = ind->ri_IndexRelationDescs[i];
+		IndexInfo  *ii = ind->ri_IndexRelationInfo[i];
+
+		if (irel->rd_index->indisunique)
+			continue;
+		if (ii->ii_Predicate != NIL && lockmode != LockTupleNoKeyExclusive)
+			continue;
+		lsm_delete_index_insert(rel, irel, ii, tup, UNIQUE_CHECK_NO);
+	}
+	heap_freetuple(tup);
+	lsm_note_delete();
+	return true;
 }
 
 /* Record that `rowid` is deleted (or updated into `successor`). */
@@ -785,53 +1122,27 @@ void
 lsm_catalog_insert_delete(uint64 storage_id, int64 rowid, int64 successor,
 						  int lockmode)
 {
-	Relation	rel;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-	HeapTuple	tup;
+	(void) lsm_insert_delete_record(storage_id, rowid, successor, lockmode,
+									false);
+}
 
-	values[0] = Int64GetDatum((int64) storage_id);
-	values[1] = Int64GetDatum(rowid);
-	values[2] = Int64GetDatum(successor);
-	values[3] = Int32GetDatum(lockmode);
-	{
-		CatalogIndexState ind;
-
-		int			i;
-
-		rel = lsm_deleted_rel_for_write(&ind);
-		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-		simple_heap_insert(rel, tup);
-
-		/*
-		 * Index entries by hand: deleted_successor_idx is partial (only
-		 * key-keeping updates, lockmode 2, are ever looked up by
-		 * successor), which CatalogTupleInsert does not handle.  A DELETE
-		 * so writes one index entry instead of two.
-		 */
-		for (i = 0; i < ind->ri_NumIndices; i++)
-		{
-			Relation	irel = ind->ri_IndexRelationDescs[i];
-			IndexInfo  *ii = ind->ri_IndexRelationInfo[i];
-			Datum		ivalues[INDEX_MAX_KEYS];
-			bool		inulls[INDEX_MAX_KEYS];
-			int			k;
-
-			if (ii->ii_Predicate != NIL && lockmode != LockTupleNoKeyExclusive)
-				continue;
-			for (k = 0; k < ii->ii_NumIndexAttrs; k++)
-			{
-				Assert(ii->ii_IndexAttrNumbers[k] > 0);
-				ivalues[k] = heap_getattr(tup, ii->ii_IndexAttrNumbers[k],
-										  RelationGetDescr(rel), &inulls[k]);
-			}
-			index_insert(irel, ivalues, inulls, &tup->t_self, rel,
-						 irel->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-						 false, ii);
-		}
-		heap_freetuple(tup);
-	}
-	lsm_note_delete();
+/*
+ * Record that `rowid` is deleted (or updated into `successor`) if no live
+ * delete record of it exists -- none committed, none of ours, none of a
+ * transaction in progress, exactly what lsm_catalog_probe_delete reports
+ * as LSM_DEL_NONE -- and return true.  Otherwise change nothing visible
+ * and return false.  The answer comes from the primary key's uniqueness
+ * check, which looks at the same index entries with the same dirty
+ * snapshot as the probe, so the common case costs no separate probe.  The
+ * caller holds the tuple lock, so no competing record can appear between
+ * the check and the insert.
+ */
+bool
+lsm_catalog_try_insert_delete(uint64 storage_id, int64 rowid, int64 successor,
+							  int lockmode)
+{
+	return lsm_insert_delete_record(storage_id, rowid, successor, lockmode,
+									true);
 }
 
 static void
@@ -851,31 +1162,25 @@ lsm_delete_keys(ScanKeyData *key, uint64 storage_id, int64 rowid)
 void
 lsm_catalog_probe_delete(uint64 storage_id, int64 rowid, LsmDeleteProbe *probe)
 {
-	Relation	rel;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	HeapTuple	tup;
-	SnapshotData dirty;
 
 	memset(probe, 0, sizeof(LsmDeleteProbe));
 	probe->state = LSM_DEL_NONE;
 	probe->successor = LSM_SUCCESSOR_NONE;
-	InitDirtySnapshot(dirty);
-	rel = xact_deleted_rel ? xact_deleted_rel :
-		table_open(lsm_catalog_relid("deleted"), AccessShareLock);
 	lsm_delete_keys(key, storage_id, rowid);
-	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
-							  &dirty, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	p = lsm_probe_begin(LSM_PROBE_DELETED, key);
+	if ((tup = lsm_probe_next(p)) != NULL)
 	{
 		bool		isnull;
 		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
 
 		probe->successor = DatumGetInt64(heap_getattr(tup, 3,
-													  RelationGetDescr(rel),
+													  RelationGetDescr(p->heap),
 													  &isnull));
 		probe->lockmode = DatumGetInt32(heap_getattr(tup, 4,
-													 RelationGetDescr(rel),
+													 RelationGetDescr(p->heap),
 													 &isnull));
 		probe->xid = xmin;
 		if (TransactionIdIsCurrentTransactionId(xmin))
@@ -883,33 +1188,26 @@ lsm_catalog_probe_delete(uint64 storage_id, int64 rowid, LsmDeleteProbe *probe)
 			probe->state = LSM_DEL_OWN;
 			probe->cid = HeapTupleHeaderGetCmin(tup->t_data);
 		}
-		else if (TransactionIdIsValid(dirty.xmin))
+		else if (TransactionIdIsValid(p->dirty.xmin))
 			probe->state = LSM_DEL_IN_PROGRESS;
 		else
 			probe->state = LSM_DEL_COMMITTED;
-		break;
 	}
-	systable_endscan(scan);
-	if (rel != xact_deleted_rel)
-		table_close(rel, AccessShareLock);
+	lsm_probe_end(p);
 }
 
 /* Does `snapshot` see a delete of `rowid`?  (MVCC, SELF and similar.) */
 bool
 lsm_catalog_row_deleted(uint64 storage_id, int64 rowid, Snapshot snapshot)
 {
-	Relation	rel;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	bool		found;
 
-	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
 	lsm_delete_keys(key, storage_id, rowid);
-	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
-							  snapshot, 2, key);
-	found = HeapTupleIsValid(systable_getnext(scan));
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	p = lsm_probe_begin_snapshot(LSM_PROBE_DELETED_SNAP, key, snapshot);
+	found = (lsm_probe_next(p) != NULL);
+	lsm_probe_end(p);
 	return found;
 }
 
@@ -1020,23 +1318,18 @@ TransactionId
 lsm_catalog_rowlock_conflict(uint64 storage_id, int64 rowid, int mode,
 							 bool *own_covers)
 {
-	Relation	rel;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	HeapTuple	tup;
-	SnapshotData dirty;
 	TransactionId result = InvalidTransactionId;
 
 	*own_covers = false;
-	InitDirtySnapshot(dirty);
-	rel = table_open(lsm_catalog_relid("rowlock"), AccessShareLock);
 	lsm_delete_keys(key, storage_id, rowid);
-	scan = systable_beginscan(rel, lsm_catalog_relid("rowlock_rowid_idx"), true,
-							  &dirty, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	p = lsm_probe_begin(LSM_PROBE_ROWLOCK, key);
+	while ((tup = lsm_probe_next(p)) != NULL)
 	{
 		bool		isnull;
-		int			held = DatumGetInt32(heap_getattr(tup, 3, RelationGetDescr(rel),
+		int			held = DatumGetInt32(heap_getattr(tup, 3, RelationGetDescr(p->heap),
 													  &isnull));
 		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
 
@@ -1047,17 +1340,39 @@ lsm_catalog_rowlock_conflict(uint64 storage_id, int64 rowid, int mode,
 			continue;
 		}
 		/* only a lock whose holder still runs counts */
-		if (!TransactionIdIsValid(dirty.xmin))
+		if (!TransactionIdIsValid(p->dirty.xmin))
 			continue;
 		if (held >= 0 && held < 4 && lsm_lock_modes_conflict(held, mode))
 		{
-			result = dirty.xmin;
+			result = p->dirty.xmin;
 			break;
 		}
 	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	lsm_probe_end(p);
 	return result;
+}
+
+/*
+ * Could any row of the storage be locked: is there an lsm.rowlock row for
+ * it that a dirty snapshot sees (ours, or of a transaction that has not
+ * committed or aborted yet, or a withdrawn lock whose withdrawal has not
+ * committed)?  One probe, where checking a row and the versions it was
+ * updated from takes two or more; false means none of them is locked at
+ * this moment.
+ */
+bool
+lsm_catalog_has_rowlocks(uint64 storage_id)
+{
+	LsmProbeScan *p;
+	ScanKeyData key;
+	bool		found;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	p = lsm_probe_begin(LSM_PROBE_ROWLOCK_ANY, &key);
+	found = (lsm_probe_next(p) != NULL);
+	lsm_probe_end(p);
+	return found;
 }
 
 /* Delete one row of an lsm catalog table by TID, tolerating our own delete. */
@@ -1114,35 +1429,28 @@ lsm_catalog_settled_deletes(uint64 storage_id, TransactionId horizon, int *n)
 int64
 lsm_catalog_key_keeping_predecessor(uint64 storage_id, int64 rowid)
 {
-	Relation	rel;
-	SysScanDesc scan;
+	LsmProbeScan *p;
 	ScanKeyData key[2];
 	HeapTuple	tup;
-	SnapshotData dirty;
 	int64		result = -1;
 
-	InitDirtySnapshot(dirty);
-	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
-	/* systable scans take heap attribute numbers: successor is column 3 */
+	/* heap attribute numbers, as for systable scans: successor is column 3 */
 	ScanKeyInit(&key[1], 3, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(rowid));
-	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_successor_idx"),
-							  true, &dirty, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	p = lsm_probe_begin(LSM_PROBE_SUCCESSOR, key);
+	if ((tup = lsm_probe_next(p)) != NULL)
 	{
 		bool		isnull;
-		int			mode = DatumGetInt32(heap_getattr(tup, 4, RelationGetDescr(rel),
+		int			mode = DatumGetInt32(heap_getattr(tup, 4, RelationGetDescr(p->heap),
 													  &isnull));
 
 		if (mode == LockTupleNoKeyExclusive)
-			result = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel),
+			result = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(p->heap),
 												&isnull));
-		break;
 	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	lsm_probe_end(p);
 	return result;
 }
 

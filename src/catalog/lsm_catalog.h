@@ -61,6 +61,7 @@ extern TransactionId lsm_catalog_inflight_xid(uint64 storage_id, int64 rowid);
 extern bool lsm_catalog_available(void);
 extern void lsm_catalog_close_xact(void);
 extern void lsm_catalog_forget_xact(void);
+extern void lsm_catalog_subxact_abort(void);
 
 /* delete records (lsm.deleted) */
 #define LSM_SUCCESSOR_NONE		(-1)	/* plain DELETE */
@@ -85,6 +86,8 @@ typedef struct LsmDeleteProbe
 
 extern void lsm_catalog_insert_delete(uint64 storage_id, int64 rowid,
 									  int64 successor, int lockmode);
+extern bool lsm_catalog_try_insert_delete(uint64 storage_id, int64 rowid,
+										  int64 successor, int lockmode);
 extern bool lsm_lock_modes_conflict(int a, int b);
 extern void lsm_catalog_probe_delete(uint64 storage_id, int64 rowid,
 									 LsmDeleteProbe *probe);
@@ -103,6 +106,7 @@ extern ItemPointerData lsm_catalog_insert_rowlock(uint64 storage_id,
 extern TransactionId lsm_catalog_rowlock_conflict(uint64 storage_id,
 												  int64 rowid, int mode,
 												  bool *own_covers);
+extern bool lsm_catalog_has_rowlocks(uint64 storage_id);
 extern void lsm_catalog_delete_tid(const char *relname, ItemPointer tid);
 extern int64 lsm_catalog_collect_garbage(void);
 

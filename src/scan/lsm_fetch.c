@@ -79,6 +79,13 @@ struct LsmFetcher
 	LsmSegmentHandle *probe_handles[LSM_PROBE_HANDLES];
 	LsmDecodedBlock *blk;		/* from the pool, or private */
 	int			pool_slot;		/* -1 if private */
+	bool		may_borrow;		/* callers consume each row at once */
+	bool		may_defer;		/* index fetches: decode columns when read */
+	uint64		id;				/* unique in the backend */
+	bool		rowids_only;	/* rs.need_attrs is no_attrs */
+	Bitmapset  *no_attrs;		/* a column set holding no column */
+	int64		lent_rowid;		/* row last returned from blk ... */
+	int			lent_idx;		/* ... and its index there */
 };
 
 /*
@@ -157,6 +164,88 @@ lsm_note_delete(void)
 	lsm_own_delete_count++;
 }
 
+/*
+ * Storages known to have (had) delete records.  Once a storage has one,
+ * fetches probe the delete record of every row; knowing that, they need
+ * not first ask whether any exists (lsm_catalog_has_deletes), once per
+ * snapshot.  "Has deletes" only ever makes a fetch look more carefully, so
+ * remembering it for as long as the backend lives is safe.
+ */
+#define LSM_DELETES_KNOWN	8
+
+static uint64 deletes_known[LSM_DELETES_KNOWN];
+static int	deletes_known_next = 0;
+
+static bool
+lsm_deletes_known(uint64 storage_id)
+{
+	int			i;
+
+	for (i = 0; i < LSM_DELETES_KNOWN; i++)
+		if (deletes_known[i] == storage_id && storage_id != 0)
+			return true;
+	return false;
+}
+
+static void
+lsm_deletes_remember(uint64 storage_id)
+{
+	deletes_known[deletes_known_next] = storage_id;
+	deletes_known_next = (deletes_known_next + 1) % LSM_DELETES_KNOWN;
+}
+
+/*
+ * The row an UPDATE or DELETE changes is fetched twice in a row: by the
+ * index scan that finds it, then by the executor with SnapshotAny for the
+ * old version (table_tuple_fetch_row_version), and each fetcher would
+ * decode the whole block.  So the fetcher that last returned a row from a
+ * decoded block is remembered as the "lender", and a SnapshotAny fetch of
+ * that very rowid by the transaction's one-off fetcher (whose callers
+ * copy or drop the row before anything else is fetched) reads it from the
+ * lender's block.  A row's values never change (segments are immutable),
+ * and a row some snapshot saw exists for SnapshotAny.  The lender is
+ * forgotten as soon as it fetches again, ends, or the (sub)transaction
+ * ends with an abort (which may free it without ending it).
+ */
+static LsmFetcher *lender = NULL;
+
+void
+lsm_fetch_forget_lender(void)
+{
+	lender = NULL;
+}
+
+/* Fill `slot` from the lender's block if it holds `rowid` for f; see above. */
+static bool
+lsm_fetch_borrow(LsmFetcher *f, int64 rowid, TupleTableSlot *slot)
+{
+	LsmFetcher *l = lender;
+
+	if (l == NULL || l == f || !f->may_borrow || l->lent_rowid != rowid ||
+		l->rs.rel != f->rs.rel ||
+		l->rs.tupdesc != slot->tts_tupleDescriptor ||
+		l->rs.need_attrs != NULL || f->rs.need_attrs != NULL ||
+		!l->blk->valid || l->blk->desc_gen != l->rs.desc_gen ||
+		l->lent_idx < 0 || l->blk->rowids[l->lent_idx] != rowid)
+		return false;
+	if (!f->have_storage)
+	{
+		f->storage_id = lsm_relation_storage_id(f->rs.rel);
+		f->have_storage = true;
+	}
+	if (!l->have_storage || l->storage_id != f->storage_id)
+		return false;
+	f->last_cid = l->blk->cids ? (CommandId) l->blk->cids[l->lent_idx] :
+		InvalidCommandId;
+	lsm_slot_from_block(&l->rs, l->blk, l->lent_idx, slot);
+	return true;
+}
+
+static uint64 fetcher_ids = 0;
+
+/* the fetcher whose deferred row was decoded last (see lsm_fetch_deform) */
+static uint64 deformed_fetcher_id = 0;
+
 LsmFetcher *
 lsm_fetcher_create(Relation rel)
 {
@@ -167,6 +256,7 @@ lsm_fetcher_create(Relation rel)
 	LsmFetcher *f = palloc0(sizeof(LsmFetcher));
 
 	f->cxt = cxt;
+	f->id = ++fetcher_ids;
 	lsm_read_state_init(&f->rs, rel, NULL);
 	f->blk = lsm_fetch_pool_take(cxt, &f->pool_slot);
 	MemoryContextSwitchTo(old);
@@ -187,6 +277,8 @@ lsm_fetcher_drop_segments(LsmFetcher *f)
 	f->handles = NULL;
 	f->segs_valid = false;
 	f->blk->valid = false;
+	if (lender == f)
+		lender = NULL;
 	for (i = 0; i < f->nprobe_handles; i++)
 		lsm_segment_close(f->probe_handles[i]);
 	f->nprobe_handles = 0;
@@ -202,6 +294,8 @@ lsm_fetcher_reset(LsmFetcher *f)
 void
 lsm_fetcher_destroy(LsmFetcher *f)
 {
+	if (lender == f)
+		lender = NULL;
 	lsm_fetcher_drop_segments(f);
 	if (f->pool_slot >= 0)
 	{
@@ -406,7 +500,10 @@ lsm_fetch_delete_check(LsmFetcher *f, int64 rowid, Snapshot snapshot)
 		if (!f->del_key_valid || f->del_key_xmin != snapshot->xmin ||
 			f->del_key_xmax != snapshot->xmax || f->del_key_hash != h)
 		{
-			f->deletes_possible = lsm_catalog_has_deletes(f->storage_id);
+			f->deletes_possible = lsm_deletes_known(f->storage_id) ||
+				lsm_catalog_has_deletes(f->storage_id);
+			if (f->deletes_possible && !lsm_deletes_known(f->storage_id))
+				lsm_deletes_remember(f->storage_id);
 			f->deletes_seen = lsm_own_delete_count;
 			f->del_key_valid = true;
 			f->del_key_xmin = snapshot->xmin;
@@ -430,6 +527,121 @@ lsm_fetch_delete_check(LsmFetcher *f, int64 rowid, Snapshot snapshot)
 }
 
 /*
+ * Deferred decoding.  An index scan often reads none of the row's columns
+ * (DELETE ... WHERE key = ..., unique checks, existence tests) or reads
+ * them later, and decoding a block of every column is most of the cost of
+ * a point fetch (zstd-compressed chunks in particular).  So an index fetch
+ * into an lsm slot decodes only the block's rowids (and command ids) to
+ * find the row and check its visibility, and stores the row's place in the
+ * slot (LsmTupleTableSlot.deferred); the slot's operations call
+ * lsm_fetch_deform when something first reads a column.  That decodes the
+ * block with the transaction's deform fetcher of the relation (one per
+ * relation, a few at a time, each keeping its last block) and copies the
+ * row into the slot's own memory, so the row stays valid whatever the
+ * index scan or the deform fetcher do next.  The deform fetcher then lends
+ * the row, like any fetcher that has decoded it (lsm_fetch_borrow): an
+ * UPDATE's old version is read once.  An index scan whose rows do get read
+ * gains nothing from deferring and pays a copy per row, so a fetcher one of
+ * whose deferred rows was decoded decodes eagerly from then on.  The row's segment stays readable for the statement: a
+ * segment's pages are reused only when no snapshot can see it.
+ */
+#define LSM_DEFORM_FETCHERS	4		/* relations read at once (joins) */
+
+static LsmFetcher *deform_fetchers[LSM_DEFORM_FETCHERS];	/* in
+															 * TopTransactionContext */
+static Oid	deform_relids[LSM_DEFORM_FETCHERS];
+static int	deform_next = 0;
+
+/* The deform fetcher of a relation (each keeps its last decoded block). */
+static LsmFetcher *
+lsm_deform_fetcher(Relation rel)
+{
+	MemoryContext old;
+	int			i;
+
+	for (i = 0; i < LSM_DEFORM_FETCHERS; i++)
+		if (deform_fetchers[i] != NULL && deform_fetchers[i]->rs.rel == rel &&
+			deform_relids[i] == RelationGetRelid(rel))
+			return deform_fetchers[i];
+	i = deform_next;
+	deform_next = (deform_next + 1) % LSM_DEFORM_FETCHERS;
+	if (deform_fetchers[i] != NULL)
+		lsm_fetcher_destroy(deform_fetchers[i]);
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	deform_fetchers[i] = lsm_fetcher_create(rel);
+	deform_relids[i] = RelationGetRelid(rel);
+	MemoryContextSwitchTo(old);
+	return deform_fetchers[i];
+}
+
+static void
+lsm_fetch_deform(TupleTableSlot *slot)
+{
+	LsmDeferredRow *d = &((LsmTupleTableSlot *) slot)->deferred;
+	LsmFetcher *f = lsm_deform_fetcher(d->rel);
+	LsmSegmentHandle *h;
+	int			idx;
+
+	if (lender == f)
+		lender = NULL;			/* blk may be decoded again below */
+	f->storage_id = lsm_relation_storage_id(d->rel);
+	f->have_storage = true;
+	lsm_read_state_use_desc(&f->rs, slot->tts_tupleDescriptor);
+	h = lsm_probe_handle(f, &d->seg);	/* cached by segment id */
+	lsm_block_decode(&f->rs, h, d->blockno, f->blk);
+	idx = lsm_block_find_rowid(f->blk, d->rowid, true);
+	if (idx < 0)
+		elog(ERROR, "row " INT64_FORMAT " of lsm relation \"%s\" is missing from segment " INT64_FORMAT " block %u",
+			 d->rowid, RelationGetRelationName(d->rel), d->seg.segment_id,
+			 d->blockno);
+	lsm_slot_from_block(&f->rs, f->blk, idx, slot);
+	ExecMaterializeSlot(slot);
+	f->lent_rowid = d->rowid;
+	f->lent_idx = idx;
+	lender = f;
+	deformed_fetcher_id = d->fetcher_id;
+}
+
+/* Store the row found at blk[idx] in `slot` with its columns deferred. */
+static void
+lsm_fetch_store_deferred(LsmFetcher *f, const LsmSegmentEntry *seg,
+						 uint32 blockno, int64 rowid, TupleTableSlot *slot)
+{
+	LsmTupleTableSlot *lslot = (LsmTupleTableSlot *) slot;
+
+	ExecClearTuple(slot);
+	lslot->deferred.rel = f->rs.rel;
+	lslot->deferred.seg = *seg;
+	lslot->deferred.blockno = blockno;
+	lslot->deferred.rowid = rowid;
+	lslot->deferred.fetcher_id = f->id;
+	lslot->deform = lsm_fetch_deform;
+	slot->tts_flags &= ~TTS_FLAG_EMPTY;
+	slot->tts_nvalid = 0;
+	lsm_rowid_to_tid(rowid, &slot->tts_tid);
+	slot->tts_tableOid = RelationGetRelid(f->rs.rel);
+	lsm_slot_set_xmin(slot, f->blk->cids != NULL, InvalidTransactionId);
+}
+
+/* Decode only rowids (and command ids) from now on, or every column again. */
+static void
+lsm_fetch_set_rowids_only(LsmFetcher *f, bool on)
+{
+	if (f->rowids_only == on)
+		return;
+	if (on && f->no_attrs == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(f->cxt);
+
+		f->no_attrs = bms_make_singleton(MaxHeapAttributeNumber + 1);
+		MemoryContextSwitchTo(old);
+	}
+	/* a new column set makes lsm_block_decode decode the block again */
+	lsm_read_state_set_columns(&f->rs, on ? f->no_attrs : NULL);
+	f->rowids_only = on;
+}
+
+/*
  * Fetch the row with `rowid` if `snapshot` sees it.  For a dirty snapshot,
  * may return true for a row of an in-progress transaction with
  * snapshot->xmin set (and, when it has not been flushed yet, all-NULL
@@ -446,6 +658,8 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 	int			idx;
 	int			b;
 
+	if (lender == f)
+		lender = NULL;			/* blk may be decoded again below */
 	if (rowid < 0)
 		return false;
 	lsm_read_state_use_desc(&f->rs, slot->tts_tupleDescriptor);
@@ -471,6 +685,9 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		lsm_slot_from_memrow(&f->rs, row, rowdesc, slot);
 		return true;
 	}
+	if (snapshot->snapshot_type == SNAPSHOT_ANY &&
+		lsm_fetch_borrow(f, rowid, slot))
+		return true;
 
 	if (!f->have_storage)
 	{
@@ -523,6 +740,13 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		seg = NULL;
 	if (seg != NULL)
 	{
+		bool		defer;
+
+		if (f->may_defer && deformed_fetcher_id == f->id)
+			f->may_defer = false;	/* its rows are read: decode eagerly */
+		defer = f->may_defer && slot->tts_ops == lsm_slot_ops();
+
+		lsm_fetch_set_rowids_only(f, defer);
 		b = lsm_segment_find_block(h, rowid);
 		if (b < (int) lsm_segr_header(h->reader)->nblocks &&
 			lsm_segr_block(h->reader, b)->first_rowid <= rowid)
@@ -539,7 +763,15 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 				if (snapshot->snapshot_type == SNAPSHOT_DIRTY &&
 					TransactionIdIsValid(seg->inserting_xid))
 					snapshot->xmin = seg->inserting_xid;
+				if (defer)
+				{
+					lsm_fetch_store_deferred(f, seg, (uint32) b, rowid, slot);
+					return true;
+				}
 				lsm_slot_from_block(&f->rs, f->blk, idx, slot);
+				f->lent_rowid = rowid;
+				f->lent_idx = idx;
+				lender = f;
 				return true;
 			}
 		}
@@ -581,7 +813,9 @@ lsm_fetcher_last_cid(LsmFetcher *f)
  * One fetcher per transaction for the one-off reads of a relation that the
  * executor makes per row (the old version of every updated row, lock and
  * visibility checks), so that each does not reload the segment list.
- * Lives in TopTransactionContext; forgotten at transaction end.
+ * Lives in TopTransactionContext; forgotten at transaction end.  Its
+ * callers copy (materialize) or drop every row before the next fetch, so
+ * it may read rows from another fetcher's block (lsm_fetch_borrow).
  */
 static LsmFetcher *xact_fetcher = NULL;
 static Oid	xact_fetcher_relid = InvalidOid;
@@ -603,6 +837,7 @@ lsm_fetcher_for(Relation rel)
 		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
 		xact_fetcher = lsm_fetcher_create(rel);
+		xact_fetcher->may_borrow = true;
 		xact_fetcher_relid = RelationGetRelid(rel);
 		MemoryContextSwitchTo(old);
 	}
@@ -613,6 +848,8 @@ void
 lsm_fetcher_at_xact_end(void)
 {
 	xact_fetcher = NULL;
+	memset(deform_fetchers, 0, sizeof(deform_fetchers));
+	lender = NULL;
 }
 
 IndexFetchTableData *
@@ -622,6 +859,7 @@ lsm_index_fetch_begin(Relation rel)
 
 	scan->base.rel = rel;
 	scan->fetcher = lsm_fetcher_create(rel);
+	scan->fetcher->may_defer = true;
 	return &scan->base;
 }
 

@@ -98,10 +98,31 @@ typedef struct LsmReadState
  * current transaction: its own rows report its xid, other rows
  * FrozenTransactionId (their inserters committed; segments keep no xids).
  */
+/*
+ * A row stored in a slot before its columns were decoded (point fetches by
+ * index, lsm_fetch.c): where to find it again.
+ */
+typedef struct LsmDeferredRow
+{
+	Relation	rel;
+	LsmSegmentEntry seg;
+	uint32		blockno;
+	int64		rowid;
+	uint64		fetcher_id;		/* the fetch that deferred it */
+} LsmDeferredRow;
+
 typedef struct LsmTupleTableSlot
 {
 	VirtualTupleTableSlot base;
 	TransactionId xmin;
+
+	/*
+	 * While deform is set the row's columns are not decoded yet
+	 * (tts_nvalid is 0): deform(slot) decodes them all, at the first read.
+	 * Clearing the slot forgets it.
+	 */
+	void		(*deform) (TupleTableSlot *slot);
+	LsmDeferredRow deferred;
 } LsmTupleTableSlot;
 
 extern const TupleTableSlotOps *lsm_slot_ops(void);
@@ -251,6 +272,7 @@ extern bool lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot,
 extern CommandId lsm_fetcher_last_cid(LsmFetcher *f);
 extern LsmFetcher *lsm_fetcher_for(Relation rel);
 extern void lsm_fetcher_at_xact_end(void);
+extern void lsm_fetch_forget_lender(void);
 extern void lsm_note_flush(void);
 extern void lsm_note_delete(void);
 extern void lsm_fetch_pool_at_xact_end(void);

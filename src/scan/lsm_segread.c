@@ -940,10 +940,74 @@ static void
 lsm_slot_init(TupleTableSlot *slot)
 {
 	((LsmTupleTableSlot *) slot)->xmin = InvalidTransactionId;
+	((LsmTupleTableSlot *) slot)->deform = NULL;
 	TTSOpsVirtual.init(slot);
 }
 
-/* Slot operations of lsm tables: virtual, plus xmin. */
+/*
+ * Rows whose columns are decoded at the first read (LsmTupleTableSlot.deform,
+ * set by point fetches): every operation that reads the values decodes
+ * them first.
+ */
+static void
+lsm_slot_deform(TupleTableSlot *slot)
+{
+	LsmTupleTableSlot *lslot = (LsmTupleTableSlot *) slot;
+
+	if (lslot->deform != NULL)
+	{
+		void		(*deform) (TupleTableSlot *) = lslot->deform;
+
+		lslot->deform = NULL;
+		deform(slot);
+	}
+}
+
+static void
+lsm_slot_clear(TupleTableSlot *slot)
+{
+	((LsmTupleTableSlot *) slot)->deform = NULL;
+	TTSOpsVirtual.clear(slot);
+}
+
+/* the virtual copyslot clears the destination without our clear */
+static void
+lsm_slot_copyslot(TupleTableSlot *dstslot, TupleTableSlot *srcslot)
+{
+	((LsmTupleTableSlot *) dstslot)->deform = NULL;
+	TTSOpsVirtual.copyslot(dstslot, srcslot);
+}
+
+static void
+lsm_slot_getsomeattrs(TupleTableSlot *slot, int natts)
+{
+	lsm_slot_deform(slot);
+	if (slot->tts_nvalid < natts)
+		TTSOpsVirtual.getsomeattrs(slot, natts);	/* reports the error */
+}
+
+static void
+lsm_slot_materialize(TupleTableSlot *slot)
+{
+	lsm_slot_deform(slot);
+	TTSOpsVirtual.materialize(slot);
+}
+
+static HeapTuple
+lsm_slot_copy_heap_tuple(TupleTableSlot *slot)
+{
+	lsm_slot_deform(slot);
+	return TTSOpsVirtual.copy_heap_tuple(slot);
+}
+
+static MinimalTuple
+lsm_slot_copy_minimal_tuple(TupleTableSlot *slot)
+{
+	lsm_slot_deform(slot);
+	return TTSOpsVirtual.copy_minimal_tuple(slot);
+}
+
+/* Slot operations of lsm tables: virtual, plus xmin and deferred decoding. */
 const TupleTableSlotOps *
 lsm_slot_ops(void)
 {
@@ -953,6 +1017,12 @@ lsm_slot_ops(void)
 		lsm_slot_ops_data.base_slot_size = sizeof(LsmTupleTableSlot);
 		lsm_slot_ops_data.init = lsm_slot_init;
 		lsm_slot_ops_data.getsysattr = lsm_slot_getsysattr;
+		lsm_slot_ops_data.clear = lsm_slot_clear;
+		lsm_slot_ops_data.copyslot = lsm_slot_copyslot;
+		lsm_slot_ops_data.getsomeattrs = lsm_slot_getsomeattrs;
+		lsm_slot_ops_data.materialize = lsm_slot_materialize;
+		lsm_slot_ops_data.copy_heap_tuple = lsm_slot_copy_heap_tuple;
+		lsm_slot_ops_data.copy_minimal_tuple = lsm_slot_copy_minimal_tuple;
 		lsm_slot_ops_ready = true;
 	}
 	return &lsm_slot_ops_data;

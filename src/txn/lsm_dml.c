@@ -27,6 +27,13 @@
  *	  mode is kept in the delete record.  Unlike heap, a FOR KEY SHARE lock
  *	  taken on the old version is not carried over to the new one.
  *
+ *	  In the common case -- no row of the table locked, no live delete
+ *	  record of the row -- the check and the record are one step: the
+ *	  record is inserted speculatively with a partial uniqueness check on
+ *	  lsm.deleted's primary key, which looks at exactly what the probe of
+ *	  the row's delete record would, and is killed again if that check
+ *	  fails; the full protocol above then runs.
+ *
  *	  SERIALIZABLE: reads take relation-level predicate locks and writes
  *	  check for rw-conflicts against them, so write skew is caught (at
  *	  relation granularity: more false positives than heap's tuple locks).
@@ -154,6 +161,14 @@ lsm_lock_conflict_along_chain(uint64 storage_id, int64 rowid, int mode,
 	int			guard = 0;
 
 	locker = lsm_catalog_rowlock_conflict(storage_id, rowid, mode, own);
+
+	/*
+	 * Running lockers of an older version can only hold FOR KEY SHARE
+	 * (anything stronger made the update wait for them), which conflicts
+	 * only with FOR UPDATE: a key-keeping UPDATE need not look.
+	 */
+	if (!lsm_lock_modes_conflict(LockTupleKeyShare, mode))
+		return locker;
 	while (!TransactionIdIsValid(locker) && guard++ < 1000)
 	{
 		bool		dummy;
@@ -161,10 +176,6 @@ lsm_lock_conflict_along_chain(uint64 storage_id, int64 rowid, int mode,
 		rowid = lsm_catalog_key_keeping_predecessor(storage_id, rowid);
 		if (rowid < 0)
 			break;
-		/*
-		 * Running lockers of an older version can only hold FOR KEY SHARE
-		 * (anything stronger made the update wait for them).
-		 */
 		locker = lsm_catalog_rowlock_conflict(storage_id, rowid, mode, &dummy);
 	}
 	return locker;
@@ -203,6 +214,22 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 			return TM_BeingModified;
 		}
 
+		/*
+		 * The common case, in one step: no row of the table is locked, no
+		 * crosscheck snapshot, and no live delete record of the row (which
+		 * inserting ours tests as part of the primary key's uniqueness
+		 * check on lsm.deleted).  Otherwise nothing changed, and the steps
+		 * below find out what stands in the way.
+		 */
+		if (crosscheck == InvalidSnapshot &&
+			!lsm_catalog_has_rowlocks(storage_id) &&
+			lsm_catalog_try_insert_delete(storage_id, rowid, successor,
+										  (int) mode))
+		{
+			UnlockTuple(rel, &tid, ExclusiveLock);
+			return TM_Ok;
+		}
+
 		lsm_catalog_probe_delete(storage_id, rowid, &probe);
 		switch (probe.state)
 		{
@@ -227,8 +254,17 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 				break;
 		}
 
-		locker = lsm_lock_conflict_along_chain(storage_id, rowid, (int) mode,
-											   &own);
+		/*
+		 * One probe answers for the row and every version it was updated
+		 * from when the table has no row lock at all (the common case).
+		 * Lockers of this row take the tuple lock we hold, so none can
+		 * appear on it before our delete record is in place.
+		 */
+		if (lsm_catalog_has_rowlocks(storage_id))
+			locker = lsm_lock_conflict_along_chain(storage_id, rowid,
+												   (int) mode, &own);
+		else
+			locker = InvalidTransactionId;
 		if (TransactionIdIsValid(locker))
 		{
 			UnlockTuple(rel, &tid, ExclusiveLock);

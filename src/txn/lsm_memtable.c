@@ -849,6 +849,9 @@ lsm_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
 			lsm_dml_subxact_end(false);
+			/* the aborted level's fetchers may be freed without ending */
+			lsm_fetch_forget_lender();
+			lsm_catalog_subxact_abort();
 			for (mt = memtables; mt; mt = next)
 			{
 				next = mt->next;
@@ -924,6 +927,10 @@ lsm_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_PREPARE:
 			lsm_memtable_flush_all();
 			lsm_dml_release_locks();
+			lsm_catalog_close_xact();
+			break;
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			/* a worker writes nothing, but may have probed the catalog */
 			lsm_catalog_close_xact();
 			break;
 		case XACT_EVENT_COMMIT:
