@@ -602,6 +602,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 			l0_count++;
 	}
 
+	res->l0_segments = l0_count;
+
 	/* 3. group neighbours and rewrite the groups worth it */
 	{
 		int64		tsegs = 0,

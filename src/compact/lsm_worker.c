@@ -80,6 +80,8 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
  * milliseconds; a VACUUM call about as long).
  */
 #define LSM_WORKER_VACUUM_INTERVAL_MS	500
+/* the pause between rounds that found no level 0 over the trigger */
+#define LSM_WORKER_BREATH_MS	20L
 /* how long a busy worker keeps going over the same tables before ranking again */
 #define LSM_WORKER_RELIST_MS	250
 /* how long a worker keeps going while its tables keep needing work */
@@ -304,9 +306,12 @@ lsm_worker_candidates(void)
 	return relids;
 }
 
-/* Compact one table in its own transaction; true if it rewrote anything. */
+/*
+ * Compact one table in its own transaction; true if it rewrote anything.
+ * *urgent: level 0 was over lsm.compact_l0_trigger.
+ */
 static bool
-lsm_worker_compact_one(Oid relid)
+lsm_worker_compact_one(Oid relid, bool *urgent)
 {
 	Relation	rel;
 	LsmCompactResult res;
@@ -356,6 +361,7 @@ lsm_worker_compact_one(Oid relid)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	*urgent = res.l0_segments > lsm_compact_l0_trigger;
 	return res.segments_in > 0;
 }
 
@@ -441,6 +447,7 @@ lsm_worker_main(Datum arg)
 	for (;;)
 	{
 		volatile bool worked = false;
+		volatile bool urgent = false;
 		bool		done;
 
 		/*
@@ -481,8 +488,12 @@ lsm_worker_main(Datum arg)
 				break;
 			PG_TRY();
 			{
-				if (lsm_worker_compact_one(relid))
+				bool		hot = false;
+
+				if (lsm_worker_compact_one(relid, &hot))
 					worked = did = true;
+				if (hot)
+					urgent = true;
 			}
 			PG_CATCH();
 			{
@@ -535,7 +546,19 @@ lsm_worker_main(Datum arg)
 		}
 		if (done)
 			break;
-		/* straight into the next round: level 0 grows while we wait */
+
+		/*
+		 * Straight into the next round while level 0 is over the trigger
+		 * somewhere (it grows while we wait); otherwise (folding deletes,
+		 * merging upper levels) a breath, so that a table under a steady
+		 * UPDATE load does not keep a core busy relocating its segments.
+		 */
+		if (!urgent)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 LSM_WORKER_BREATH_MS, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
 	}
 
 	/* catalog rows of storages that no longer exist */
