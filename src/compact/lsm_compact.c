@@ -97,6 +97,9 @@
 
 PG_FUNCTION_INFO_V1(lsm_compact);
 
+/* settled delete records that make a background relocation worth it */
+#define LSM_RELOCATE_BATCH	4096
+
 /* One eligible segment and what the policy knows of it. */
 typedef struct LsmCompactInput
 {
@@ -678,10 +681,18 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		glive += live;
 	}
 
-	/* segments left as they are fold their settled deletes into their map */
+	/*
+	 * Segments left as they are fold their settled deletes into their map.
+	 * A relocation rewrites the segment's whole map, so the background
+	 * worker waits until a segment has a batch worth it (1% of its rows, or
+	 * LSM_RELOCATE_BATCH records): under a steady stream of single-row
+	 * UPDATEs it would otherwise rewrite large maps on every pass.
+	 */
 	for (i = 0; i < nin; i++)
 	{
-		if (!in[i].done && in[i].records > 0)
+		if (!in[i].done && in[i].records > 0 &&
+			(wait_ms < 0 || in[i].records >= LSM_RELOCATE_BATCH ||
+			 in[i].records * 100 >= in[i].seg->row_count))
 			lsm_compact_relocate(rel, storage_id, &in[i], records, nrecords,
 								 &dropped, &ndropped, &dropped_cap, res,
 								 progress);
