@@ -504,22 +504,67 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			lsm_remember_lock(lsm_catalog_insert_rowlock(storage_id, rowid, (int) mode));
 		UnlockTuple(rel, &cur, ExclusiveLock);
 
-		/* FOR KEY SHARE on an old version also holds the newer ones */
+		/*
+		 * FOR KEY SHARE on an old version also holds the newer ones, as
+		 * heap's lock follows the update chain: a newer version that a
+		 * running transaction deletes (or changes the key of) is waited
+		 * for, and one whose key a committed transaction took away fails
+		 * the lock like heap's (the key this lock protects is gone).
+		 */
 		if (key_share_chain)
 		{
 			int64		next = probe.successor;
 			int			guard = 0;
+			bool		restart = false;
 
 			while (next >= 0 && guard++ < 1000)
 			{
 				LsmDeleteProbe p;
 
-				lsm_remember_lock(lsm_catalog_insert_rowlock(storage_id, next, (int) mode));
 				lsm_catalog_probe_delete(storage_id, next, &p);
-				if (p.state == LSM_DEL_NONE)
-					break;
+				if (p.state == LSM_DEL_IN_PROGRESS &&
+					lsm_lock_modes_conflict(p.lockmode, (int) mode))
+				{
+					ItemPointerData ntid;
+
+					if (wait_policy == LockWaitSkip)
+						return TM_WouldBlock;
+					if (wait_policy == LockWaitError)
+						ereport(ERROR,
+								(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+								 errmsg("could not obtain lock on row in relation \"%s\"",
+										RelationGetRelationName(rel))));
+					lsm_rowid_to_tid(next, &ntid);
+					XactLockTableWait(p.xid, rel, &ntid, XLTW_LockUpdated);
+					continue;	/* look at this version again */
+				}
+				if (p.state == LSM_DEL_COMMITTED &&
+					lsm_lock_modes_conflict(p.lockmode, (int) mode))
+				{
+					if ((flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) &&
+						p.successor >= 0)
+					{
+						/* the key changed: lock the newest version instead */
+						rowid = p.successor;
+						tmfd->traversed = true;
+						restart = true;
+						break;
+					}
+					if ((flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) &&
+						p.successor == LSM_SUCCESSOR_MOVED)
+						ereport(ERROR,
+								(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+								 errmsg("tuple to be locked was already moved to another partition due to concurrent update")));
+					lsm_fill_failure(tmfd, next, &p);
+					return p.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
+				}
+				lsm_remember_lock(lsm_catalog_insert_rowlock(storage_id, next, (int) mode));
+				if (p.state != LSM_DEL_IN_PROGRESS && p.state != LSM_DEL_COMMITTED)
+					break;		/* the newest version, or deleted by us */
 				next = p.successor;
 			}
+			if (restart)
+				continue;
 		}
 		break;
 	}
