@@ -383,6 +383,28 @@ lsm_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	return TM_Ok;
 }
 
+static void lsm_lock_not_available(Relation rel) pg_attribute_noreturn();
+static void lsm_lock_moved_partition(void) pg_attribute_noreturn();
+
+/* NOWAIT met a conflicting lock. */
+static void
+lsm_lock_not_available(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("could not obtain lock on row in relation \"%s\"",
+					RelationGetRelationName(rel))));
+}
+
+/* The version to lock went to another partition (heap's error). */
+static void
+lsm_lock_moved_partition(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("tuple to be locked was already moved to another partition due to concurrent update")));
+}
+
 /*
  * Lock a row version (SELECT FOR ..., foreign-key checks, EvalPlanQual).
  * With TUPLE_LOCK_FLAG_FIND_LAST_VERSION, follows committed updates to the
@@ -418,10 +440,7 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		{
 			if (wait_policy == LockWaitSkip)
 				return TM_WouldBlock;
-			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("could not obtain lock on row in relation \"%s\"",
-							RelationGetRelationName(rel))));
+			lsm_lock_not_available(rel);
 		}
 
 		lsm_catalog_probe_delete(storage_id, rowid, &probe);
@@ -456,9 +475,7 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			}
 			if ((flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) &&
 				probe.successor == LSM_SUCCESSOR_MOVED)
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("tuple to be locked was already moved to another partition due to concurrent update")));
+				lsm_lock_moved_partition();
 			lsm_fill_failure(tmfd, rowid, &probe);
 			return probe.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
 		}
@@ -475,10 +492,7 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			if (wait_policy == LockWaitSkip)
 				return TM_WouldBlock;
 			if (wait_policy == LockWaitError)
-				ereport(ERROR,
-						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-						 errmsg("could not obtain lock on row in relation \"%s\"",
-								RelationGetRelationName(rel))));
+				lsm_lock_not_available(rel);
 			XactLockTableWait(wait_for, rel, &cur, XLTW_Lock);
 			continue;
 		}
@@ -530,10 +544,7 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 					if (wait_policy == LockWaitSkip)
 						return TM_WouldBlock;
 					if (wait_policy == LockWaitError)
-						ereport(ERROR,
-								(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-								 errmsg("could not obtain lock on row in relation \"%s\"",
-										RelationGetRelationName(rel))));
+						lsm_lock_not_available(rel);
 					lsm_rowid_to_tid(next, &ntid);
 					XactLockTableWait(p.xid, rel, &ntid, XLTW_LockUpdated);
 					continue;	/* look at this version again */
@@ -552,9 +563,7 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 					}
 					if ((flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) &&
 						p.successor == LSM_SUCCESSOR_MOVED)
-						ereport(ERROR,
-								(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-								 errmsg("tuple to be locked was already moved to another partition due to concurrent update")));
+						lsm_lock_moved_partition();
 					lsm_fill_failure(tmfd, next, &p);
 					return p.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
 				}
