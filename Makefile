@@ -24,6 +24,7 @@ OBJS = \
 	src/storage/lsm_pages.o \
 	src/catalog/lsm_catalog.o \
 	src/catalog/lsm_schema.o \
+	src/catalog/lsm_delcache.o \
 	src/txn/lsm_memtable.o \
 	src/txn/lsm_flush.o \
 	src/txn/lsm_dml.o \

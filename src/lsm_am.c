@@ -464,12 +464,19 @@ _PG_init(void)
 							 NULL,
 							 &lsm_enable_aggregate_pushdown, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.deleted_cache_size",
+							"Memory a backend may keep the delete sets of lsm tables in between scans.",
+							"Scans then read the delete records of a table from lsm.deleted only when "
+							"they changed; 0 turns the cache off.",
+							&lsm_deleted_cache_kb, 65536, 0, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lsm");
 
 	lsm_preloaded = process_shared_preload_libraries_in_progress;
 	if (lsm_preloaded)
 	{
 		lsm_progress_init();
+		lsm_delcache_shmem_init();
 		lsm_worker_register_launcher();
 	}
 

@@ -738,6 +738,7 @@ lsm_catalog_drop_storage(uint64 storage_id)
 		return;
 	lsm_catalog_delete_rows("segment", "segment_rowid_idx", storage_id);
 	lsm_catalog_delete_rows("inflight", "inflight_rowid_idx", storage_id);
+	lsm_delcache_touch(storage_id);
 	lsm_catalog_delete_rows("deleted", "deleted_pkey", storage_id);
 	lsm_catalog_delete_rows("rowlock", "rowlock_rowid_idx", storage_id);
 	lsm_catalog_delete_rows("compaction", "compaction_pkey", storage_id);
@@ -1063,6 +1064,7 @@ lsm_insert_delete_record(uint64 storage_id, int64 rowid, int64 successor,
 	values[2] = Int64GetDatum(successor);
 	values[3] = Int32GetDatum(lockmode);
 
+	lsm_delcache_touch(storage_id);
 	rel = lsm_deleted_rel_for_write(&ind);
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	if (partial)
@@ -1221,13 +1223,10 @@ lsm_int64_cmp(const void *a, const void *b)
 }
 
 /*
- * The rowids whose delete `snapshot` sees, sorted (palloc'd; NULL when
- * none).  This is the merge-on-read set a scan skips.
- */
-/*
- * Rowids of the delete records of a storage that `snapshot` sees, sorted.
- * With a valid `horizon`, only records of committed transactions older
- * than it (settled deletes).
+ * Rowids of the delete records of a storage that `snapshot` sees, sorted
+ * (palloc'd; NULL when none).  With a valid `horizon`, only records of
+ * committed transactions older than it (settled deletes).  With
+ * `newest_xmin`, also the newest inserting xid among them.
  */
 static int64 *
 lsm_catalog_collect_deleted(uint64 storage_id, Snapshot snapshot,
@@ -1281,6 +1280,99 @@ lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
 {
 	return lsm_catalog_collect_deleted(storage_id, snapshot,
 									   InvalidTransactionId, n);
+}
+
+/*
+ * Every delete record of a storage, judged against the MVCC snapshot
+ * `snap` (the build of a cached delete set, lsm_delcache.c): out->rowids
+ * (sorted) are the records `snap` sees and out->newest_xmin the newest of
+ * their inserters; out->newest_xmax is the newest deleter of a record
+ * `snap` no longer sees (a compaction folded it); out->pending lists the
+ * inserters `snap` takes as still running, whose records another snapshot
+ * may see once they commit.  Aborted records are skipped.
+ */
+void
+lsm_catalog_judge_deletes(uint64 storage_id, Snapshot snap,
+						  LsmJudgedDeletes *out)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int			cap = 0,
+				pcap = 0;
+
+	memset(out, 0, sizeof(*out));
+	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
+							  SnapshotAny, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
+		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
+		bool		visible;
+		bool		isnull;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		visible = HeapTupleSatisfiesVisibility(tup, snap, buf);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+		if (visible)
+		{
+			if (out->n == cap)
+			{
+				cap = cap == 0 ? 64 : cap * 2;
+				out->rowids = out->rowids ?
+					repalloc_huge(out->rowids, sizeof(int64) * cap) :
+					palloc(sizeof(int64) * cap);
+			}
+			out->rowids[out->n++] =
+				DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel), &isnull));
+			if (TransactionIdIsNormal(xmin) &&
+				(!TransactionIdIsValid(out->newest_xmin) ||
+				 TransactionIdFollows(xmin, out->newest_xmin)))
+				out->newest_xmin = xmin;
+			continue;
+		}
+		if (!TransactionIdIsNormal(xmin))
+			continue;			/* killed speculative insertion */
+		if (XidInMVCCSnapshot(xmin, snap))
+		{
+			/* running when snap was taken: may commit later */
+			if (!TransactionIdDidAbort(xmin))
+			{
+				if (out->npending == pcap)
+				{
+					pcap = pcap == 0 ? 8 : pcap * 2;
+					out->pending = out->pending ?
+						repalloc(out->pending, sizeof(TransactionId) * pcap) :
+						palloc(sizeof(TransactionId) * pcap);
+				}
+				out->pending[out->npending++] = xmin;
+			}
+			continue;
+		}
+		if (!TransactionIdDidCommit(xmin))
+			continue;			/* aborted */
+
+		/* committed before snap, so snap misses it because it was deleted */
+		{
+			TransactionId xmax = HeapTupleHeaderGetRawXmax(tup->t_data);
+
+			if ((tup->t_data->t_infomask & HEAP_XMAX_IS_MULTI) ||
+				!TransactionIdIsNormal(xmax))
+				xmax = snap->xmax;	/* be safe: every xid snap knew of */
+			if (!TransactionIdIsValid(out->newest_xmax) ||
+				TransactionIdFollows(xmax, out->newest_xmax))
+				out->newest_xmax = xmax;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (out->n > 1)
+		qsort(out->rowids, out->n, sizeof(int64), lsm_int64_cmp);
 }
 
 /* ---- row locks ---- */
@@ -1654,6 +1746,7 @@ lsm_catalog_remove_deletes(uint64 storage_id, const int64 *rowids, int n,
 
 	if (n == 0)
 		return 0;
+	lsm_delcache_touch(storage_id);
 	rel = table_open(lsm_catalog_relid("deleted"), RowExclusiveLock);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
@@ -1787,9 +1880,7 @@ int64
 lsm_catalog_count_deletes(uint64 storage_id, Snapshot snapshot)
 {
 	int			n;
-	int64	   *set = lsm_catalog_deleted_set(storage_id, snapshot, &n);
 
-	if (set)
-		pfree(set);
+	(void) lsm_deleted_rowids(storage_id, snapshot, &n);
 	return n;
 }

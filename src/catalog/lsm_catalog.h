@@ -99,6 +99,26 @@ extern int64 *lsm_catalog_settled_deletes(uint64 storage_id,
 										  TransactionId horizon, int *n);
 extern int64 *lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot,
 									  int *n);
+typedef struct LsmJudgedDeletes
+{
+	int64	   *rowids;			/* records the snapshot sees, sorted */
+	int			n;
+	TransactionId newest_xmin;	/* newest inserter of those */
+	TransactionId newest_xmax;	/* newest deleter of records it no longer sees */
+	TransactionId *pending;		/* inserters it takes as running */
+	int			npending;
+} LsmJudgedDeletes;
+extern void lsm_catalog_judge_deletes(uint64 storage_id, Snapshot snap,
+									  LsmJudgedDeletes *out);
+
+/* the backend's cache of committed delete sets (lsm_delcache.c) */
+extern int	lsm_deleted_cache_kb;
+extern void lsm_delcache_shmem_init(void);
+extern const int64 *lsm_deleted_rowids(uint64 storage_id, Snapshot snapshot,
+									   int *n);
+extern void lsm_delcache_touch(uint64 storage_id);
+extern void lsm_delcache_pre_commit(void);
+extern void lsm_delcache_xact_end(void);
 
 /* row locks (lsm.rowlock) */
 extern ItemPointerData lsm_catalog_insert_rowlock(uint64 storage_id,

@@ -74,7 +74,7 @@ typedef struct LsmScanDescData
 	int			nsrc;
 	LsmDecodedBlock blk;
 	bool		own_snapshot;
-	int64	   *deleted;		/* rowids whose delete the snapshot sees */
+	const int64 *deleted;	/* rowids whose delete the snapshot sees */
 	int			ndeleted;
 	int			del_hint;		/* where the last lookup ended */
 
@@ -99,6 +99,7 @@ typedef struct LsmScanDescData
 	/* batches (lsm_scan_next_batch) */
 	int		   *sel;			/* visible row indexes of the batch */
 	int			sel_cap;
+	uint8	   *keep;			/* per row of a block: not deleted (sel_cap) */
 	Datum	  **run_values;		/* buffered rows deformed, [attr][row] */
 	bool	  **run_isnull;
 	TupleTableSlot *run_slot;
@@ -449,7 +450,7 @@ lsm_cursor_rowid(LsmScanDesc scan)
  * non-vacuumable snapshots see deleted rows; a dirty snapshot sees rows
  * whose deleter is still running.
  */
-int64 *
+const int64 *
 lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
 {
 	*n = 0;
@@ -458,7 +459,7 @@ lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
 		return NULL;
 	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
 		snapshot = SnapshotSelf;
-	return lsm_catalog_deleted_set(storage_id, snapshot, n);
+	return lsm_deleted_rowids(storage_id, snapshot, n);
 }
 
 /*
@@ -814,9 +815,13 @@ lsm_scan_sel(LsmScanDesc scan, int n)
 		MemoryContext old = MemoryContextSwitchTo(scan->scxt);
 
 		if (scan->sel)
+		{
 			pfree(scan->sel);
+			pfree(scan->keep);
+		}
 		scan->sel_cap = Max(n, 1024);
 		scan->sel = palloc(sizeof(int) * scan->sel_cap);
+		scan->keep = palloc(scan->sel_cap);
 		MemoryContextSwitchTo(old);
 	}
 	return scan->sel;
@@ -893,6 +898,90 @@ lsm_scan_run_batch(LsmScanDesc scan, LsmSource *src, int from, int to,
 	return n;
 }
 
+/* Position of the first rowid >= `rowid` in the delete set. */
+static int
+lsm_scan_deleted_from(LsmScanDesc scan, int64 rowid)
+{
+	int			l = 0,
+				h = scan->ndeleted;
+
+	while (l < h)
+	{
+		int			mid = l + (h - l) / 2;
+
+		if (scan->deleted[mid] < rowid)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return l;
+}
+
+/*
+ * Fill `sel` with the rows of a decoded block the scan returns: not in the
+ * delete set (when `dels`, some rowid of the block is) and, for rows our
+ * own transaction wrote, visible by command id.  Both the block's rowids
+ * and the delete set ascend, so one merge pass does it; a block of
+ * consecutive rowids (the usual case) just clears the deleted rows from a
+ * mask.  Returns how many rows are selected.
+ */
+static int
+lsm_scan_select_block(LsmScanDesc scan, LsmDecodedBlock *blk, bool dels,
+					  int *sel)
+{
+	int			nrows = (int) blk->nrows;
+	const int64 *rowids = blk->rowids;
+	Snapshot	snap = scan->base.rs_snapshot;
+	int			n = 0;
+	int			r;
+
+	if (!dels)
+	{
+		for (r = 0; r < nrows; r++)
+			if (lsm_row_visible_cid(snap, true, (CommandId) blk->cids[r]))
+				sel[n++] = r;
+		return n;
+	}
+	if (blk->cids == NULL && rowids[nrows - 1] - rowids[0] == nrows - 1)
+	{
+		uint8	   *keep = scan->keep;
+		int			j;
+
+		memset(keep, 1, nrows);
+		for (j = lsm_scan_deleted_from(scan, rowids[0]);
+			 j < scan->ndeleted && scan->deleted[j] <= rowids[nrows - 1]; j++)
+			keep[scan->deleted[j] - rowids[0]] = 0;
+		for (r = 0; r < nrows; r++)
+		{
+			sel[n] = r;
+			n += keep[r];
+		}
+	}
+	else
+	{
+		int			j = lsm_scan_deleted_from(scan, rowids[0]);
+		int			nd = scan->ndeleted;
+
+		for (r = 0; r < nrows; r++)
+		{
+			while (j < nd && scan->deleted[j] < rowids[r])
+				j++;
+			if (j < nd && scan->deleted[j] == rowids[r])
+			{
+				scan->counters.rows_deleted++;
+				continue;
+			}
+			if (blk->cids != NULL &&
+				!lsm_row_visible_cid(snap, true, (CommandId) blk->cids[r]))
+				continue;
+			sel[n++] = r;
+		}
+		return n;
+	}
+	scan->counters.rows_deleted += nrows - n;
+	return n;
+}
+
 /*
  * lsm_scan_next_batch
  *		The next block of visible rows, for callers that work on columns
@@ -908,7 +997,6 @@ bool
 lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 {
 	LsmScanDesc scan = (LsmScanDesc) sscan;
-	Snapshot	snap = scan->base.rs_snapshot;
 
 	if (!scan->inited)
 	{
@@ -980,23 +1068,9 @@ lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 			else
 			{
 				int		   *sel = lsm_scan_sel(scan, nrows);
-				int			n = 0;
-				int			r;
 
-				for (r = 0; r < nrows; r++)
-				{
-					if (dels && lsm_scan_is_deleted(scan, blk->rowids[r]))
-					{
-						scan->counters.rows_deleted++;
-						continue;
-					}
-					if (blk->cids != NULL &&
-						!lsm_row_visible_cid(snap, true, (CommandId) blk->cids[r]))
-						continue;
-					sel[n++] = r;
-				}
 				batch->sel = sel;
-				batch->nsel = n;
+				batch->nsel = lsm_scan_select_block(scan, blk, dels, sel);
 			}
 			if (batch->nsel > 0)
 			{
@@ -1438,7 +1512,7 @@ lsm_scan_add_deletes(TableScanDesc sscan, Snapshot snapshot)
 	LsmScanDesc scan = (LsmScanDesc) sscan;
 	MemoryContext old = MemoryContextSwitchTo(scan->scxt);
 	int			n;
-	int64	   *recs = lsm_scan_deleted_set(lsm_relation_storage_id(scan->base.rs_rd),
+	const int64 *recs = lsm_scan_deleted_set(lsm_relation_storage_id(scan->base.rs_rd),
 											snapshot, &n);
 
 	if (n > 0)

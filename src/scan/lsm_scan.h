@@ -227,7 +227,8 @@ extern bool lsm_scan_sample_next_block(TableScanDesc scan,
 extern bool lsm_scan_sample_next_tuple(TableScanDesc scan,
 									   struct SampleScanState *scanstate,
 									   TupleTableSlot *slot);
-extern int64 *lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot, int *n);
+extern const int64 *lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot,
+										 int *n);
 extern void lsm_scan_add_deletes(TableScanDesc scan, Snapshot snapshot);
 extern Size lsm_parallelscan_estimate(Relation rel);
 extern Size lsm_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan);

@@ -249,15 +249,11 @@ lsm_live_row_count(Relation rel, Snapshot snapshot)
 	int			i;
 
 	int			ndeleted;
-	int64	   *deleted;
 
 	segs = lsm_catalog_segments(lsm_relation_storage_id(rel), snapshot);
 	for (i = 0; i < segs->nsegs; i++)
 		n += segs->segs[i].row_count - segs->segs[i].deleted_count;
-	deleted = lsm_catalog_deleted_set(lsm_relation_storage_id(rel), snapshot,
-									  &ndeleted);
-	if (deleted)
-		pfree(deleted);
+	(void) lsm_deleted_rowids(lsm_relation_storage_id(rel), snapshot, &ndeleted);
 	return n + lsm_memtable_buffered_rows(rel) - ndeleted;
 }
 

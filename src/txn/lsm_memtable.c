@@ -928,6 +928,7 @@ lsm_xact_callback(XactEvent event, void *arg)
 			lsm_memtable_flush_all();
 			lsm_dml_release_locks();
 			lsm_catalog_close_xact();
+			lsm_delcache_pre_commit();
 			break;
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 			/* a worker writes nothing, but may have probed the catalog */
@@ -946,6 +947,7 @@ lsm_xact_callback(XactEvent event, void *arg)
 			lsm_dml_xact_end();
 			lsm_fetcher_at_xact_end();
 			lsm_catalog_forget_xact();
+			lsm_delcache_xact_end();
 			break;
 		default:
 			break;

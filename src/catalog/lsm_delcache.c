@@ -1,0 +1,376 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsm_delcache.c
+ *	  A backend's cache of the committed delete sets of lsm storages.
+ *
+ * Merge-on-read makes every scan skip the rows whose delete record its
+ * snapshot sees.  Reading those records from lsm.deleted costs about 100 ns
+ * each, so right after a bulk DELETE (and until compaction folds the
+ * records into persisted delete maps) a scan of a table with 200,000
+ * pending deletes spends more time collecting them than reading the table.
+ * The set barely changes between one scan and the next, so a backend keeps
+ * it: per storage, the sorted rowids of the records a recent snapshot saw.
+ *
+ * An entry built from snapshot B serves a later snapshot S when S sees
+ * exactly those records and no others:
+ *
+ *	 - every record in the entry is visible to S: its inserter committed
+ *	   before S's xmin (newest_xmin precedes S->xmin);
+ *	 - no record the entry left out because B no longer saw it (compaction
+ *	   folded it into a delete map and deleted it) is still seen by S: the
+ *	   newest such deleter precedes S->xmin;
+ *	 - no record B took as in progress is now committed and visible to S
+ *	   (the `pending` inserters, checked against S);
+ *	 - no record was written or removed after the build scan began: every
+ *	   transaction that inserts or deletes records of a storage increments
+ *	   a shared generation counter of the storage at pre-commit (and at
+ *	   pre-prepare), before its changes can become visible, and the entry
+ *	   remembers the counter as it was before the build scan started.  A
+ *	   transaction that wrote its records before the scan began is seen by
+ *	   the scan (committed or pending); one that writes later moves the
+ *	   counter before anyone can see its records.
+ *
+ * An entry that fails the first two tests is simply not used for that
+ * snapshot (an older REPEATABLE READ snapshot reads lsm.deleted itself);
+ * one that fails the last two is rebuilt.  A rowid in the entry whose
+ * record compaction has since folded is harmless: the delete map hides the
+ * row too, and a folded row is never visible again.  The cache is not used
+ * by a transaction that wrote records of the storage itself (its own
+ * uncommitted records), for non-MVCC snapshots, during recovery (replay
+ * runs no pre-commit callbacks, so the counters would not move), without
+ * shared memory (lsm_am not preloaded), or with lsm.deleted_cache_size = 0.
+ *
+ * Counters live in a fixed array of slots, a storage mapped to one by
+ * hash; two storages sharing a slot just invalidate each other more
+ * often.  Entries no transaction-local scan can be reading are freed only
+ * at transaction end, so a scan may keep using the array it was given.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "lsm_am.h"
+#include "catalog/lsm_catalog.h"
+
+#define LSM_DELCACHE_SLOTS	1024
+
+/* lsm.deleted_cache_size, kB; 0 turns the cache off */
+int			lsm_deleted_cache_kb = 65536;
+
+typedef struct LsmDelCacheEntry
+{
+	uint64		storage_id;
+	uint64		generation;		/* slot counter before the build scan */
+	TransactionId newest_xmin;
+	TransactionId newest_xmax;
+	TransactionId *pending;
+	int			npending;
+	int64	   *rowids;
+	int			n;
+	Size		bytes;
+	uint64		last_used;
+	struct LsmDelCacheEntry *next;
+} LsmDelCacheEntry;
+
+static pg_atomic_uint64 *delcache_generations = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static MemoryContext delcache_cxt = NULL;
+static LsmDelCacheEntry *delcache_entries = NULL;
+static LsmDelCacheEntry *delcache_retired = NULL;	/* freed at xact end */
+static Size delcache_bytes = 0;
+static uint64 delcache_clock = 0;
+
+/* storages whose records this transaction wrote (rarely more than a few) */
+static uint64 *touched = NULL;
+static int	ntouched = 0;
+static int	maxtouched = 0;
+
+static void
+lsm_delcache_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(sizeof(pg_atomic_uint64) * LSM_DELCACHE_SLOTS);
+}
+
+static void
+lsm_delcache_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	delcache_generations = ShmemInitStruct("lsm delete set generations",
+										   sizeof(pg_atomic_uint64) * LSM_DELCACHE_SLOTS,
+										   &found);
+	if (!found)
+	{
+		int			i;
+
+		for (i = 0; i < LSM_DELCACHE_SLOTS; i++)
+			pg_atomic_init_u64(&delcache_generations[i], 0);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* From _PG_init while shared_preload_libraries is being processed. */
+void
+lsm_delcache_shmem_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = lsm_delcache_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = lsm_delcache_shmem_startup;
+}
+
+static inline pg_atomic_uint64 *
+lsm_delcache_slot(uint64 storage_id)
+{
+	uint64		h = storage_id * UINT64CONST(0x9E3779B97F4A7C15);
+
+	return &delcache_generations[(h >> 32) % LSM_DELCACHE_SLOTS];
+}
+
+/*
+ * This transaction is about to insert or delete delete records of
+ * `storage_id`.  Its own scans stop using the cache for the storage, and
+ * its pre-commit moves the storage's counter.
+ */
+void
+lsm_delcache_touch(uint64 storage_id)
+{
+	int			i;
+
+	for (i = 0; i < ntouched; i++)
+		if (touched[i] == storage_id)
+			return;
+	if (ntouched == maxtouched)
+	{
+		maxtouched = maxtouched == 0 ? 8 : maxtouched * 2;
+		touched = touched ?
+			repalloc(touched, sizeof(uint64) * maxtouched) :
+			MemoryContextAlloc(TopMemoryContext, sizeof(uint64) * maxtouched);
+	}
+	touched[ntouched++] = storage_id;
+}
+
+/*
+ * Pre-commit and pre-prepare, after the last record is written: move the
+ * counter of every storage this transaction wrote records of, before its
+ * commit makes them visible.
+ */
+void
+lsm_delcache_pre_commit(void)
+{
+	int			i;
+
+	if (delcache_generations == NULL)
+		return;
+	for (i = 0; i < ntouched; i++)
+		pg_atomic_fetch_add_u64(lsm_delcache_slot(touched[i]), 1);
+}
+
+static void
+lsm_delcache_free(LsmDelCacheEntry *e)
+{
+	delcache_bytes -= e->bytes;
+	if (e->rowids)
+		pfree(e->rowids);
+	if (e->pending)
+		pfree(e->pending);
+	pfree(e);
+}
+
+static void
+lsm_delcache_unlink(LsmDelCacheEntry *e)
+{
+	LsmDelCacheEntry **p;
+
+	for (p = &delcache_entries; *p; p = &(*p)->next)
+	{
+		if (*p == e)
+		{
+			*p = e->next;
+			break;
+		}
+	}
+}
+
+/*
+ * Take `e` out of the cache.  A scan of this transaction may still read
+ * its array, so it is freed at transaction end.
+ */
+static void
+lsm_delcache_retire(LsmDelCacheEntry *e)
+{
+	lsm_delcache_unlink(e);
+	e->next = delcache_retired;
+	delcache_retired = e;
+}
+
+/*
+ * Transaction end (commit or abort): forget what this transaction wrote,
+ * free retired entries, and shrink the cache to its size limit, least
+ * recently used first.
+ */
+void
+lsm_delcache_xact_end(void)
+{
+	Size		limit = (Size) lsm_deleted_cache_kb * 1024;
+
+	ntouched = 0;
+	while (delcache_retired)
+	{
+		LsmDelCacheEntry *e = delcache_retired;
+
+		delcache_retired = e->next;
+		lsm_delcache_free(e);
+	}
+	while (delcache_entries && delcache_bytes > limit)
+	{
+		LsmDelCacheEntry *oldest = delcache_entries;
+		LsmDelCacheEntry *e;
+
+		for (e = delcache_entries; e; e = e->next)
+			if (e->last_used < oldest->last_used)
+				oldest = e;
+		lsm_delcache_unlink(oldest);
+		lsm_delcache_free(oldest);
+	}
+}
+
+typedef enum
+{
+	LSM_DELCACHE_OK,			/* serves the snapshot */
+	LSM_DELCACHE_TOO_NEW,		/* right, but for later snapshots only */
+	LSM_DELCACHE_STALE			/* records changed since: rebuild */
+} LsmDelCacheFit;
+
+static LsmDelCacheFit
+lsm_delcache_fit(LsmDelCacheEntry *e, Snapshot snapshot)
+{
+	int			i;
+
+	pg_memory_barrier();
+	if (pg_atomic_read_u64(lsm_delcache_slot(e->storage_id)) != e->generation)
+		return LSM_DELCACHE_STALE;
+	for (i = 0; i < e->npending; i++)
+	{
+		TransactionId xid = e->pending[i];
+
+		if (!XidInMVCCSnapshot(xid, snapshot) && TransactionIdDidCommit(xid))
+			return LSM_DELCACHE_STALE;
+	}
+	if (TransactionIdIsValid(e->newest_xmin) &&
+		!TransactionIdPrecedes(e->newest_xmin, snapshot->xmin))
+		return LSM_DELCACHE_TOO_NEW;
+	if (TransactionIdIsValid(e->newest_xmax) &&
+		!TransactionIdPrecedes(e->newest_xmax, snapshot->xmin))
+		return LSM_DELCACHE_TOO_NEW;
+	return LSM_DELCACHE_OK;
+}
+
+static LsmDelCacheEntry *
+lsm_delcache_build(uint64 storage_id)
+{
+	LsmDelCacheEntry *e;
+	LsmJudgedDeletes judged;
+	Snapshot	snap;
+	uint64		generation;
+	MemoryContext old;
+
+	/* the counter first: a writer that moves it later is caught by it */
+	generation = pg_atomic_read_u64(lsm_delcache_slot(storage_id));
+	pg_memory_barrier();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+
+	old = MemoryContextSwitchTo(delcache_cxt);
+	lsm_catalog_judge_deletes(storage_id, snap, &judged);
+	e = palloc0(sizeof(LsmDelCacheEntry));
+	MemoryContextSwitchTo(old);
+	UnregisterSnapshot(snap);
+
+	e->storage_id = storage_id;
+	e->generation = generation;
+	e->newest_xmin = judged.newest_xmin;
+	e->newest_xmax = judged.newest_xmax;
+	e->pending = judged.pending;
+	e->npending = judged.npending;
+	e->rowids = judged.rowids;
+	e->n = judged.n;
+	e->bytes = sizeof(LsmDelCacheEntry) + sizeof(int64) * judged.n +
+		sizeof(TransactionId) * judged.npending;
+	e->next = delcache_entries;
+	delcache_entries = e;
+	delcache_bytes += e->bytes;
+	return e;
+}
+
+/*
+ * The rowids whose delete record `snapshot` sees, sorted, and their number
+ * in *n; NULL when none.  The array belongs to the cache or to the current
+ * memory context: callers only read it, and may keep it until the end of
+ * the transaction.
+ */
+const int64 *
+lsm_deleted_rowids(uint64 storage_id, Snapshot snapshot, int *n)
+{
+	LsmDelCacheEntry *e;
+	int			i;
+
+	if (storage_id == 0 || delcache_generations == NULL ||
+		lsm_deleted_cache_kb == 0 ||
+		snapshot->snapshot_type != SNAPSHOT_MVCC ||
+		RecoveryInProgress())
+		return lsm_catalog_deleted_set(storage_id, snapshot, n);
+	for (i = 0; i < ntouched; i++)
+		if (touched[i] == storage_id)
+			return lsm_catalog_deleted_set(storage_id, snapshot, n);
+
+	if (delcache_cxt == NULL)
+		delcache_cxt = AllocSetContextCreate(TopMemoryContext,
+											 "lsm delete set cache",
+											 ALLOCSET_DEFAULT_SIZES);
+	for (e = delcache_entries; e; e = e->next)
+		if (e->storage_id == storage_id)
+			break;
+	if (e)
+	{
+		switch (lsm_delcache_fit(e, snapshot))
+		{
+			case LSM_DELCACHE_OK:
+				e->last_used = ++delcache_clock;
+				*n = e->n;
+				return e->rowids;
+			case LSM_DELCACHE_TOO_NEW:
+				return lsm_catalog_deleted_set(storage_id, snapshot, n);
+			case LSM_DELCACHE_STALE:
+				lsm_delcache_retire(e);
+				break;
+		}
+	}
+
+	/* a parallel worker or leader cannot take a fresh snapshot */
+	if (IsInParallelMode())
+		return lsm_catalog_deleted_set(storage_id, snapshot, n);
+	e = lsm_delcache_build(storage_id);
+	e->last_used = ++delcache_clock;
+	if (lsm_delcache_fit(e, snapshot) != LSM_DELCACHE_OK)
+		return lsm_catalog_deleted_set(storage_id, snapshot, n);
+	*n = e->n;
+	return e->rowids;
+}
