@@ -109,6 +109,8 @@ typedef struct LsmCompactInput
 	bool		small;
 	bool		rewrite;
 	bool		done;			/* rewritten by this pass */
+	bool		barrier;		/* a writer's rowids lie before it: cannot
+								 * join the group of the segments before */
 } LsmCompactInput;
 
 /*
@@ -518,7 +520,11 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 				 int64 migrate_rows, LsmCompactResult *res, int progress)
 {
 	LsmCompactionState state;
+	int64		fence;
 	int64		watermark;
+	int64		eligible_below;
+	LsmRowidSpan *spans = NULL;
+	int			nspans = 0;
 	Snapshot	snapshot;
 	LsmSegmentList *segs;
 	TransactionId horizon;
@@ -552,13 +558,30 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 												   RelationGetDescr(rel));
 
 	/* 1. the rowid watermark */
-	watermark = lsm_meta_fence_rowids(rel);
+	fence = lsm_meta_fence_rowids(rel);
 	lsm_catalog_compaction_state(storage_id, &state);
-	if (wait_ms < 0)
-		(void) lsm_wait_for_writers(rel, -1);
+	if (!full && lsm_reserve_exact(rel, storage_id, &spans, &nspans))
+	{
+		/*
+		 * Every writer's rowids are known (lsm_reserve.c): below the fence,
+		 * a rowid outside their spans is final.  No waiting; segments
+		 * between spans can merge, just not across one.
+		 */
+		watermark = nspans > 0 ? Min(fence, spans[0].lo) : fence;
+		eligible_below = fence;
+	}
 	else
-		watermark = lsm_background_watermark(rel, storage_id, watermark,
-											 wait_ms);
+	{
+		if (wait_ms < 0)
+		{
+			(void) lsm_wait_for_writers(rel, -1);
+			watermark = fence;
+		}
+		else
+			watermark = lsm_background_watermark(rel, storage_id, fence,
+												 wait_ms);
+		eligible_below = Max(watermark, state.rowid_watermark);
+	}
 	watermark = Max(watermark, state.rowid_watermark);
 
 	/* 2. eligible segments and settled deletes */
@@ -582,10 +605,19 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		LsmCompactInput *c;
 		int64		live;
 
-		if (seg->max_rowid >= watermark || seg->own_xact)
+		if (seg->max_rowid >= eligible_below || seg->own_xact)
 			break;
 		c = &in[nin++];
 		c->seg = seg;
+		if (nin > 1)
+		{
+			int64		after = in[nin - 2].seg->max_rowid;
+			int			k;
+
+			for (k = 0; k < nspans; k++)
+				if (spans[k].lo < seg->min_rowid && spans[k].hi > after)
+					c->barrier = true;
+		}
 		c->settled = lsm_lower_bound(settled, nsettled, seg->max_rowid + 1) -
 			lsm_lower_bound(settled, nsettled, seg->min_rowid);
 		c->records = lsm_lower_bound(records, nrecords, seg->max_rowid + 1) -
@@ -637,7 +669,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 			candidate = full || in[i].small || in[i].rewrite;
 		}
 		/* close the group before a segment that cannot join it */
-		if (i == nin || !candidate ||
+		if (i == nin || !candidate || in[i].barrier ||
 			(!full && i > gstart && glive + live > target))
 		{
 			int			first = gstart;

@@ -40,6 +40,7 @@
 #include "catalog/lsm_catalog.h"
 #include "format/lsm_format.h"
 #include "storage/lsm_storage.h"
+#include "txn/lsm_txn.h"
 
 static void
 lsm_meta_fill_page(Page page, uint64 storage_id, uint32 flags)
@@ -247,7 +248,8 @@ lsm_storage_id_for_write(Relation rel)
 
 /*
  * Reserve `count` consecutive rowids; returns the first.  The metapage
- * change is WAL-logged before the caller can use any of them.
+ * change is WAL-logged before the caller can use any of them, and the
+ * batch is published as ours (lsm_reserve.c) before the lock is released.
  */
 int64
 lsm_meta_alloc_rowids(Relation rel, int64 count)
@@ -291,6 +293,8 @@ lsm_meta_alloc_rowids(Relation rel, int64 count)
 		MarkBufferDirty(buf);
 		END_CRIT_SECTION();
 	}
+	/* published before a compaction can read the counter past them */
+	(void) lsm_reserve_extend(meta->storage_id, first, first + count - 1, false);
 	UnlockReleaseBuffer(buf);
 	return first;
 }

@@ -239,6 +239,31 @@ lsm_batch_cache_put(LsmMemtable *mt)
 }
 
 /*
+ * Transaction end, after its commit is visible or its abort: this backend
+ * now holds only the batches it keeps.  Publish those (lsm_reserve.c); a
+ * batch that does not fit in the shared slot is dropped rather than kept
+ * unpublished.
+ */
+static void
+lsm_batch_cache_publish(void)
+{
+	ListCell   *lc;
+
+	lsm_reserve_clear();
+	foreach(lc, batch_cache)
+	{
+		LsmBatchCache *e = lfirst(lc);
+
+		if (e->next >= e->end ||
+			!lsm_reserve_extend(e->storage_id, e->next, e->end - 1, true))
+		{
+			batch_cache = foreach_delete_current(batch_cache, lc);
+			pfree(e);
+		}
+	}
+}
+
+/*
  * Take the batch an earlier transaction of this backend left for the
  * storage, unless a compaction or VACUUM has since fenced its rowids off
  * (lsm_meta_fence_rowids).  The caller holds its lock on the table.
@@ -929,6 +954,8 @@ lsm_xact_callback(XactEvent event, void *arg)
 			lsm_dml_release_locks();
 			lsm_catalog_close_xact();
 			lsm_delcache_pre_commit();
+			if (event == XACT_EVENT_PRE_PREPARE)
+				lsm_reserve_at_prepare(GetTopTransactionIdIfAny());
 			break;
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 			/* a worker writes nothing, but may have probed the catalog */
@@ -948,6 +975,7 @@ lsm_xact_callback(XactEvent event, void *arg)
 			lsm_fetcher_at_xact_end();
 			lsm_catalog_forget_xact();
 			lsm_delcache_xact_end();
+			lsm_batch_cache_publish();
 			break;
 		default:
 			break;

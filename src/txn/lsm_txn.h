@@ -106,4 +106,20 @@ extern bool lsm_segbuilder_finish(LsmSegBuilder *b, uint64 storage_id,
 								  int level, struct LsmSegmentEntry *entry);
 extern void lsm_segbuilder_discard(LsmSegBuilder *b);
 
+/* lsm_reserve.c: rowid spans writers hold, in shared memory */
+typedef struct LsmRowidSpan
+{
+	int64		lo;
+	int64		hi;
+} LsmRowidSpan;
+
+extern void lsm_reserve_shmem_init(void);
+extern bool lsm_reserve_extend(uint64 storage_id, int64 lo, int64 hi,
+							   bool optional);
+extern void lsm_reserve_clear(void);
+extern void lsm_reserve_at_prepare(TransactionId xid);
+extern bool lsm_reserve_exact(Relation rel, uint64 storage_id,
+							  LsmRowidSpan **spans, int *nspans);
+extern int	lsm_rowid_span_cmp(const void *a, const void *b);
+
 #endif							/* LSM_TXN_H */
