@@ -25,10 +25,14 @@
  *	     worker does not wait on a busy table: it remembers N and those
  *	     writers, and a later pass uses N once they have all ended, checked
  *	     without waiting (lsm_background_watermark); until then it keeps
- *	     the watermark of the last pass.
+ *	     the watermark of the last pass.  Neither waits when every writer
+ *	     publishes its rowid spans (src/txn/lsm_reserve.c, not for `full`):
+ *	     the watermark is then min(N, the lowest span), every segment below
+ *	     N is eligible, and no group crosses a span.
  *	  2. List the committed segments with a fresh snapshot; only segments
- *	     entirely below the watermark take part, so no output can ever
- *	     overlap a segment a writer has yet to commit.  Delete records are
+ *	     entirely below the watermark (or the fence, between spans) take
+ *	     part, so no output can ever overlap a segment a writer has yet to
+ *	     commit.  Delete records are
  *	     "settled" when their transaction committed before the oldest
  *	     snapshot any session holds (GetOldestNonRemovableTransactionId).
  *	  3. Group neighbouring segments by the policy (below) and rewrite each

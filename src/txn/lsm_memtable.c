@@ -239,34 +239,10 @@ lsm_batch_cache_put(LsmMemtable *mt)
 }
 
 /*
- * Transaction end, after its commit is visible or its abort: this backend
- * now holds only the batches it keeps.  Publish those (lsm_reserve.c); a
- * batch that does not fit in the shared slot is dropped rather than kept
- * unpublished.
- */
-static void
-lsm_batch_cache_publish(void)
-{
-	ListCell   *lc;
-
-	lsm_reserve_clear();
-	foreach(lc, batch_cache)
-	{
-		LsmBatchCache *e = lfirst(lc);
-
-		if (e->next >= e->end ||
-			!lsm_reserve_extend(e->storage_id, e->next, e->end - 1, true))
-		{
-			batch_cache = foreach_delete_current(batch_cache, lc);
-			pfree(e);
-		}
-	}
-}
-
-/*
  * Take the batch an earlier transaction of this backend left for the
  * storage, unless a compaction or VACUUM has since fenced its rowids off
- * (lsm_meta_fence_rowids).  The caller holds its lock on the table.
+ * (lsm_meta_fence_rowids), or there is no room to publish it.  The caller
+ * holds its lock on the table.
  */
 static bool
 lsm_batch_cache_take(Relation rel, LsmMemtable *mt)
@@ -279,8 +255,16 @@ lsm_batch_cache_take(Relation rel, LsmMemtable *mt)
 
 		if (e->storage_id == mt->storage_id)
 		{
-			bool		ok = (e->next < e->end &&
-							  e->next >= lsm_meta_rowid_fence(rel));
+			bool		ok;
+
+			/*
+			 * Publish the batch as ours before looking at the fence: a pass
+			 * that raises the fence after we looked then sees it published
+			 * (lsm_reserve.c); one that raised it before makes us drop it.
+			 */
+			ok = e->next < e->end &&
+				lsm_reserve_extend(e->storage_id, e->next, e->end - 1, true) &&
+				e->next >= lsm_meta_rowid_fence(rel);
 
 			if (ok)
 			{
@@ -975,7 +959,8 @@ lsm_xact_callback(XactEvent event, void *arg)
 			lsm_fetcher_at_xact_end();
 			lsm_catalog_forget_xact();
 			lsm_delcache_xact_end();
-			lsm_batch_cache_publish();
+			/* our commit is visible (or we aborted): nothing is ours now */
+			lsm_reserve_clear();
 			break;
 		default:
 			break;

@@ -12,16 +12,20 @@
  * remembering a fence until they have (the background worker, one round
  * late) keeps the newest level-0 segments out of every pass on a busy
  * table.  Instead, every backend publishes here, per storage it writes,
- * the span [lo, hi] of rowids it holds: those of its running transaction's
- * batches and of the batch it keeps.  A pass then knows exactly which
- * rowid ranges are spoken for:
+ * the span [lo, hi] of rowids its running transaction holds.  A pass then
+ * knows exactly which rowid ranges are spoken for:
  *
- *	 - a batch is published while the metapage lock that handed it out is
- *	   held, so a pass that read the counter N (under the same lock) sees
- *	   every batch below N;
- *	 - a transaction's span is narrowed to its kept batch only after its
- *	   commit is visible (or after its abort), so a pass either sees the
- *	   span or the committed segment;
+ *	 - a batch from the counter is published while the metapage lock that
+ *	   handed it out is held, so a pass that read the counter N (under the
+ *	   same lock) sees every batch below N;
+ *	 - a kept batch is published when a transaction takes it, before it
+ *	   checks the rowid fence: a pass raises the fence before it reads the
+ *	   spans, so either it sees the batch published or the taker sees the
+ *	   new fence and drops the batch (between transactions a kept batch is
+ *	   not published: the fence alone retires it);
+ *	 - a transaction's spans are withdrawn only after its commit is
+ *	   visible (or after its abort), so a pass either sees the spans or the
+ *	   committed segment;
  *	 - a prepared transaction is no longer its backend's: at pre-prepare
  *	   its spans move to a shared list under its xid, kept while that xid
  *	   is in progress.  A prepared transaction recovered after a restart
@@ -112,7 +116,7 @@ lsm_prepared_size(void)
 					mul_size(sizeof(LsmPreparedSpan), lsm_prepared_cap()));
 }
 
-/* Backend exit: the batches it kept are nobody's any more. */
+/* Backend exit. */
 static void
 lsm_reserve_at_exit(int code, Datum arg)
 {
@@ -187,7 +191,7 @@ lsm_reserve_my_slot(void)
 
 /*
  * This backend now holds rowids [lo, hi] of `storage_id` (a batch it was
- * just handed, called under the metapage lock, or one it keeps).  Returns
+ * just handed, called under the metapage lock, or one it kept).  Returns
  * false if the slot has no room left for another storage (it is then
  * marked overflowed unless `optional`, and nothing is published).
  */
@@ -231,9 +235,8 @@ lsm_reserve_extend(uint64 storage_id, int64 lo, int64 hi, bool optional)
 }
 
 /*
- * Transaction end, once its commit is visible (or it aborted): this
- * backend holds nothing any more but the batches it keeps, which the
- * caller publishes again with lsm_reserve_extend.
+ * Transaction end, once its commit is visible (or it aborted), and backend
+ * exit: this backend holds no rowids any more.
  */
 void
 lsm_reserve_clear(void)
