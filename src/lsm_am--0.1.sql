@@ -42,6 +42,9 @@ CREATE TABLE lsm.segment (
 	PRIMARY KEY (storage_id, segment_id)
 ) USING heap;
 CREATE INDEX segment_rowid_idx ON lsm.segment (storage_id, min_rowid);
+-- a writer counts a table's level-0 segments before adding one
+-- (lsm.compact_l0_stop)
+CREATE INDEX segment_level_idx ON lsm.segment (storage_id, level);
 
 -- Rowid ranges reserved by transactions that may still hold rows of them in
 -- their write buffers.  A unique-index check in another session that meets

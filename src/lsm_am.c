@@ -56,6 +56,8 @@ int			lsm_memtable_limit_kb = 131072;
 int			lsm_compression_level = 1;
 int			lsm_zstd_min_gain = 30;
 int			lsm_compact_l0_trigger = 8;
+int			lsm_compact_l0_stop = 0;
+int			lsm_compact_l0_stall_timeout = 1000;
 double		lsm_compact_delete_fraction = 0.2;
 bool		lsm_enable_worker = true;
 int			lsm_max_workers = 2;
@@ -420,6 +422,17 @@ _PG_init(void)
 							NULL,
 							&lsm_compact_l0_trigger, 8, 1, 100000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.compact_l0_stop",
+							"Level-0 segments at which a writer waits for background compaction before adding one.",
+							"0 means twice lsm.compact_l0_trigger; -1 never waits.  Only while the "
+							"compaction worker runs.",
+							&lsm_compact_l0_stop, 0, -1, 100000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.compact_l0_stall_timeout",
+							"Longest a writer waits for background compaction at lsm.compact_l0_stop.",
+							NULL,
+							&lsm_compact_l0_stall_timeout, 1000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomRealVariable("lsm.compact_delete_fraction",
 							 "Fraction of settled deletes at which compaction rewrites a segment.",
 							 NULL,

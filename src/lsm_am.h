@@ -24,6 +24,8 @@ extern int	lsm_memtable_limit_kb;
 extern int	lsm_compression_level;
 extern int	lsm_zstd_min_gain;
 extern int	lsm_compact_l0_trigger;
+extern int	lsm_compact_l0_stop;
+extern int	lsm_compact_l0_stall_timeout;
 extern double lsm_compact_delete_fraction;
 extern bool lsm_enable_worker;
 extern int	lsm_max_workers;

@@ -384,6 +384,7 @@ lsm_catalog_available(void)
 
 	return OidIsValid(nsp) &&
 		OidIsValid(get_relname_relid("segment", nsp)) &&
+		OidIsValid(get_relname_relid("segment_level_idx", nsp)) &&
 		OidIsValid(get_relname_relid("deleted", nsp)) &&
 		OidIsValid(get_relname_relid("rowlock", nsp)) &&
 		OidIsValid(get_relname_relid("storage", nsp)) &&
@@ -622,6 +623,39 @@ lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return list;
+}
+
+/*
+ * Level-0 segments of a storage that exist or may soon exist (committed,
+ * or inserted by a transaction still running), not counting those of our
+ * own transaction: what background compaction has yet to merge.
+ */
+int
+lsm_catalog_count_level0(uint64 storage_id)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	HeapTuple	tup;
+	SnapshotData dirty;
+	int			n = 0;
+
+	InitDirtySnapshot(dirty);
+	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
+	ScanKeyInit(&key[0], Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&key[1], Anum_seg_level, BTEqualStrategyNumber, F_INT4EQ,
+				Int32GetDatum(0));
+	scan = systable_beginscan(rel, lsm_catalog_relid("segment_level_idx"),
+							  true, &dirty, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+			n++;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return n;
 }
 
 /*

@@ -155,6 +155,7 @@ extern void lsm_catalog_compaction_state(uint64 storage_id,
 extern void lsm_catalog_record_compaction(uint64 storage_id, int64 watermark,
 										  int64 rows_dropped);
 extern int64 lsm_catalog_count_deletes(uint64 storage_id, Snapshot snapshot);
+extern int	lsm_catalog_count_level0(uint64 storage_id);
 extern int32 lsm_catalog_oldest_needed_version(uint64 storage_id, int32 current);
 
 #endif							/* LSM_CATALOG_H */

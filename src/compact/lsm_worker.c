@@ -82,8 +82,23 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
 #define LSM_WORKER_VACUUM_INTERVAL_MS	500
 /* the pause between rounds that found no level 0 over the trigger */
 #define LSM_WORKER_BREATH_MS	20L
+/*
+ * ... and between rounds that found some level 0, below the trigger: under
+ * a trickle of small transactions it crosses the trigger within
+ * milliseconds, and writers wait at lsm.compact_l0_stop
+ */
+#define LSM_WORKER_L0_BREATH_MS	2L
 /* how long a busy worker keeps going over the same tables before ranking again */
 #define LSM_WORKER_RELIST_MS	250
+
+/*
+ * How long a worker keeps polling its busy tables after the last round
+ * that did work, before it leaves them to the launcher's next visit
+ * (lsm.naptime): a table under a trickle of small transactions falls below
+ * the level-0 trigger after each pass and crosses it again milliseconds
+ * later.
+ */
+#define LSM_WORKER_LINGER_MS	1000
 /* how long a worker keeps going while its tables keep needing work */
 #define LSM_WORKER_MAX_BUSY_MS		60000
 
@@ -308,10 +323,10 @@ lsm_worker_candidates(void)
 
 /*
  * Compact one table in its own transaction; true if it rewrote anything.
- * *urgent: level 0 was over lsm.compact_l0_trigger.
+ * *l0: its level-0 segments when the pass began.
  */
 static bool
-lsm_worker_compact_one(Oid relid, bool *urgent)
+lsm_worker_compact_one(Oid relid, int *l0)
 {
 	Relation	rel;
 	LsmCompactResult res;
@@ -361,7 +376,7 @@ lsm_worker_compact_one(Oid relid, bool *urgent)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	*urgent = res.l0_segments > lsm_compact_l0_trigger;
+	*l0 = res.l0_segments;
 	return res.segments_in > 0;
 }
 
@@ -417,6 +432,7 @@ lsm_worker_main(Datum arg)
 	MemoryContext roundcxt;
 	TimestampTz start;
 	TimestampTz last_vacuum;
+	TimestampTz last_work;
 	TimestampTz listed = 0;
 	List	   *busy = NIL;		/* in cxt: tables that worked last round */
 	volatile bool unvacuumed = false;
@@ -439,15 +455,18 @@ lsm_worker_main(Datum arg)
 
 	/*
 	 * Rounds over the tables that need work, back to back while the last
-	 * round did something (busy tables keep getting level-0 segments), for
-	 * at most LSM_WORKER_MAX_BUSY_MS; then the launcher moves on.
+	 * round did something (busy tables keep getting level-0 segments), and
+	 * every LSM_WORKER_BREATH_MS for LSM_WORKER_LINGER_MS after the last one
+	 * that did, for at most LSM_WORKER_MAX_BUSY_MS; then the launcher moves
+	 * on.
 	 */
 	start = GetCurrentTimestamp();
 	last_vacuum = start;
+	last_work = 0;				/* no work done yet: do not linger */
 	for (;;)
 	{
 		volatile bool worked = false;
-		volatile bool urgent = false;
+		volatile int max_l0 = 0;
 		bool		done;
 
 		/*
@@ -488,12 +507,11 @@ lsm_worker_main(Datum arg)
 				break;
 			PG_TRY();
 			{
-				bool		hot = false;
+				int			l0 = 0;
 
-				if (lsm_worker_compact_one(relid, &hot))
+				if (lsm_worker_compact_one(relid, &l0))
 					worked = did = true;
-				if (hot)
-					urgent = true;
+				max_l0 = Max(max_l0, l0);
 			}
 			PG_CATCH();
 			{
@@ -514,14 +532,23 @@ lsm_worker_main(Datum arg)
 				busy = lappend_oid(busy, relid);
 			}
 		}
-		if (reused)
+		if (reused && !worked && busy == NIL)
+			busy = relids;		/* idle round: poll the same tables again */
+		else if (reused)
 			list_free(relids);
 		reused = false;
 		if (worked)
+		{
 			unvacuumed = true;
-		done = !worked || !lsm_enable_worker ||
+			last_work = GetCurrentTimestamp();
+		}
+		done = !lsm_enable_worker ||
 			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
-									   LSM_WORKER_MAX_BUSY_MS);
+									   LSM_WORKER_MAX_BUSY_MS) ||
+			(!worked &&
+			 (last_work == 0 ||
+			  TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
+										 LSM_WORKER_LINGER_MS)));
 		if (unvacuumed &&
 			(done || TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(),
 												LSM_WORKER_VACUUM_INTERVAL_MS)))
@@ -553,10 +580,11 @@ lsm_worker_main(Datum arg)
 		 * merging upper levels) a breath, so that a table under a steady
 		 * UPDATE load does not keep a core busy relocating its segments.
 		 */
-		if (!urgent)
+		if (max_l0 <= lsm_compact_l0_trigger)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 LSM_WORKER_BREATH_MS, PG_WAIT_EXTENSION);
+							 max_l0 > 0 ? LSM_WORKER_L0_BREATH_MS : LSM_WORKER_BREATH_MS,
+							 PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
 	}

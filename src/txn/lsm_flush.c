@@ -37,6 +37,10 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "utils/timestamp.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/pg_locale.h"
@@ -536,6 +540,52 @@ lsm_segbuilder_nrows(const LsmSegBuilder *b)
 }
 
 /*
+ * Take the space lock for a new level-0 segment, first waiting, while the
+ * table already has lsm.compact_l0_stop of them, for the background worker
+ * to merge some (a write stall, as LSM stores apply back-pressure): level 0
+ * then stays bounded however fast small transactions commit.  The count
+ * and the insert of our segment's catalog row happen under the space lock,
+ * so concurrent writers cannot all pass the same count.  Segments of our
+ * own transaction do not count (the worker cannot merge them before we
+ * commit), and nobody waits longer than lsm.compact_l0_stall_timeout, nor
+ * at all without a running worker, for a temporary table, or while this
+ * transaction holds a lock on the table that would keep the worker out.
+ */
+static void
+lsm_level0_admit(Relation rel, uint64 storage_id)
+{
+	int			stop = lsm_compact_l0_stop;
+	TimestampTz start = 0;
+
+	if (stop == 0)
+		stop = 2 * lsm_compact_l0_trigger;
+	if (stop < 0 || !lsm_preloaded || !lsm_enable_worker ||
+		lsm_max_workers == 0 || RELATION_IS_LOCAL(rel) ||
+		CheckRelationLockedByMe(rel, ShareUpdateExclusiveLock, true))
+	{
+		lsm_space_lock(rel, storage_id);
+		return;
+	}
+	stop = Max(stop, lsm_compact_l0_trigger + 1);
+	for (;;)
+	{
+		lsm_space_lock(rel, storage_id);
+		if (lsm_catalog_count_level0(storage_id) < stop)
+			return;
+		if (start == 0)
+			start = GetCurrentTimestamp();
+		else if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+											lsm_compact_l0_stall_timeout))
+			return;
+		lsm_space_unlock(rel, storage_id);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * lsm_segbuilder_finish
  *		Encode the last block, write the segment's pages and catalogue it at
  *		`level` for `storage_id`; *entry (if not NULL) receives its catalog
@@ -578,7 +628,10 @@ lsm_segbuilder_finish(LsmSegBuilder *b, uint64 storage_id, int level,
 	seg.total_bytes = (int64) out_len;
 	seg.raw_bytes = (int64) hdr.raw_bytes;
 	/* pages, then the catalog tuple that claims them, under the space lock */
-	lsm_space_lock(b->rel, storage_id);
+	if (level == 0)
+		lsm_level0_admit(b->rel, storage_id);
+	else
+		lsm_space_lock(b->rel, storage_id);
 	seg.start_block = lsm_pages_write(b->rel,
 									  lsm_space_find(b->rel, storage_id,
 													 (uint32) ((out_len + LSM_PAGE_PAYLOAD - 1) / LSM_PAGE_PAYLOAD)),

@@ -263,8 +263,12 @@ lsm_batch_cache_take(Relation rel, LsmMemtable *mt)
 			 * (lsm_reserve.c); one that raised it before makes us drop it.
 			 */
 			ok = e->next < e->end &&
-				lsm_reserve_extend(e->storage_id, e->next, e->end - 1, true) &&
-				e->next >= lsm_meta_rowid_fence(rel);
+				lsm_reserve_extend(e->storage_id, e->next, e->end - 1, true);
+			if (ok && e->next < lsm_meta_rowid_fence(rel))
+			{
+				lsm_reserve_withdraw(e->storage_id, e->next, e->end - 1);
+				ok = false;
+			}
 
 			if (ok)
 			{

@@ -35,7 +35,9 @@
  *	   waiting for the writers.
  *
  * Each backend writes only its own slot, under the slot's spinlock; a pass
- * reads every slot.
+ * reads every slot.  A slot holds LSM_RESERVE_PER_BACKEND spans (batches
+ * of one run share a span); a transaction that needs more marks its slot
+ * overflowed, and passes wait for writers until it ends.
  *
  *-------------------------------------------------------------------------
  */
@@ -57,7 +59,7 @@
 #include "catalog/lsm_catalog.h"
 #include "txn/lsm_txn.h"
 
-#define LSM_RESERVE_PER_BACKEND	16
+#define LSM_RESERVE_PER_BACKEND	32
 
 typedef struct LsmReserveEntry
 {
@@ -70,7 +72,7 @@ typedef struct LsmReserveSlot
 {
 	slock_t		mutex;
 	int			n;
-	bool		overflow;		/* more storages than entries: unknown */
+	bool		overflow;		/* more spans than entries: unknown */
 	LsmReserveEntry e[LSM_RESERVE_PER_BACKEND];
 } LsmReserveSlot;
 
@@ -191,9 +193,10 @@ lsm_reserve_my_slot(void)
 
 /*
  * This backend now holds rowids [lo, hi] of `storage_id` (a batch it was
- * just handed, called under the metapage lock, or one it kept).  Returns
- * false if the slot has no room left for another storage (it is then
- * marked overflowed unless `optional`, and nothing is published).
+ * just handed, called under the metapage lock, or one it kept).  Each
+ * batch is a span of its own unless it continues one: a span never covers
+ * rowids of other writers.  Returns false if the slot has no room left (it
+ * is then marked overflowed unless `optional`, and nothing is published).
  */
 bool
 lsm_reserve_extend(uint64 storage_id, int64 lo, int64 hi, bool optional)
@@ -207,10 +210,10 @@ lsm_reserve_extend(uint64 storage_id, int64 lo, int64 hi, bool optional)
 	SpinLockAcquire(&slot->mutex);
 	for (i = 0; i < slot->n; i++)
 	{
-		if (slot->e[i].storage_id == storage_id)
+		/* the next batch of a run continues its span */
+		if (slot->e[i].storage_id == storage_id && slot->e[i].hi + 1 == lo)
 		{
-			slot->e[i].lo = Min(slot->e[i].lo, lo);
-			slot->e[i].hi = Max(slot->e[i].hi, hi);
+			slot->e[i].hi = hi;
 			break;
 		}
 	}
@@ -232,6 +235,32 @@ lsm_reserve_extend(uint64 storage_id, int64 lo, int64 hi, bool optional)
 	}
 	SpinLockRelease(&slot->mutex);
 	return ok;
+}
+
+/*
+ * Withdraw the span [lo, hi] lsm_reserve_extend just published: a kept
+ * batch the transaction drops before using a rowid of it.
+ */
+void
+lsm_reserve_withdraw(uint64 storage_id, int64 lo, int64 hi)
+{
+	LsmReserveSlot *slot = lsm_reserve_my_slot();
+	int			i;
+
+	if (slot == NULL)
+		return;
+	SpinLockAcquire(&slot->mutex);
+	for (i = 0; i < slot->n; i++)
+	{
+		if (slot->e[i].storage_id == storage_id &&
+			slot->e[i].lo == lo && slot->e[i].hi == hi)
+		{
+			slot->e[i] = slot->e[slot->n - 1];
+			slot->n--;
+			break;
+		}
+	}
+	SpinLockRelease(&slot->mutex);
 }
 
 /*

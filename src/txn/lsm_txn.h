@@ -116,6 +116,7 @@ typedef struct LsmRowidSpan
 extern void lsm_reserve_shmem_init(void);
 extern bool lsm_reserve_extend(uint64 storage_id, int64 lo, int64 hi,
 							   bool optional);
+extern void lsm_reserve_withdraw(uint64 storage_id, int64 lo, int64 hi);
 extern void lsm_reserve_clear(void);
 extern void lsm_reserve_at_prepare(TransactionId xid);
 extern bool lsm_reserve_exact(Relation rel, uint64 storage_id,
