@@ -461,6 +461,18 @@ lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
 	pfree(all);
 }
 
+/* Does the group rewrite a segment of at least a quarter of the target size? */
+static bool
+lsm_group_rewrites_large(const LsmCompactInput *in, int nin, int64 target)
+{
+	int			i;
+
+	for (i = 0; i < nin; i++)
+		if (in[i].seg->row_count >= target / 4)
+			return true;
+	return false;
+}
+
 /* Should the policy compact this group? */
 static bool
 lsm_group_worth_it(const LsmCompactInput *in, int nin, int l0_count, bool full)
@@ -546,6 +558,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	int			gstart;
 	int64		glive;
 	int64		target = Max(lsm_segment_rows, 1);
+	int64		rewrite_budget;
 	LsmReadState rs;
 	LsmDecodedBlock blk;
 	MemoryContext cxt;
@@ -662,6 +675,15 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	lsm_block_init(&blk, cxt);
 	gstart = 0;
 	glive = 0;
+
+	/*
+	 * A background pass rewrites at most about lsm.segment_rows rows of
+	 * large segments: the copies need new space while the originals stay
+	 * until no snapshot can read them, so rewriting a whole table at once
+	 * would double its file.  One at a time, each copy goes into the
+	 * extents the previous one freed.  Merging level 0 is not limited.
+	 */
+	rewrite_budget = (wait_ms >= 0 && !full) ? target : -1;
 	for (i = 0; i <= nin; i++)
 	{
 		int64		live = 0;
@@ -696,9 +718,19 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 					break;
 				first++;
 			}
-			if (lsm_group_worth_it(&in[first], i - first, l0_count, full))
+			if (lsm_group_worth_it(&in[first], i - first, l0_count, full) &&
+				(rewrite_budget < 0 || rewrite_budget > 0 ||
+				 !lsm_group_rewrites_large(&in[first], i - first, target)))
 			{
 				int			k;
+
+				if (rewrite_budget > 0 &&
+					lsm_group_rewrites_large(&in[first], i - first, target))
+				{
+					for (k = first; k < i; k++)
+						rewrite_budget -= in[k].seg->row_count;
+					rewrite_budget = Max(rewrite_budget, 0);
+				}
 
 				lsm_compact_group(rel, &rs, &blk, storage_id, &in[first],
 								  i - first, settled, nsettled,
