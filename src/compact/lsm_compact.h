@@ -54,5 +54,6 @@ extern void lsm_progress_end(int slot);
 
 /* lsm_worker.c */
 extern void lsm_worker_register_launcher(void);
+extern void lsm_worker_request(Oid dbid);
 
 #endif							/* LSM_COMPACT_H */

@@ -26,6 +26,10 @@
  *	  checker, and DROP DATABASE terminates it.  An error in one table is
  *	  logged, and the worker goes on with the next.
  *
+ *	  A writer that waits for compaction at lsm.compact_l0_stop asks for a
+ *	  worker in its database through shared memory (lsm_worker_request);
+ *	  the launcher starts one at once, before its round-robin.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -53,6 +57,8 @@
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -102,10 +108,100 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
 /* how long a worker keeps going while its tables keep needing work */
 #define LSM_WORKER_MAX_BUSY_MS		60000
 
+/*
+ * Shared with the launcher: which databases have a worker now, and which
+ * ones writers want one for at once (lsm_worker_request).
+ */
+#define LSM_WORKER_REQUESTS		16
+
+typedef struct LsmWorkerShared
+{
+	slock_t		mutex;
+	Latch	   *launcher_latch;
+	int			nrequests;
+	Oid			requests[LSM_WORKER_REQUESTS];
+	int			nslots;
+	Oid			active[FLEXIBLE_ARRAY_MEMBER];	/* per launcher slot */
+} LsmWorkerShared;
+
+static LsmWorkerShared *worker_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static Size
+lsm_worker_shared_size(void)
+{
+	return add_size(offsetof(LsmWorkerShared, active),
+					mul_size(sizeof(Oid), Max(lsm_max_workers, 1)));
+}
+
+static void
+lsm_worker_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(lsm_worker_shared_size());
+}
+
+static void
+lsm_worker_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	worker_shared = ShmemInitStruct("lsm compaction workers",
+									lsm_worker_shared_size(), &found);
+	if (!found)
+	{
+		memset(worker_shared, 0, lsm_worker_shared_size());
+		SpinLockInit(&worker_shared->mutex);
+		worker_shared->nslots = Max(lsm_max_workers, 1);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * A writer waits for compaction of a table in database `dbid`
+ * (lsm_level0_admit): unless a worker is there already, have the launcher
+ * start one now instead of at its next round.
+ */
+void
+lsm_worker_request(Oid dbid)
+{
+	Latch	   *latch = NULL;
+	bool		present = false;
+	int			i;
+
+	if (worker_shared == NULL)
+		return;
+	SpinLockAcquire(&worker_shared->mutex);
+	for (i = 0; i < worker_shared->nslots; i++)
+		if (worker_shared->active[i] == dbid)
+			present = true;
+	for (i = 0; i < worker_shared->nrequests; i++)
+		if (worker_shared->requests[i] == dbid)
+			present = true;
+	if (!present && worker_shared->nrequests < LSM_WORKER_REQUESTS)
+	{
+		worker_shared->requests[worker_shared->nrequests++] = dbid;
+		latch = worker_shared->launcher_latch;
+	}
+	SpinLockRelease(&worker_shared->mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
 void
 lsm_worker_register_launcher(void)
 {
 	BackgroundWorker bgw;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = lsm_worker_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = lsm_worker_shmem_startup;
 
 	memset(&bgw, 0, sizeof(bgw));
 	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -198,11 +294,16 @@ lsm_launcher_main(Datum arg)
 
 	running = MemoryContextAllocZero(TopMemoryContext,
 									 sizeof(BackgroundWorkerHandle *) * Max(lsm_max_workers, 1));
+	SpinLockAcquire(&worker_shared->mutex);
+	worker_shared->launcher_latch = MyLatch;
+	SpinLockRelease(&worker_shared->mutex);
 	for (;;)
 	{
 		int			i;
 		int			nrunning = 0;
 		pid_t		pid;
+		Oid			requests[LSM_WORKER_REQUESTS];
+		int			nrequests;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -219,9 +320,51 @@ lsm_launcher_main(Datum arg)
 			{
 				pfree(running[i]);
 				running[i] = NULL;
+				SpinLockAcquire(&worker_shared->mutex);
+				worker_shared->active[i] = InvalidOid;
+				SpinLockRelease(&worker_shared->mutex);
 			}
 			else
 				nrunning++;
+		}
+
+		/* databases where writers wait for compaction come first */
+		SpinLockAcquire(&worker_shared->mutex);
+		nrequests = worker_shared->nrequests;
+		memcpy(requests, worker_shared->requests, sizeof(Oid) * nrequests);
+		worker_shared->nrequests = 0;
+		SpinLockRelease(&worker_shared->mutex);
+		if (lsm_enable_worker && lsm_max_workers > 0)
+		{
+			int			r;
+
+			for (r = 0; r < nrequests; r++)
+			{
+				bool		started = false;
+
+				for (i = 0; i < lsm_max_workers && !started; i++)
+				{
+					if (running[i] != NULL)
+						continue;
+					running[i] = lsm_start_worker(requests[r]);
+					if (running[i] != NULL)
+					{
+						nrunning++;
+						started = true;
+						SpinLockAcquire(&worker_shared->mutex);
+						worker_shared->active[i] = requests[r];
+						SpinLockRelease(&worker_shared->mutex);
+					}
+				}
+				if (!started)
+				{
+					/* no free slot: keep the request for the next wakeup */
+					SpinLockAcquire(&worker_shared->mutex);
+					if (worker_shared->nrequests < LSM_WORKER_REQUESTS)
+						worker_shared->requests[worker_shared->nrequests++] = requests[r];
+					SpinLockRelease(&worker_shared->mutex);
+				}
+			}
 		}
 
 		if (lsm_enable_worker && lsm_max_workers > 0)
@@ -238,6 +381,12 @@ lsm_launcher_main(Datum arg)
 				if (running[i] != NULL)
 					continue;
 				running[i] = lsm_start_worker(lfirst_oid(next));
+				if (running[i] != NULL)
+				{
+					SpinLockAcquire(&worker_shared->mutex);
+					worker_shared->active[i] = lfirst_oid(next);
+					SpinLockRelease(&worker_shared->mutex);
+				}
 				next = lnext(dbs, next);
 			}
 		}

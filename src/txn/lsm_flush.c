@@ -51,6 +51,7 @@
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
 #include "catalog/lsm_schema.h"
+#include "compact/lsm_compact.h"
 #include "storage/lsm_storage.h"
 #include "scan/lsm_scan.h"
 #include "txn/lsm_txn.h"
@@ -573,7 +574,10 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 		if (lsm_catalog_count_level0(storage_id) < stop)
 			return;
 		if (start == 0)
+		{
 			start = GetCurrentTimestamp();
+			lsm_worker_request(MyDatabaseId);
+		}
 		else if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 											lsm_compact_l0_stall_timeout))
 			return;
