@@ -42,7 +42,6 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "common/hashfn.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -385,6 +384,27 @@ lsm_block_datum(LsmFlushColumn *c, int j)
 	return PointerGetDatum(c->var_data[j]);
 }
 
+/*
+ * Where a value goes in the filter of values already compared: a cheap
+ * mix of its length and first and last eight bytes (the filter only needs
+ * distinct values of a block to spread; a collision merely costs a
+ * comparison).
+ */
+static inline uint32
+lsm_seen_slot(const uint8 *p, uint32 len)
+{
+	uint64		head = 0;
+	uint64		tail = 0;
+	uint64		h;
+
+	memcpy(&head, p, Min(len, 8));
+	if (len > 8)
+		memcpy(&tail, p + len - 8, 8);
+	h = (head ^ (tail * UINT64CONST(0x9E3779B97F4A7C15)) ^ len) *
+		UINT64CONST(0xC2B2AE3D27D4EB4F);
+	return (uint32) (h >> 32) % LSM_ZONE_SEEN;
+}
+
 /* Compare values i and j of the current block under the column's collation. */
 static inline int
 lsm_ocmp(LsmFlushColumn *c, int i, int j)
@@ -459,7 +479,7 @@ lsm_ordered_zone_maps(LsmFlushColumn *c, LsmColumnData *cd, int n)
 		if (len > LSM_ZONE_MAX_BYTES)
 			return;				/* a value too long: no zone maps */
 		p = (const uint8 *) DatumGetPointer(lsm_block_datum(c, j));
-		slot = &c->seen[hash_bytes(p, (int) len) % LSM_ZONE_SEEN];
+		slot = &c->seen[lsm_seen_slot(p, len)];
 		if (*slot >= 0 &&
 			(fixed || c->var_len[*slot] == len) &&
 			memcmp(DatumGetPointer(lsm_block_datum(c, *slot)), p, len) == 0)
