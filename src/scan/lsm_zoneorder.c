@@ -33,10 +33,10 @@
  *
  *	  Key layout (opaque to the format library; readers only compare
  *	  bytes): '1' (this layout), the provider ('c' libc, 'i' ICU), 'd' or
- *	  'n' (deterministic or not), then three NUL-terminated strings: for
- *	  libc LC_COLLATE and LC_CTYPE, for ICU the ICU locale and an empty
- *	  string; then the provider's version of the collation (possibly
- *	  empty), unterminated.
+ *	  'n' (deterministic or not), then two NUL-terminated strings, for libc
+ *	  LC_COLLATE and LC_CTYPE, for ICU the ICU locale and an empty string,
+ *	  then the provider's version of the collation (possibly empty),
+ *	  unterminated.  docs/FORMAT.md section 5.1 documents it too.
  *
  *-------------------------------------------------------------------------
  */
@@ -193,7 +193,6 @@ lsm_collation_key(Oid collid, StringInfo buf)
 	appendStringInfoChar(buf, deterministic ? 'd' : 'n');
 	appendBinaryStringInfo(buf, loc1, strlen(loc1) + 1);
 	appendBinaryStringInfo(buf, loc2, strlen(loc2) + 1);
-	appendBinaryStringInfo(buf, "", 1);
 	if (version != NULL)
 		appendStringInfoString(buf, version);
 	return buf->len <= PG_UINT16_MAX;
