@@ -33,6 +33,7 @@ OBJS = \
 	src/scan/lsm_numeric.o \
 	src/scan/lsm_scan.o \
 	src/scan/lsm_customscan.o \
+	src/scan/lsm_zoneorder.o \
 	src/scan/lsm_aggscan.o \
 	src/scan/lsm_fetch.o \
 	src/tableam/lsm_handler.o \

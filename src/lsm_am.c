@@ -483,6 +483,12 @@ _PG_init(void)
 							"they changed; 0 turns the cache off.",
 							&lsm_deleted_cache_kb, 65536, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomBoolVariable("lsm.collation_zone_maps",
+							 "Keeps a second zone map of collatable columns in their collation when it does not sort like \"C\".",
+							 "Range quals in the column's collation can then skip blocks; writing a segment "
+							 "compares the blocks' distinct values in that collation.",
+							 &lsm_collation_zone_maps, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lsm");
 
 	lsm_preloaded = process_shared_preload_libraries_in_progress;

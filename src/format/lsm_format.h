@@ -13,9 +13,9 @@
  * A segment is one contiguous byte string:
  *
  *	  [fixed header][column descriptors][block directory][zone bytes]
- *	  [chunk data of block 0][chunk data of block 1]...
+ *	  [zone orders][chunk data of block 0][chunk data of block 1]...
  *
- * The first four parts are the segment's "meta area" (header->meta_len
+ * The first five parts are the segment's "meta area" (header->meta_len
  * bytes, covered by header->meta_checksum).  Each block holds one chunk per
  * stored column, a rowid chunk and, in segments written by a transaction,
  * a command-id chunk.  Every chunk carries its own checksum.  See
@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define LSM_SEG_MAGIC			0x534D534CU	/* "LSMS" little endian */
-#define LSM_FORMAT_VERSION		2	/* what the writer writes */
+#define LSM_FORMAT_VERSION		3	/* what the writer writes */
 #define LSM_FORMAT_VERSION_MIN	1	/* the oldest version readers accept */
 #define LSM_SEG_HEADER_SIZE		96	/* bytes of the fixed header */
 
@@ -117,6 +117,23 @@ extern int	lsm_colmap_build(const LsmColumnDesc *seg, uint16_t nseg,
 #define LSM_COMP_ZSTD		1
 
 #define LSM_ZONE_HAS_MINMAX	0x01
+#define LSM_ZONE_HAS_ORDERED	0x02	/* (version 3) also a zone in the
+										 * column's zone order */
+
+/*
+ * A column's zone order (version 3): the ordering in which the caller
+ * computed the column's second, "ordered" zones.  The format does not
+ * interpret it: it stores the caller's 32-bit id and key bytes with the
+ * segment and hands them back, so that a reader can tell whether it may
+ * compare its own values with those zones.  (lsm_am: the collation's OID,
+ * and a key naming its provider, locale, determinism and library version.)
+ */
+typedef struct LsmZoneOrder
+{
+	uint32_t	order_id;
+	uint16_t	key_len;		/* at least 1 */
+	const uint8_t *key;
+} LsmZoneOrder;
 
 /* An INT zone value: 8 bytes, little-endian (FORMAT.md section 5). */
 extern int64_t lsm_zone_int_load(const uint8_t *p);
@@ -140,6 +157,11 @@ typedef struct LsmChunkInfo
 	uint16_t	zmax_len;
 	const uint8_t *zmin;		/* points into the reader's meta copy */
 	const uint8_t *zmax;
+	/* ordered zone (LSM_ZONE_HAS_ORDERED): min/max in the column's zone order */
+	uint16_t	ozmin_len;
+	uint16_t	ozmax_len;
+	const uint8_t *ozmin;
+	const uint8_t *ozmax;
 } LsmChunkInfo;
 
 typedef struct LsmBlockInfo
@@ -164,6 +186,7 @@ typedef struct LsmSegHeader
 	uint32_t	nblocks;
 	uint32_t	schema_version;
 	uint32_t	meta_len;		/* bytes of the meta area (incl. this header) */
+	uint32_t	order_len;		/* bytes of the zone orders (version 3; else 0) */
 	uint64_t	total_len;		/* bytes of the whole segment */
 	uint64_t	nrows;
 	int64_t		min_rowid;
@@ -218,6 +241,16 @@ typedef struct LsmColumnData
 	uint16_t	zmin_len;
 	const uint8_t *zmax;
 	uint16_t	zmax_len;
+	/*
+	 * FIXED/VARLEN columns given a zone order (lsm_segw_set_zone_order): the
+	 * block's minimum and maximum in that order, at most 65535 bytes each,
+	 * stored as the chunk's ordered zone (independent of has_zone)
+	 */
+	bool		has_ordered_zone;
+	const uint8_t *ozmin;
+	uint16_t	ozmin_len;
+	const uint8_t *ozmax;
+	uint16_t	ozmax_len;
 } LsmColumnData;
 
 typedef struct LsmSegWriter LsmSegWriter;
@@ -225,6 +258,9 @@ typedef struct LsmSegWriter LsmSegWriter;
 extern LsmSegWriter *lsm_segw_begin(const LsmColumnDesc *cols, uint16_t ncols,
 									const LsmWriterOptions *opts,
 									const LsmAllocator *alloc);
+/* before the first block: column `column` (not INT, not dropped) has ordered zones */
+extern int	lsm_segw_set_zone_order(LsmSegWriter *w, uint16_t column,
+									const LsmZoneOrder *order);
 /* rowids strictly increasing within and across blocks; cids may be NULL */
 extern int	lsm_segw_add_block(LsmSegWriter *w, uint32_t nrows,
 							   const int64_t *rowids, const uint32_t *cids,
@@ -248,6 +284,9 @@ extern int	lsm_segr_open(const uint8_t *meta, size_t len,
 extern const LsmSegHeader *lsm_segr_header(const LsmSegReader *r);
 extern const LsmColumnDesc *lsm_segr_columns(const LsmSegReader *r);
 extern const LsmBlockInfo *lsm_segr_block(const LsmSegReader *r, uint32_t blockno);
+/* the zone order of column `column` (key points into the reader), or NULL */
+extern const LsmZoneOrder *lsm_segr_zone_order(const LsmSegReader *r,
+											   uint16_t column);
 extern void lsm_segr_free(LsmSegReader *r);
 
 /* Decoded chunk; buffers are owned by the struct and reused across calls. */

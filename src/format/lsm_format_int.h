@@ -21,6 +21,8 @@
 #define LSM_COLDESC_SIZE		16
 #define LSM_DIR_BLOCK_SIZE		40
 #define LSM_DIR_CHUNK_SIZE		40
+#define LSM_ZONE_ORDER_HEAD		8	/* a zone order record before its key */
+#define LSM_OZONE_HEAD			4	/* an ordered zone before its bytes */
 
 /* Bit-packed streams are followed by this many padding bytes */
 #define LSM_BITPACK_PAD			8

@@ -13,6 +13,13 @@
  *	  the segment is assembled.  Absolute offsets are what lets a relocated
  *	  segment reuse an image verbatim: nothing inside it ever needs patching.
  *
+ *	  Zone orders (version 3): a caller may declare that a FIXED or VARLEN
+ *	  column has a second zone per chunk, computed in an ordering the format
+ *	  knows only by an opaque id and key (lsm_am: a collation).  The orders
+ *	  are stored after the zone bytes; each chunk's ordered zone follows its
+ *	  plain zone in the zone bytes, with its two lengths in front of it
+ *	  (the directory entry has no room left for them).
+ *
  *	  The reader trusts nothing: it verifies the meta checksum, then checks
  *	  every count, offset and length against the header and the meta area
  *	  before handing out LsmBlockInfo/LsmChunkInfo, so that callers may use
@@ -46,6 +53,7 @@
 #define H_MAX_ROWID		56
 #define H_RAW_BYTES		64
 #define H_META_CHECKSUM	72
+#define H_ORDER_LEN		80		/* version 3 */
 
 /* A chunk's directory entry while the segment is being written */
 typedef struct ChunkRec
@@ -78,6 +86,8 @@ struct LsmSegWriter
 	LsmAllocator alloc;
 	LsmColumnDesc *cols;
 	uint16_t	ncols;
+	LsmZoneOrder *orders;		/* per column (key NULL: none), or NULL */
+	uint32_t	order_len;		/* bytes the orders take in the meta area */
 	LsmWriterOptions opts;
 	LsmEncoder *enc;
 	LsmBuf		data;			/* chunk bytes */
@@ -99,6 +109,7 @@ struct LsmSegReader
 	uint8_t    *meta;
 	LsmSegHeader hdr;
 	LsmColumnDesc *cols;
+	LsmZoneOrder *orders;		/* per column (key NULL: none), or NULL */
 	LsmBlockInfo *blocks;
 	LsmChunkInfo *chunks;		/* nblocks * ncols, pointed to by blocks */
 };
@@ -176,11 +187,53 @@ lsm_zone_int_store(uint8_t *p, int64_t v)
 }
 
 /*
- * Encode one chunk and append its directory entry and zone bytes.
+ * lsm_segw_set_zone_order
+ *		Declare that chunks of column `column` may carry an ordered zone
+ *		(LsmColumnData.has_ordered_zone) in the given order.
+ *
+ * Only before the first block, once per column, for a FIXED or VARLEN
+ * column that is not dropped, with a key of 1..65535 bytes (copied).
+ * Returns LSM_ERR_ARG otherwise, LSM_ERR_NOMEM.
+ */
+int
+lsm_segw_set_zone_order(LsmSegWriter *w, uint16_t column,
+						const LsmZoneOrder *order)
+{
+	uint8_t    *key;
+
+	if (w == NULL || order == NULL || w->nblocks > 0 || column >= w->ncols ||
+		w->cols[column].kind == LSM_KIND_INT ||
+		(w->cols[column].flags & LSM_COLF_DROPPED) ||
+		order->key == NULL || order->key_len == 0)
+		return LSM_ERR_ARG;
+	if (w->orders == NULL)
+	{
+		w->orders = w->alloc.alloc(w->alloc.ctx,
+								   sizeof(LsmZoneOrder) * w->ncols);
+		if (w->orders == NULL)
+			return LSM_ERR_NOMEM;
+		memset(w->orders, 0, sizeof(LsmZoneOrder) * w->ncols);
+	}
+	if (w->orders[column].key != NULL)
+		return LSM_ERR_ARG;
+	key = w->alloc.alloc(w->alloc.ctx, order->key_len);
+	if (key == NULL)
+		return LSM_ERR_NOMEM;
+	memcpy(key, order->key, order->key_len);
+	w->orders[column].order_id = order->order_id;
+	w->orders[column].key_len = order->key_len;
+	w->orders[column].key = key;
+	w->order_len += LSM_ZONE_ORDER_HEAD + order->key_len;
+	return LSM_OK;
+}
+
+/*
+ * Encode one chunk and append its directory entry and zone bytes.  colno
+ * is the column's index, or -1 for the rowid and cid chunks.
  */
 static int
-add_chunk(LsmSegWriter *w, const LsmColumnDesc *col, uint32_t nrows,
-		  const LsmColumnData *cd)
+add_chunk(LsmSegWriter *w, const LsmColumnDesc *col, int colno,
+		  uint32_t nrows, const LsmColumnData *cd)
 {
 	LsmEncResult res;
 	ChunkRec	rec;
@@ -201,7 +254,7 @@ add_chunk(LsmSegWriter *w, const LsmColumnDesc *col, uint32_t nrows,
 	rec.compression = res.compression;
 	rec.int_tag = res.int_tag;
 	rec.checksum = res.checksum;
-	if (w->zones.len > UINT32_MAX - 2 * (size_t) UINT16_MAX)
+	if (w->zones.len > UINT32_MAX - 4 * (size_t) UINT16_MAX - LSM_OZONE_HEAD)
 		return LSM_ERR_ARG;
 	rec.zone_off = (uint32_t) w->zones.len;
 
@@ -248,6 +301,27 @@ add_chunk(LsmSegWriter *w, const LsmColumnDesc *col, uint32_t nrows,
 		rec.zmin_len = cd->zmin_len;
 		rec.zmax_len = cd->zmax_len;
 	}
+	if (cd != NULL && cd->has_ordered_zone && !(col->flags & LSM_COLF_DROPPED))
+	{
+		uint8_t		head[LSM_OZONE_HEAD];
+
+		/* only columns given a zone order; never rowid or cid chunks */
+		if (colno < 0 || w->orders == NULL || w->orders[colno].key == NULL)
+			return LSM_ERR_ARG;
+		if ((cd->ozmin_len > 0 && cd->ozmin == NULL) ||
+			(cd->ozmax_len > 0 && cd->ozmax == NULL))
+			return LSM_ERR_ARG;
+		lsm_store16(head, cd->ozmin_len);
+		lsm_store16(head + 2, cd->ozmax_len);
+		rc = lsm_buf_append(&w->zones, head, LSM_OZONE_HEAD);
+		if (rc == LSM_OK)
+			rc = lsm_buf_append(&w->zones, cd->ozmin, cd->ozmin_len);
+		if (rc == LSM_OK)
+			rc = lsm_buf_append(&w->zones, cd->ozmax, cd->ozmax_len);
+		if (rc != LSM_OK)
+			return rc;
+		rec.zone_flags |= LSM_ZONE_HAS_ORDERED;
+	}
 	return lsm_buf_append(&w->chunks, &rec, sizeof(rec));
 }
 
@@ -292,7 +366,7 @@ lsm_segw_add_block(LsmSegWriter *w, uint32_t nrows, const int64_t *rowids,
 	/* rowid chunk */
 	memset(&cd, 0, sizeof(cd));
 	cd.ints = rowids;
-	rc = add_chunk(w, lsm_rowid_column(), nrows, &cd);
+	rc = add_chunk(w, lsm_rowid_column(), -1, nrows, &cd);
 
 	/* cid chunk */
 	if (rc == LSM_OK)
@@ -318,7 +392,7 @@ lsm_segw_add_block(LsmSegWriter *w, uint32_t nrows, const int64_t *rowids,
 					w->cidvals[i] = (int32_t) cids[i];
 				memset(&cd, 0, sizeof(cd));
 				cd.ints = w->cidvals;
-				rc = add_chunk(w, lsm_cid_column(), nrows, &cd);
+				rc = add_chunk(w, lsm_cid_column(), -1, nrows, &cd);
 			}
 		}
 		else
@@ -327,12 +401,12 @@ lsm_segw_add_block(LsmSegWriter *w, uint32_t nrows, const int64_t *rowids,
 
 			/* no cid chunk: an empty, all-NULL chunk entry */
 			dropped.flags = LSM_COLF_DROPPED;
-			rc = add_chunk(w, &dropped, nrows, NULL);
+			rc = add_chunk(w, &dropped, -1, nrows, NULL);
 		}
 	}
 
 	for (i = 0; rc == LSM_OK && i < w->ncols; i++)
-		rc = add_chunk(w, &w->cols[i], nrows, &cols[i]);
+		rc = add_chunk(w, &w->cols[i], (int) i, nrows, &cols[i]);
 
 	if (rc == LSM_OK)
 	{
@@ -405,7 +479,7 @@ lsm_segw_finish(LsmSegWriter *w, uint8_t **out, size_t *out_len)
 	*out_len = 0;
 
 	meta_len = LSM_SEG_HEADER_SIZE + (uint64_t) LSM_COLDESC_SIZE * w->ncols +
-		dir_entry_size(w->ncols) * w->nblocks + w->zones.len;
+		dir_entry_size(w->ncols) * w->nblocks + w->zones.len + w->order_len;
 	if (meta_len > UINT32_MAX)
 		return LSM_ERR_ARG;
 	total_len = meta_len + w->data.len;
@@ -433,6 +507,7 @@ lsm_segw_finish(LsmSegWriter *w, uint8_t **out, size_t *out_len)
 	lsm_store64(buf + H_MIN_ROWID, (uint64_t) w->min_rowid);
 	lsm_store64(buf + H_MAX_ROWID, (uint64_t) w->max_rowid);
 	lsm_store64(buf + H_RAW_BYTES, w->raw_bytes);
+	lsm_store32(buf + H_ORDER_LEN, w->order_len);
 	p = buf + LSM_SEG_HEADER_SIZE;
 
 	/* column descriptors */
@@ -481,10 +556,22 @@ lsm_segw_finish(LsmSegWriter *w, uint8_t **out, size_t *out_len)
 		}
 	}
 
-	/* zone bytes, then chunk data */
+	/* zone bytes, zone orders (by column), then chunk data */
 	if (w->zones.len > 0)
 		memcpy(p, w->zones.data, w->zones.len);
 	p += w->zones.len;
+	for (c = 0; w->orders != NULL && c < w->ncols; c++)
+	{
+		const LsmZoneOrder *o = &w->orders[c];
+
+		if (o->key == NULL)
+			continue;
+		lsm_store16(p, (uint16_t) c);
+		lsm_store16(p + 2, o->key_len);
+		lsm_store32(p + 4, o->order_id);
+		memcpy(p + LSM_ZONE_ORDER_HEAD, o->key, o->key_len);
+		p += LSM_ZONE_ORDER_HEAD + o->key_len;
+	}
 	if (w->data.len > 0)
 		memcpy(p, w->data.data, w->data.len);
 
@@ -512,6 +599,15 @@ lsm_segw_free(LsmSegWriter *w)
 	lsm_encoder_free(w->enc);
 	if (w->cidvals != NULL)
 		w->alloc.free(w->alloc.ctx, w->cidvals);
+	if (w->orders != NULL)
+	{
+		uint16_t	c;
+
+		for (c = 0; c < w->ncols; c++)
+			if (w->orders[c].key != NULL)
+				w->alloc.free(w->alloc.ctx, (void *) w->orders[c].key);
+		w->alloc.free(w->alloc.ctx, w->orders);
+	}
 	if (w->cols != NULL)
 		w->alloc.free(w->alloc.ctx, w->cols);
 	w->alloc.free(w->alloc.ctx, w);
@@ -552,6 +648,8 @@ lsm_seg_parse_header(const uint8_t *buf, size_t len, LsmSegHeader *hdr)
 	hdr->max_rowid = (int64_t) lsm_load64(buf + H_MAX_ROWID);
 	hdr->raw_bytes = lsm_load64(buf + H_RAW_BYTES);
 	hdr->meta_checksum = lsm_load64(buf + H_META_CHECKSUM);
+	/* offset 80 was reserved (and is ignored) before version 3 */
+	hdr->order_len = hdr->version >= 3 ? lsm_load32(buf + H_ORDER_LEN) : 0;
 	if (hdr->meta_len < LSM_SEG_HEADER_SIZE || hdr->meta_len > hdr->total_len ||
 		hdr->block_rows == 0 || (hdr->flags & ~(LSM_SEGF_HAS_CIDS | LSM_SEGF_INT_ZONES_GIVEN)) != 0)
 		return LSM_ERR_CORRUPT;
@@ -563,10 +661,11 @@ lsm_seg_parse_header(const uint8_t *buf, size_t len, LsmSegHeader *hdr)
  */
 static int
 parse_chunk(const LsmSegReader *r, const uint8_t *p, const LsmBlockInfo *blk,
-			const LsmColumnDesc *col, uint64_t zone_start, uint32_t zone_len,
-			LsmChunkInfo *ci)
+			const LsmColumnDesc *col, const LsmZoneOrder *order,
+			uint64_t zone_start, uint32_t zone_len, LsmChunkInfo *ci)
 {
 	uint32_t	zoff;
+	uint8_t		zone_flags_ok = LSM_ZONE_HAS_MINMAX;
 	uint64_t	block_end = blk->data_offset + blk->data_len;
 
 	ci->offset = lsm_load64(p);
@@ -608,7 +707,10 @@ parse_chunk(const LsmSegReader *r, const uint8_t *p, const LsmBlockInfo *blk,
 	}
 	else if (ci->null_count == blk->nrows || ci->raw_len == 0)
 		return LSM_ERR_CORRUPT;
-	if ((ci->zone_flags & ~LSM_ZONE_HAS_MINMAX) != 0)
+	/* an ordered zone (version 3) only on a column with a zone order */
+	if (r->hdr.version >= 3 && order != NULL && order->key != NULL)
+		zone_flags_ok |= LSM_ZONE_HAS_ORDERED;
+	if ((ci->zone_flags & ~zone_flags_ok) != 0)
 		return LSM_ERR_CORRUPT;
 	if ((uint64_t) zoff + ci->zmin_len + ci->zmax_len > zone_len)
 		return LSM_ERR_CORRUPT;
@@ -620,6 +722,68 @@ parse_chunk(const LsmSegReader *r, const uint8_t *p, const LsmBlockInfo *blk,
 		return LSM_ERR_CORRUPT;
 	ci->zmin = r->meta + zone_start + zoff;
 	ci->zmax = ci->zmin + ci->zmin_len;
+	ci->ozmin_len = ci->ozmax_len = 0;
+	ci->ozmin = ci->ozmax = NULL;
+	if (ci->zone_flags & LSM_ZONE_HAS_ORDERED)
+	{
+		/* [u16 ozmin_len][u16 ozmax_len][ozmin][ozmax] after the plain zone */
+		uint64_t	ooff = (uint64_t) zoff + ci->zmin_len + ci->zmax_len;
+		const uint8_t *op = r->meta + zone_start + ooff;
+
+		if (ooff + LSM_OZONE_HEAD > zone_len)
+			return LSM_ERR_CORRUPT;
+		ci->ozmin_len = lsm_load16(op);
+		ci->ozmax_len = lsm_load16(op + 2);
+		if (ooff + LSM_OZONE_HEAD + ci->ozmin_len + ci->ozmax_len > zone_len)
+			return LSM_ERR_CORRUPT;
+		ci->ozmin = op + LSM_OZONE_HEAD;
+		ci->ozmax = ci->ozmin + ci->ozmin_len;
+	}
+	return LSM_OK;
+}
+
+/*
+ * Parse the zone orders (version 3): records of column, key length, id and
+ * key, by ascending column, exactly filling the area.
+ */
+static int
+parse_orders(LsmSegReader *r, uint64_t start)
+{
+	const LsmSegHeader *h = &r->hdr;
+	const uint8_t *p = r->meta + start;
+	const uint8_t *end = p + h->order_len;
+	int32_t		prev = -1;
+
+	if (h->order_len == 0)
+		return LSM_OK;
+	if (h->ncols == 0)
+		return LSM_ERR_CORRUPT;
+	r->orders = r->alloc.alloc(r->alloc.ctx, sizeof(LsmZoneOrder) * h->ncols);
+	if (r->orders == NULL)
+		return LSM_ERR_NOMEM;
+	memset(r->orders, 0, sizeof(LsmZoneOrder) * h->ncols);
+	while (p < end)
+	{
+		uint16_t	column;
+		uint16_t	key_len;
+		const LsmColumnDesc *col;
+
+		if ((size_t) (end - p) < LSM_ZONE_ORDER_HEAD)
+			return LSM_ERR_CORRUPT;
+		column = lsm_load16(p);
+		key_len = lsm_load16(p + 2);
+		if (column >= h->ncols || (int32_t) column <= prev || key_len == 0 ||
+			(size_t) (end - p) - LSM_ZONE_ORDER_HEAD < key_len)
+			return LSM_ERR_CORRUPT;
+		col = &r->cols[column];
+		if (col->kind == LSM_KIND_INT || (col->flags & LSM_COLF_DROPPED))
+			return LSM_ERR_CORRUPT;
+		r->orders[column].order_id = lsm_load32(p + 4);
+		r->orders[column].key_len = key_len;
+		r->orders[column].key = p + LSM_ZONE_ORDER_HEAD;
+		prev = column;
+		p += LSM_ZONE_ORDER_HEAD + key_len;
+	}
 	return LSM_OK;
 }
 
@@ -641,7 +805,8 @@ parse_meta(LsmSegReader *r)
 	uint32_t	c;
 	int			rc;
 
-	if (LSM_SEG_HEADER_SIZE + desc_len + dir_len + zone_len != h->meta_len)
+	if (LSM_SEG_HEADER_SIZE + desc_len + dir_len + zone_len +
+		(uint64_t) h->order_len != h->meta_len)
 		return LSM_ERR_CORRUPT;
 	zone_start = LSM_SEG_HEADER_SIZE + desc_len + dir_len;
 
@@ -668,6 +833,9 @@ parse_meta(LsmSegReader *r)
 			return LSM_ERR_CORRUPT;
 		p += LSM_COLDESC_SIZE;
 	}
+	rc = parse_orders(r, zone_start + zone_len);
+	if (rc != LSM_OK)
+		return rc;
 
 	if (h->nblocks > 0)
 	{
@@ -706,8 +874,8 @@ parse_meta(LsmSegReader *r)
 			return LSM_ERR_CORRUPT;
 		p += LSM_DIR_BLOCK_SIZE;
 
-		rc = parse_chunk(r, p, blk, lsm_rowid_column(), zone_start, zone_len,
-						 &blk->rowids);
+		rc = parse_chunk(r, p, blk, lsm_rowid_column(), NULL, zone_start,
+						 zone_len, &blk->rowids);
 		if (rc == LSM_OK && blk->rowids.encoding == LSM_ENC_NONE)
 			rc = LSM_ERR_CORRUPT;
 		if (rc == LSM_OK && blk->rowids.null_count != 0)
@@ -715,8 +883,8 @@ parse_meta(LsmSegReader *r)
 		if (rc != LSM_OK)
 			return rc;
 		p += LSM_DIR_CHUNK_SIZE;
-		rc = parse_chunk(r, p, blk, lsm_cid_column(), zone_start, zone_len,
-						 &blk->cids);
+		rc = parse_chunk(r, p, blk, lsm_cid_column(), NULL, zone_start,
+						 zone_len, &blk->cids);
 		if (rc == LSM_OK && !(h->flags & LSM_SEGF_HAS_CIDS) &&
 			blk->cids.encoding != LSM_ENC_NONE)
 			rc = LSM_ERR_CORRUPT;
@@ -728,8 +896,9 @@ parse_meta(LsmSegReader *r)
 		blk->cols = h->ncols > 0 ? &r->chunks[(size_t) b * h->ncols] : NULL;
 		for (c = 0; c < h->ncols; c++)
 		{
-			rc = parse_chunk(r, p, blk, &r->cols[c], zone_start, zone_len,
-							 &blk->cols[c]);
+			rc = parse_chunk(r, p, blk, &r->cols[c],
+							 r->orders ? &r->orders[c] : NULL,
+							 zone_start, zone_len, &blk->cols[c]);
 			if (rc != LSM_OK)
 				return rc;
 			if ((r->cols[c].flags & LSM_COLF_DROPPED) &&
@@ -833,6 +1002,20 @@ lsm_segr_block(const LsmSegReader *r, uint32_t blockno)
 	return &r->blocks[blockno];
 }
 
+/*
+ * lsm_segr_zone_order
+ *		The zone order of column `column` (version 3), or NULL if it has
+ *		none.  The key points into the reader's copy of the meta area.
+ */
+const LsmZoneOrder *
+lsm_segr_zone_order(const LsmSegReader *r, uint16_t column)
+{
+	if (r->orders == NULL || column >= r->hdr.ncols ||
+		r->orders[column].key == NULL)
+		return NULL;
+	return &r->orders[column];
+}
+
 void
 lsm_segr_free(LsmSegReader *r)
 {
@@ -840,6 +1023,8 @@ lsm_segr_free(LsmSegReader *r)
 		return;
 	if (r->chunks != NULL)
 		r->alloc.free(r->alloc.ctx, r->chunks);
+	if (r->orders != NULL)
+		r->alloc.free(r->alloc.ctx, r->orders);
 	if (r->blocks != NULL)
 		r->alloc.free(r->alloc.ctx, r->blocks);
 	if (r->cols != NULL)

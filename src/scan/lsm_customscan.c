@@ -25,10 +25,22 @@
  *	  orders values as FORMAT.md section 5 says: signed integers for
  *	  integer, date and time types, float order for floats in segments
  *	  flagged LSM_SEGF_INT_ZONES_GIVEN (older ones are not used), the
- *	  type's btree comparison in the "C" collation for everything else.  So a qual on a
- *	  collatable column prunes only when its collation sorts like "C", or
- *	  when it is an equality in a deterministic collation (equal values are
- *	  byte-equal there).
+ *	  type's btree comparison in the "C" collation for everything else.
+ *	  Collatable columns whose collation does not sort like "C" also have
+ *	  ordered zones, the same comparison under their own collation, in
+ *	  segments of format version 3 (src/scan/lsm_zoneorder.c).  So a qual on
+ *	  a collatable column prunes
+ *	  - by the plain zones when its collation sorts like "C", or when it is
+ *		an equality in a deterministic collation (equal values are
+ *		byte-equal there, whatever the deterministic collation);
+ *	  - by the ordered zones of a segment when its collation sorts exactly
+ *		like the one those zones were built in: same provider, locale,
+ *		determinism and library version.  Nondeterministic collations are
+ *		no exception: the btree comparison is a total preorder in any
+ *		collation (btree indexes rely on it), so a block whose max is below
+ *		the value holds no row equal to or above it.
+ *	  Planning counts a qual of the second kind only when its collation
+ *	  sorts like the column's own (the one new segments are built in).
  *
  *	  Costing follows cost_seqscan, scaled by the share of the row's width
  *	  that is decoded and by the share of blocks expected to be read: for a
@@ -94,7 +106,11 @@ typedef struct LsmZoneCmpInfo
 	Oid			coltype;
 	int			strategy;		/* BTLessStrategyNumber .. BTGreaterStrategyNumber */
 	Oid			cmpproc;		/* btree order proc (coltype zone, value) */
-	Oid			cmpcoll;		/* collation to call it with */
+	Oid			cmpcoll;		/* collation to call it with on plain zones */
+	bool		plain_ok;		/* plain zones order values as the qual does */
+	Oid			ordcoll;		/* the qual's collation, to call cmpproc with
+								 * on ordered zones built in a collation
+								 * sorting like it; InvalidOid: none */
 	bool		is_array;
 	bool		use_or;
 	Expr	   *arg;			/* the value (or array) expression */
@@ -113,6 +129,7 @@ struct LsmZoneNode
 								 * segments with LSM_SEGF_INT_ZONES_GIVEN */
 	int16		typlen;
 	bool		typbyval;
+	int			order_id;		/* interned zone order of ordcoll, or 0 */
 	FmgrInfo	cmpfn;
 	ExprState  *argstate;
 	/* evaluated at scan (re)start */
@@ -199,10 +216,12 @@ lsm_column_var(Node *node, const LsmZoneCtx *ctx, AttrNumber *attno)
 
 /*
  * Can `opno` (with the column on its left) be checked against the zone
- * maps of a column of type coltype?  Fills strategy, cmpproc, cmpcoll.
+ * maps of a column of type coltype and collation colcoll?  Fills
+ * strategy, cmpproc, cmpcoll, plain_ok and ordcoll.
  */
 static bool
-lsm_zone_operator(Oid opno, Oid coltype, Oid inputcollid, LsmZoneCmpInfo *info)
+lsm_zone_operator(Oid opno, Oid coltype, Oid colcoll, Oid inputcollid,
+				  LsmZoneCmpInfo *info)
 {
 	TypeCacheEntry *tc;
 	int16		typlen;
@@ -229,19 +248,30 @@ lsm_zone_operator(Oid opno, Oid coltype, Oid inputcollid, LsmZoneCmpInfo *info)
 	if (!OidIsValid(proc))
 		return false;
 
+	info->ordcoll = InvalidOid;
 	if (type_is_collatable(coltype))
 	{
-		/* zone maps of collatable columns are in "C" order */
+		int			order;
+
 		if (!OidIsValid(inputcollid))
 			return false;
-		if (!lc_collate_is_c(inputcollid) &&
-			!(strategy == BTEqualStrategyNumber &&
-			  get_collation_isdeterministic(inputcollid)))
-			return false;
+		/* plain zone maps of collatable columns are in "C" order */
 		info->cmpcoll = C_COLLATION_OID;
+		info->plain_ok = lc_collate_is_c(inputcollid) ||
+			(strategy == BTEqualStrategyNumber &&
+			 get_collation_isdeterministic(inputcollid));
+		/* ordered zones: in a collation that sorts like the qual's */
+		order = lsm_zone_order_of_collation(inputcollid);
+		if (order != 0 && order == lsm_zone_order_of_collation(colcoll))
+			info->ordcoll = inputcollid;
+		if (!info->plain_ok && !OidIsValid(info->ordcoll))
+			return false;
 	}
 	else
+	{
 		info->cmpcoll = InvalidOid;
+		info->plain_ok = true;
+	}
 	info->coltype = coltype;
 	info->strategy = strategy;
 	info->cmpproc = proc;
@@ -322,7 +352,8 @@ lsm_zone_analyze(Node *clause, const LsmZoneCtx *ctx, bool build)
 			return NULL;
 		if (!lsm_is_scan_constant(other))
 			return NULL;
-		if (!lsm_zone_operator(opno, var->vartype, op->inputcollid, &info))
+		if (!lsm_zone_operator(opno, var->vartype, var->varcollid,
+							   op->inputcollid, &info))
 			return NULL;
 		info.attno = attno;
 		info.arg = (Expr *) other;
@@ -335,7 +366,8 @@ lsm_zone_analyze(Node *clause, const LsmZoneCtx *ctx, bool build)
 
 		if (var == NULL || !lsm_is_scan_constant(other))
 			return NULL;
-		if (!lsm_zone_operator(saop->opno, var->vartype, saop->inputcollid, &info))
+		if (!lsm_zone_operator(saop->opno, var->vartype, var->varcollid,
+							   saop->inputcollid, &info))
 			return NULL;
 		info.attno = attno;
 		info.arg = (Expr *) other;
@@ -354,6 +386,7 @@ lsm_zone_analyze(Node *clause, const LsmZoneCtx *ctx, bool build)
 		get_typlenbyval(info.coltype, &zn->typlen, &zn->typbyval);
 		zn->int_zone = lsm_is_int_kind(zn->typlen, zn->typbyval);
 		zn->float_zone = (info.coltype == FLOAT4OID || info.coltype == FLOAT8OID);
+		zn->order_id = lsm_zone_order_of_collation(info.ordcoll);
 		fmgr_info(info.cmpproc, &zn->cmpfn);
 	}
 	return zn;
@@ -504,10 +537,9 @@ lsm_zone_datum(LsmZoneNode *zn, int which, const uint8 *bytes, uint16 len)
 }
 
 static inline int
-lsm_zone_cmp(LsmZoneNode *zn, Datum zone, Datum value)
+lsm_zone_cmp(LsmZoneNode *zn, Oid coll, Datum zone, Datum value)
 {
-	return DatumGetInt32(FunctionCall2Coll(&zn->cmpfn, zn->cmp.cmpcoll,
-										   zone, value));
+	return DatumGetInt32(FunctionCall2Coll(&zn->cmpfn, coll, zone, value));
 }
 
 /* May some row of block bi of segment h satisfy zn?  Conservative. */
@@ -519,6 +551,7 @@ lsm_zone_may_match(LsmZoneNode *zn, LsmSegmentHandle *h, const LsmBlockInfo *bi)
 	const LsmChunkInfo *ci;
 	Datum		zmin,
 				zmax;
+	Oid			coll;
 	int			i;
 
 	switch (zn->kind)
@@ -550,18 +583,31 @@ lsm_zone_may_match(LsmZoneNode *zn, LsmSegmentHandle *h, const LsmBlockInfo *bi)
 		return false;
 	if (ci->null_count >= bi->nrows)
 		return false;			/* only NULLs: a strict operator is never true */
-	if (zn->always || !(ci->zone_flags & LSM_ZONE_HAS_MINMAX) ||
-		!h->zone_ok[zn->attno - 1])
+	if (zn->always || !h->zone_ok[zn->attno - 1])
 		return true;
 	if (zn->int_zone != (h->cols[c].kind == LSM_KIND_INT))
 		return true;			/* cannot happen: the map checked the kind */
-	if (zn->int_zone && (ci->zmin_len != 8 || ci->zmax_len != 8))
-		return true;
-	if (zn->float_zone &&
-		!(lsm_segr_header(h->reader)->flags & LSM_SEGF_INT_ZONES_GIVEN))
-		return true;			/* an older segment: signed order of the bits */
-	zmin = lsm_zone_datum(zn, 0, ci->zmin, ci->zmin_len);
-	zmax = lsm_zone_datum(zn, 1, ci->zmax, ci->zmax_len);
+	if (zn->order_id != 0 && (ci->zone_flags & LSM_ZONE_HAS_ORDERED) &&
+		h->zone_order[zn->attno - 1] == zn->order_id)
+	{
+		/* built in a collation that sorts exactly like the qual's */
+		zmin = lsm_zone_datum(zn, 0, ci->ozmin, ci->ozmin_len);
+		zmax = lsm_zone_datum(zn, 1, ci->ozmax, ci->ozmax_len);
+		coll = zn->cmp.ordcoll;
+	}
+	else
+	{
+		if (!zn->cmp.plain_ok || !(ci->zone_flags & LSM_ZONE_HAS_MINMAX))
+			return true;
+		if (zn->int_zone && (ci->zmin_len != 8 || ci->zmax_len != 8))
+			return true;
+		if (zn->float_zone &&
+			!(lsm_segr_header(h->reader)->flags & LSM_SEGF_INT_ZONES_GIVEN))
+			return true;		/* an older segment: signed order of the bits */
+		zmin = lsm_zone_datum(zn, 0, ci->zmin, ci->zmin_len);
+		zmax = lsm_zone_datum(zn, 1, ci->zmax, ci->zmax_len);
+		coll = zn->cmp.cmpcoll;
+	}
 
 	for (i = 0; i < zn->nvalues; i++)
 	{
@@ -571,20 +617,20 @@ lsm_zone_may_match(LsmZoneNode *zn, LsmSegmentHandle *h, const LsmBlockInfo *bi)
 		switch (zn->cmp.strategy)
 		{
 			case BTLessStrategyNumber:
-				may = lsm_zone_cmp(zn, zmin, v) < 0;
+				may = lsm_zone_cmp(zn, coll, zmin, v) < 0;
 				break;
 			case BTLessEqualStrategyNumber:
-				may = lsm_zone_cmp(zn, zmin, v) <= 0;
+				may = lsm_zone_cmp(zn, coll, zmin, v) <= 0;
 				break;
 			case BTEqualStrategyNumber:
-				may = lsm_zone_cmp(zn, zmin, v) <= 0 &&
-					lsm_zone_cmp(zn, zmax, v) >= 0;
+				may = lsm_zone_cmp(zn, coll, zmin, v) <= 0 &&
+					lsm_zone_cmp(zn, coll, zmax, v) >= 0;
 				break;
 			case BTGreaterEqualStrategyNumber:
-				may = lsm_zone_cmp(zn, zmax, v) >= 0;
+				may = lsm_zone_cmp(zn, coll, zmax, v) >= 0;
 				break;
 			default:
-				may = lsm_zone_cmp(zn, zmax, v) > 0;
+				may = lsm_zone_cmp(zn, coll, zmax, v) > 0;
 				break;
 		}
 		if (zn->cmp.is_array && !zn->cmp.use_or)

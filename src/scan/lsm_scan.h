@@ -35,6 +35,8 @@ typedef struct LsmSegmentHandle
 	int32	   *map;			/* per attribute of the reader's descriptor */
 	bool	   *zone_ok;		/* per attribute: the segment's zone maps
 								 * order values as the attribute's type does */
+	int		   *zone_order;		/* per attribute: interned zone order of its
+								 * ordered zones (lsm_zoneorder.c), 0: none */
 	int			map_gen;		/* LsmReadState.desc_gen the map is for */
 } LsmSegmentHandle;
 
@@ -255,6 +257,12 @@ extern void lsm_customscan_register(void);
 extern void lsm_customscan_add_paths(PlannerInfo *root,
 									 RelOptInfo *rel, Index rti,
 									 RangeTblEntry *rte);
+
+/* lsm_zoneorder.c */
+extern bool lsm_collation_zone_maps;
+extern int	lsm_zone_order_intern(const uint8 *key, uint16 len);
+extern int	lsm_zone_order_of_collation(Oid collid);
+extern bool lsm_zone_order_key(Oid collid, const uint8 **key, uint16 *key_len);
 
 /* lsm_aggscan.c */
 extern bool lsm_enable_aggregate_pushdown;

@@ -168,8 +168,11 @@ lsm_segment_build_map(LsmReadState *rs, LsmSegmentHandle *h)
 		pfree(h->map);
 	if (h->zone_ok)
 		pfree(h->zone_ok);
+	if (h->zone_order)
+		pfree(h->zone_order);
 	h->map = MemoryContextAlloc(rs->cxt, sizeof(int32) * Max(natts, 1));
 	h->zone_ok = MemoryContextAlloc(rs->cxt, sizeof(bool) * Max(natts, 1));
+	h->zone_order = MemoryContextAlloc(rs->cxt, sizeof(int) * Max(natts, 1));
 	st = lsm_colmap_build(h->cols, (uint16) h->ncols, rs->want, (uint16) natts,
 						  h->map, same, &bad);
 	if (st == LSM_ERR_SCHEMA)
@@ -197,9 +200,16 @@ lsm_segment_build_map(LsmReadState *rs, LsmSegmentHandle *h)
 	{
 		int32		c = h->map[i];
 
+		const LsmZoneOrder *order;
+
 		h->zone_ok[i] = c >= 0 &&
 			(same[i] ||
 			 lsm_zone_order_compatible(h->cols[c].type_id, rs->want[i].type_id));
+		/* ordered zones (version 3): which collation they were built in */
+		h->zone_order[i] = 0;
+		if (h->zone_ok[i] &&
+			(order = lsm_segr_zone_order(h->reader, (uint16) c)) != NULL)
+			h->zone_order[i] = lsm_zone_order_intern(order->key, order->key_len);
 	}
 	pfree(same);
 	h->map_gen = rs->desc_gen;
@@ -519,6 +529,7 @@ lsm_segment_close(LsmSegmentHandle *h)
 	/* the reader belongs to the cache */
 	pfree(h->map);
 	pfree(h->zone_ok);
+	pfree(h->zone_order);
 	pfree(h);
 }
 

@@ -22,11 +22,19 @@
  *	  parsing a numeric.  Other blocks keep the varlenas.
  *
  *	  Zone maps: INT columns get signed min/max from the format library
- *	  (meaningful for integer, date and timestamp types; not for floats,
- *	  which are stored by their bits).  For other types with a default
- *	  btree ordering we compute min/max with its comparison function, in
- *	  the "C" collation for collatable types, when every value of the block
- *	  is at most LSM_ZONE_MAX_BYTES long.
+ *	  (meaningful for integer, date and timestamp types), float columns
+ *	  min/max in float order.  For other types with a default btree
+ *	  ordering we compute min/max with its comparison function, in the "C"
+ *	  collation for collatable types, when every value of the block is at
+ *	  most LSM_ZONE_MAX_BYTES long.  A collatable column whose collation
+ *	  does not sort like "C" also gets an ordered zone: min/max under its
+ *	  own collation, with the collation's key recorded in the segment
+ *	  (src/scan/lsm_zoneorder.c), so that range quals in that collation
+ *	  can prune.  Comparisons under a real collation cost far more than
+ *	  byte comparisons, so a block's values go through a small filter of
+ *	  values already compared (a repeated value cannot move the min or the
+ *	  max), and the rest are compared two at a time (the smaller against
+ *	  the min, the larger against the max: 1.5 comparisons per value).
  *
  *-------------------------------------------------------------------------
  */
@@ -46,6 +54,7 @@
 #include "utils/pg_locale.h"
 #include "utils/float.h"
 #include "utils/rel.h"
+#include "utils/sortsupport.h"
 #include "utils/typcache.h"
 
 #include "lsm_am.h"
@@ -57,6 +66,7 @@
 #include "txn/lsm_txn.h"
 
 #define LSM_ZONE_MAX_BYTES		256
+#define LSM_ZONE_SEEN			256	/* slots of the filter of values compared */
 
 /* Per-column state of one flush. */
 typedef struct LsmFlushColumn
@@ -66,6 +76,12 @@ typedef struct LsmFlushColumn
 	Oid			collation;
 	Oid			float_type;		/* FLOAT4OID/FLOAT8OID: float-ordered zone */
 	uint8		fzone[16];		/* its min and max, 8 bytes each */
+	/* ordered zones: min/max under the column's own collation */
+	bool		ordered;
+	LsmZoneOrder order;			/* the collation's OID and key */
+	SortSupportData ossup;		/* comparison under that collation */
+	int32	   *seen;			/* LSM_ZONE_SEEN rows whose values were
+								 * compared in this block (-1: none) */
 	bool		numeric;		/* try scaled integers (lsm_numeric.c) */
 	int64	   *scaled;			/* per-block: the values as scaled integers */
 	/* per-block arrays */
@@ -154,6 +170,35 @@ lsm_describe_column(Form_pg_attribute att, LsmFlushColumn *col)
 			col->cmp = &tc->cmp_proc_finfo;
 			col->collation = OidIsValid(att->attcollation) ?
 				C_COLLATION_OID : InvalidOid;
+		}
+
+		/*
+		 * ... and, under a collation that does not sort like "C", in the
+		 * column's collation too (ordered zones): they let range quals in
+		 * that collation prune.
+		 */
+		if (col->cmp != NULL && OidIsValid(att->attcollation) &&
+			lsm_collation_zone_maps)
+		{
+			const uint8 *key;
+			uint16		key_len;
+
+			tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
+			if (OidIsValid(tc->lt_opr) &&
+				lsm_zone_order_key(att->attcollation, &key, &key_len))
+			{
+				col->ordered = true;
+				col->order.order_id = att->attcollation;
+				col->order.key = key;
+				col->order.key_len = key_len;
+				col->ossup.ssup_cxt = CurrentMemoryContext;
+				col->ossup.ssup_collation = att->attcollation;
+				col->ossup.ssup_reverse = false;
+				col->ossup.ssup_nulls_first = false;
+				col->ossup.abbreviate = false;
+				PrepareSortSupportFromOrderingOp(tc->lt_opr, &col->ossup);
+				col->seen = palloc(sizeof(int32) * LSM_ZONE_SEEN);
+			}
 		}
 	}
 }
@@ -269,6 +314,16 @@ lsm_segbuilder_begin(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 	b->w = lsm_segw_begin(descs, (uint16) natts, &opts, &b->alloc);
 	if (b->w == NULL)
 		lsm_format_error(LSM_ERR_NOMEM, rel, -1, -1, "starting a segment");
+	for (i = 0; i < natts; i++)
+	{
+		int			st;
+
+		if (!b->cols[i].ordered)
+			continue;
+		st = lsm_segw_set_zone_order(b->w, (uint16) i, &b->cols[i].order);
+		if (st != LSM_OK)
+			lsm_format_error(st, rel, -1, -1, "starting a segment");
+	}
 	MemoryContextSwitchTo(old);
 	return b;
 }
@@ -325,6 +380,159 @@ lsm_float_zone(LsmFlushColumn *c, LsmColumnData *cd, int n)
 	cd->zmin_len = cd->zmax_len = 8;
 }
 
+/* Value j of a FIXED or VARLEN column of the current block, as a Datum. */
+static inline Datum
+lsm_block_datum(LsmFlushColumn *c, int j)
+{
+	if (c->desc.kind == LSM_KIND_FIXED)
+		return PointerGetDatum(c->fixed + (Size) j * c->desc.width);
+	return PointerGetDatum(c->var_data[j]);
+}
+
+/*
+ * Where a value goes in the filter of values already compared: a cheap
+ * mix of its length and first and last eight bytes (the filter only needs
+ * distinct values of a block to spread; a collision merely costs a
+ * comparison).
+ */
+static inline uint32
+lsm_seen_slot(const uint8 *p, uint32 len)
+{
+	uint64		head = 0;
+	uint64		tail = 0;
+	uint64		h;
+
+	memcpy(&head, p, Min(len, 8));
+	if (len > 8)
+		memcpy(&tail, p + len - 8, 8);
+	h = (head ^ (tail * UINT64CONST(0x9E3779B97F4A7C15)) ^ len) *
+		UINT64CONST(0xC2B2AE3D27D4EB4F);
+	return (uint32) (h >> 32) % LSM_ZONE_SEEN;
+}
+
+/* Compare values i and j of the current block under the column's collation. */
+static inline int
+lsm_ocmp(LsmFlushColumn *c, int i, int j)
+{
+	return c->ossup.comparator(lsm_block_datum(c, i), lsm_block_datum(c, j),
+							   &c->ossup);
+}
+
+/*
+ * Fold values a and b (b < 0: only a) of the current block into the
+ * collation-ordered min/max *minj, *maxj (-1: none yet).
+ */
+static void
+lsm_ozone_add(LsmFlushColumn *c, int a, int b, int *minj, int *maxj)
+{
+	int			lo = a,
+				hi = a;
+
+	if (b >= 0)
+	{
+		if (lsm_ocmp(c, a, b) <= 0)
+			hi = b;
+		else
+			lo = b;
+	}
+	if (*minj < 0)
+	{
+		*minj = lo;
+		*maxj = hi;
+		return;
+	}
+	if (lsm_ocmp(c, lo, *minj) < 0)
+	{
+		*minj = lo;
+		if (b < 0)
+			return;
+	}
+	if (lsm_ocmp(c, hi, *maxj) > 0)
+		*maxj = hi;
+}
+
+/*
+ * Zone maps of the current block of a column with ordered zones: min/max
+ * in "C" order (the plain zone, as for other columns) and under the
+ * column's collation (the ordered zone).  Each distinct value is compared
+ * once, as far as the filter of values already seen remembers it.
+ */
+static void
+lsm_ordered_zone_maps(LsmFlushColumn *c, LsmColumnData *cd, int n)
+{
+	bool		fixed = (c->desc.kind == LSM_KIND_FIXED);
+	int			minj = -1,
+				maxj = -1,
+				ominj = -1,
+				omaxj = -1,
+				pend = -1;
+	int			j;
+
+	if (fixed && c->desc.width > LSM_ZONE_MAX_BYTES)
+		return;
+	for (j = 0; j < LSM_ZONE_SEEN; j++)
+		c->seen[j] = -1;
+	for (j = 0; j < n; j++)
+	{
+		uint32		len;
+		const uint8 *p;
+		int32	   *slot;
+
+		if (c->nulls[j])
+			continue;
+		len = fixed ? c->desc.width : c->var_len[j];
+		if (len > LSM_ZONE_MAX_BYTES)
+			return;				/* a value too long: no zone maps */
+		p = (const uint8 *) DatumGetPointer(lsm_block_datum(c, j));
+		slot = &c->seen[lsm_seen_slot(p, len)];
+		if (*slot >= 0 &&
+			(fixed || c->var_len[*slot] == len) &&
+			memcmp(DatumGetPointer(lsm_block_datum(c, *slot)), p, len) == 0)
+			continue;			/* the same bytes: compared already */
+		*slot = j;
+
+		if (minj < 0)
+			minj = maxj = j;
+		else if (DatumGetInt32(FunctionCall2Coll(c->cmp, c->collation,
+												 lsm_block_datum(c, j),
+												 lsm_block_datum(c, minj))) < 0)
+			minj = j;
+		else if (DatumGetInt32(FunctionCall2Coll(c->cmp, c->collation,
+												 lsm_block_datum(c, j),
+												 lsm_block_datum(c, maxj))) > 0)
+			maxj = j;
+
+		if (pend < 0)
+			pend = j;
+		else
+		{
+			lsm_ozone_add(c, pend, j, &ominj, &omaxj);
+			pend = -1;
+		}
+	}
+	if (minj < 0)
+		return;					/* all NULL */
+	if (pend >= 0)
+		lsm_ozone_add(c, pend, -1, &ominj, &omaxj);
+
+	cd->has_zone = true;
+	cd->has_ordered_zone = true;
+	cd->zmin = (const uint8 *) DatumGetPointer(lsm_block_datum(c, minj));
+	cd->zmax = (const uint8 *) DatumGetPointer(lsm_block_datum(c, maxj));
+	cd->ozmin = (const uint8 *) DatumGetPointer(lsm_block_datum(c, ominj));
+	cd->ozmax = (const uint8 *) DatumGetPointer(lsm_block_datum(c, omaxj));
+	if (fixed)
+		cd->zmin_len = cd->zmax_len = cd->ozmin_len = cd->ozmax_len =
+			c->desc.width;
+	else
+	{
+		cd->zmin_len = c->var_len[minj];
+		cd->zmax_len = c->var_len[maxj];
+		cd->ozmin_len = c->var_len[ominj];
+		cd->ozmax_len = c->var_len[omaxj];
+	}
+}
+
 /* Zone maps of the current block for ordered non-integer columns. */
 static void
 lsm_segbuilder_zone_maps(LsmSegBuilder *b)
@@ -342,9 +550,15 @@ lsm_segbuilder_zone_maps(LsmSegBuilder *b)
 		bool		fixed = (c->desc.kind == LSM_KIND_FIXED);
 
 		cd->has_zone = false;
+		cd->has_ordered_zone = false;
 		if (c->float_type != InvalidOid)
 		{
 			lsm_float_zone(c, cd, n);
+			continue;
+		}
+		if (c->ordered)
+		{
+			lsm_ordered_zone_maps(c, cd, n);
 			continue;
 		}
 		if (c->cmp == NULL)

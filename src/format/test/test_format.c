@@ -2259,6 +2259,412 @@ test_colmap(void)
 	CHECK_RC(lsm_colmap_build(seg, 4, want, 1, NULL, same, &bad), LSM_ERR_ARG);
 }
 
+/* ---- zone orders and ordered zones (version 3) ---- */
+
+/*
+ * A segment whose columns 1 (VARLEN) and 2 (FIXED) have zone orders:
+ * column 0 INT, 1 VARLEN ordered, 2 FIXED ordered, 3 VARLEN without an
+ * order, 4 dropped.  Block 0 gives both zones, block 1 only ordered zones
+ * (the plain ones absent) on column 1 and none on column 2, block 2 an
+ * ordered zone of empty strings.
+ */
+static int
+build_ordered_sample(uint8_t **seg, size_t *len, LsmColumnDesc *cols)
+{
+	LsmWriterOptions o = default_opts(50, 0);
+	LsmSegWriter *w;
+	LsmZoneOrder ord;
+	int64_t		rowids[50];
+	int64_t		ints[50];
+	const uint8_t *vd[50];
+	uint32_t	vl[50];
+	uint8_t		fixed[50 * 4];
+	LsmColumnData cds[5];
+	int			b;
+	int			i;
+	int			rc;
+
+	cols[0] = mkcol(LSM_KIND_INT, 8, 1);
+	cols[1] = mkcol(LSM_KIND_VARLEN, 0, 2);
+	cols[2] = mkcol(LSM_KIND_FIXED, 4, 3);
+	cols[3] = mkcol(LSM_KIND_VARLEN, 0, 4);
+	cols[4] = mkcol(LSM_KIND_VARLEN, 0, 5);
+	cols[4].flags = LSM_COLF_DROPPED;
+	w = lsm_segw_begin(cols, 5, &o, &talloc);
+	if (w == NULL)
+		return LSM_ERR_NOMEM;
+	ord.order_id = 12345;
+	ord.key = (const uint8_t *) "icu\0en\0" "153.14";
+	ord.key_len = 14;
+	rc = lsm_segw_set_zone_order(w, 1, &ord);
+	ord.order_id = 100;
+	ord.key = (const uint8_t *) "k";
+	ord.key_len = 1;
+	if (rc == LSM_OK)
+		rc = lsm_segw_set_zone_order(w, 2, &ord);
+	for (b = 0; b < 3 && rc == LSM_OK; b++)
+	{
+		for (i = 0; i < 50; i++)
+		{
+			rowids[i] = b * 100 + i;
+			ints[i] = i;
+			vd[i] = (const uint8_t *) vwords[(i + b) % 5];
+			vl[i] = (uint32_t) strlen(vwords[(i + b) % 5]);
+			memcpy(fixed + i * 4, "wxyz" + i % 4, 1);
+			memset(fixed + i * 4 + 1, 'a' + b, 3);
+		}
+		memset(cds, 0, sizeof(cds));
+		cds[0].ints = ints;
+		cds[1].var_data = vd;
+		cds[1].var_len = vl;
+		cds[2].fixed = fixed;
+		cds[3].var_data = vd;
+		cds[3].var_len = vl;
+		cds[3].has_zone = true;
+		cds[3].zmin = (const uint8_t *) "";
+		cds[3].zmax = (const uint8_t *) "x";
+		cds[3].zmax_len = 1;
+		if (b == 0)
+		{
+			cds[1].has_zone = true;
+			cds[1].zmin = (const uint8_t *) "";
+			cds[1].zmax = (const uint8_t *) "x";
+			cds[1].zmax_len = 1;
+			cds[2].has_zone = true;
+			cds[2].zmin = (const uint8_t *) "waaa";
+			cds[2].zmin_len = 4;
+			cds[2].zmax = (const uint8_t *) "zaaa";
+			cds[2].zmax_len = 4;
+			cds[2].has_ordered_zone = true;
+			cds[2].ozmin = (const uint8_t *) "zaaa";
+			cds[2].ozmin_len = 4;
+			cds[2].ozmax = (const uint8_t *) "waaa";
+			cds[2].ozmax_len = 4;
+		}
+		if (b < 2)
+		{
+			/* the caller's order: here, "columnar" < "segment format" < ... */
+			cds[1].has_ordered_zone = true;
+			cds[1].ozmin = (const uint8_t *) "columnar";
+			cds[1].ozmin_len = 8;
+			cds[1].ozmax = (const uint8_t *) "lsm";
+			cds[1].ozmax_len = 3;
+		}
+		else
+		{
+			cds[1].has_ordered_zone = true;
+			cds[1].ozmin = (const uint8_t *) "";
+			cds[1].ozmax = (const uint8_t *) "";
+		}
+		/* ignored: the column is dropped */
+		cds[4].has_ordered_zone = true;
+		rc = lsm_segw_add_block(w, 50, rowids, NULL, cds);
+	}
+	if (rc == LSM_OK)
+		rc = lsm_segw_finish(w, seg, len);
+	lsm_segw_free(w);
+	return rc;
+}
+
+/*
+ * Zone orders and ordered zones round-trip: the orders by column, each
+ * chunk's ordered zone independent of its plain zone, and no ordered zone
+ * where none was given.
+ */
+static void
+test_ordered_zones(void)
+{
+	LsmColumnDesc cols[5];
+	uint8_t    *seg;
+	size_t		len;
+	LsmSegReader *r;
+	LsmDecoded	d;
+	const LsmZoneOrder *o;
+	const LsmBlockInfo *blk;
+	const LsmChunkInfo *ci;
+
+	CHECK_RC(build_ordered_sample(&seg, &len, cols), LSM_OK);
+	lsm_decoded_init(&d, &talloc);
+	CHECK_RC(read_all(seg, len, &d), LSM_OK);
+	lsm_decoded_free(&d);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	CHECK(lsm_segr_header(r)->version == 3);
+	CHECK(lsm_segr_header(r)->order_len == 2 * LSM_ZONE_ORDER_HEAD + 14 + 1);
+	CHECK(lsm_segr_zone_order(r, 0) == NULL);
+	CHECK(lsm_segr_zone_order(r, 3) == NULL);
+	CHECK(lsm_segr_zone_order(r, 4) == NULL);
+	CHECK(lsm_segr_zone_order(r, 5) == NULL);
+	o = lsm_segr_zone_order(r, 1);
+	CHECK(o != NULL && o->order_id == 12345 && o->key_len == 14 &&
+		  memcmp(o->key, "icu\0en\0" "153.14", 14) == 0);
+	o = lsm_segr_zone_order(r, 2);
+	CHECK(o != NULL && o->order_id == 100 && o->key_len == 1 && o->key[0] == 'k');
+
+	blk = lsm_segr_block(r, 0);
+	ci = &blk->cols[1];
+	CHECK(ci->zone_flags == (LSM_ZONE_HAS_MINMAX | LSM_ZONE_HAS_ORDERED));
+	CHECK(ci->zmin_len == 0 && ci->zmax_len == 1 && ci->zmax[0] == 'x');
+	CHECK(ci->ozmin_len == 8 && memcmp(ci->ozmin, "columnar", 8) == 0);
+	CHECK(ci->ozmax_len == 3 && memcmp(ci->ozmax, "lsm", 3) == 0);
+	ci = &blk->cols[2];
+	CHECK(ci->zone_flags == (LSM_ZONE_HAS_MINMAX | LSM_ZONE_HAS_ORDERED));
+	CHECK(memcmp(ci->zmin, "waaa", 4) == 0 && memcmp(ci->zmax, "zaaa", 4) == 0);
+	CHECK(memcmp(ci->ozmin, "zaaa", 4) == 0 && memcmp(ci->ozmax, "waaa", 4) == 0);
+	CHECK(blk->cols[3].zone_flags == LSM_ZONE_HAS_MINMAX && blk->cols[3].ozmin == NULL);
+	CHECK(blk->cols[4].zone_flags == 0);
+	CHECK(blk->cols[0].zone_flags == LSM_ZONE_HAS_MINMAX && blk->rowids.ozmin == NULL);
+
+	blk = lsm_segr_block(r, 1);
+	ci = &blk->cols[1];
+	CHECK(ci->zone_flags == LSM_ZONE_HAS_ORDERED);
+	CHECK(ci->zmin_len == 0 && ci->zmax_len == 0);
+	CHECK(ci->ozmin_len == 8 && memcmp(ci->ozmin, "columnar", 8) == 0);
+	CHECK(ci->ozmax_len == 3 && memcmp(ci->ozmax, "lsm", 3) == 0);
+	CHECK(blk->cols[2].zone_flags == 0 && blk->cols[2].ozmin_len == 0);
+
+	blk = lsm_segr_block(r, 2);
+	ci = &blk->cols[1];
+	CHECK(ci->zone_flags == LSM_ZONE_HAS_ORDERED);
+	CHECK(ci->ozmin_len == 0 && ci->ozmax_len == 0 && ci->ozmin != NULL);
+	lsm_segr_free(r);
+	talloc.free(NULL, seg);
+}
+
+/*
+ * Zone orders are refused on INT and dropped columns, beyond the columns,
+ * with an empty key, twice for a column or after the first block; an
+ * ordered zone on a column without an order is refused (and the writer
+ * stays usable).
+ */
+static void
+test_ordered_zone_args(void)
+{
+	LsmColumnDesc cols[3];
+	LsmWriterOptions o = default_opts(10, 0);
+	LsmSegWriter *w;
+	LsmZoneOrder ord;
+	LsmColumnData cds[3];
+	int64_t		rowids[4] = {1, 2, 3, 4};
+	int64_t		ints[4] = {0};
+	const uint8_t *vd[4];
+	uint32_t	vl[4];
+	uint8_t    *seg;
+	size_t		len;
+	LsmSegReader *r;
+	int			i;
+
+	cols[0] = mkcol(LSM_KIND_INT, 4, 1);
+	cols[1] = mkcol(LSM_KIND_VARLEN, 0, 2);
+	cols[2] = mkcol(LSM_KIND_VARLEN, 0, 3);
+	cols[2].flags = LSM_COLF_DROPPED;
+	for (i = 0; i < 4; i++)
+	{
+		vd[i] = (const uint8_t *) "v";
+		vl[i] = 1;
+	}
+	memset(cds, 0, sizeof(cds));
+	cds[0].ints = ints;
+	cds[1].var_data = vd;
+	cds[1].var_len = vl;
+	ord.order_id = 7;
+	ord.key = (const uint8_t *) "key";
+	ord.key_len = 3;
+
+	w = lsm_segw_begin(cols, 3, &o, &talloc);
+	CHECK(w != NULL);
+	CHECK_RC(lsm_segw_set_zone_order(w, 0, &ord), LSM_ERR_ARG);
+	CHECK_RC(lsm_segw_set_zone_order(w, 2, &ord), LSM_ERR_ARG);
+	CHECK_RC(lsm_segw_set_zone_order(w, 3, &ord), LSM_ERR_ARG);
+	CHECK_RC(lsm_segw_set_zone_order(w, 1, NULL), LSM_ERR_ARG);
+	ord.key_len = 0;
+	CHECK_RC(lsm_segw_set_zone_order(w, 1, &ord), LSM_ERR_ARG);
+	ord.key_len = 3;
+	/* an ordered zone on a column without an order */
+	cds[1].has_ordered_zone = true;
+	cds[1].ozmin = cds[1].ozmax = (const uint8_t *) "v";
+	cds[1].ozmin_len = cds[1].ozmax_len = 1;
+	CHECK_RC(lsm_segw_add_block(w, 4, rowids, NULL, cds), LSM_ERR_ARG);
+	cds[1].has_ordered_zone = false;
+	cds[0].has_ordered_zone = true;
+	CHECK_RC(lsm_segw_add_block(w, 4, rowids, NULL, cds), LSM_ERR_ARG);
+	cds[0].has_ordered_zone = false;
+	CHECK_RC(lsm_segw_set_zone_order(w, 1, &ord), LSM_OK);
+	CHECK_RC(lsm_segw_set_zone_order(w, 1, &ord), LSM_ERR_ARG);
+	/* missing bytes */
+	cds[1].has_ordered_zone = true;
+	cds[1].ozmax = NULL;
+	CHECK_RC(lsm_segw_add_block(w, 4, rowids, NULL, cds), LSM_ERR_ARG);
+	cds[1].ozmax = (const uint8_t *) "v";
+	CHECK_RC(lsm_segw_add_block(w, 2, rowids, NULL, cds), LSM_OK);
+	CHECK_RC(lsm_segw_set_zone_order(w, 1, &ord), LSM_ERR_ARG);
+	CHECK_RC(lsm_segw_add_block(w, 2, rowids + 2, NULL, cds), LSM_OK);
+	CHECK_RC(lsm_segw_finish(w, &seg, &len), LSM_OK);
+	lsm_segw_free(w);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	CHECK(lsm_segr_header(r)->nblocks == 2);
+	CHECK(lsm_segr_block(r, 1)->cols[1].zone_flags == LSM_ZONE_HAS_ORDERED);
+	CHECK(lsm_segr_zone_order(r, 1)->order_id == 7);
+	lsm_segr_free(r);
+	talloc.free(NULL, seg);
+}
+
+/* Offset of the zone orders of a segment */
+static size_t
+orders_off(const uint8_t *seg)
+{
+	return lsm_load32(seg + 24) - lsm_load32(seg + 80);
+}
+
+/*
+ * Damage to the zone orders or the ordered zones is refused (after
+ * re-sealing the checksums): records out of column order, beyond the
+ * columns, on an INT or dropped column, with an empty or overlong key; an
+ * ordered zone on a column without an order or reaching beyond the zone
+ * bytes; the order area's length in a version 2 header means nothing (the
+ * meta area then does not add up).  Random damage never crashes.
+ */
+static void
+test_ordered_zone_corruption(void)
+{
+	LsmColumnDesc cols[5];
+	uint8_t    *seg;
+	uint8_t    *copy;
+	size_t		len;
+	size_t		oo;
+	size_t		ce;
+	LsmSegReader *r;
+	LsmDecoded	d;
+	int			iter;
+	int			errors = 0;
+
+	CHECK_RC(build_ordered_sample(&seg, &len, cols), LSM_OK);
+	copy = malloc(len);
+	oo = orders_off(seg);
+	/* the records: column 1 (key 14 bytes), then column 2 (key 1 byte) */
+	CHECK(lsm_load16(seg + oo) == 1 && lsm_load16(seg + oo + 22) == 2);
+
+#define DAMAGE(stmt) \
+	do { \
+		memcpy(copy, seg, len); \
+		stmt; \
+		reseal(copy, len); \
+		CHECK_RC(lsm_segr_open(copy, len, &talloc, &r), LSM_ERR_CORRUPT); \
+	} while (0)
+
+	DAMAGE(lsm_store16(copy + oo + 22, 1));		/* column 1 twice */
+	DAMAGE(lsm_store16(copy + oo + 22, 0));		/* descending; INT column */
+	DAMAGE(lsm_store16(copy + oo + 22, 4));		/* dropped column */
+	DAMAGE(lsm_store16(copy + oo + 22, 5));		/* beyond the columns */
+	DAMAGE(lsm_store16(copy + oo + 24, 0));		/* empty key */
+	DAMAGE(lsm_store16(copy + oo + 24, 2));		/* key beyond the area */
+	DAMAGE(lsm_store16(copy + oo + 2, 15));		/* records do not add up */
+	DAMAGE(lsm_store32(copy + 80, lsm_load32(copy + 80) + 1));	/* meta_len */
+	/* column 2 loses its order: its chunk's ordered zone has none */
+	DAMAGE(lsm_store16(copy + oo + 22, 3));
+	/* an ordered zone on column 3 (no order), on the rowid chunk */
+	ce = chunk_entry_off(seg, 0, 2 + 3);
+	DAMAGE(copy[ce + 22] |= LSM_ZONE_HAS_ORDERED);
+	DAMAGE(copy[chunk_entry_off(seg, 0, 0) + 22] |= LSM_ZONE_HAS_ORDERED);
+	DAMAGE(copy[chunk_entry_off(seg, 0, 2) + 22] |= 0x04);
+	/* the ordered zone's lengths reach beyond the zone bytes */
+	ce = chunk_entry_off(seg, 2, 2 + 1);
+	{
+		size_t		zstart = orders_off(seg) - lsm_load32(seg + 28);
+		size_t		zo = zstart + lsm_load32(seg + ce + 32);
+
+		CHECK(lsm_load16(seg + zo) == 0 && lsm_load16(seg + zo + 2) == 0);
+		DAMAGE(lsm_store16(copy + zo + 2, 60000));
+		/* one byte beyond the end of the zone bytes */
+		DAMAGE(lsm_store16(copy + zo, (uint16_t) (orders_off(seg) - (zo + 4) + 1)));
+	}
+	/* version 2: the order area's length at offset 80 is ignored */
+	memcpy(copy, seg, len);
+	lsm_store16(copy + 4, 2);
+	reseal(copy, len);
+	CHECK_RC(lsm_segr_open(copy, len, &talloc, &r), LSM_ERR_CORRUPT);
+#undef DAMAGE
+
+	/* random damage, resealed half of the time */
+	lsm_decoded_init(&d, &talloc);
+	for (iter = 0; iter < 3000; iter++)
+	{
+		size_t		meta_len = lsm_load32(seg + 24);
+		int			nflip = 1 + (int) (rnd() % 3);
+		int			f;
+
+		memcpy(copy, seg, len);
+		for (f = 0; f < nflip; f++)
+		{
+			/* mostly the zone bytes and the orders */
+			size_t		lo = orders_off(seg) - lsm_load32(seg + 28);
+			size_t		pos = (rnd() % 4) ? lo + (size_t) (rnd() % (meta_len - lo)) :
+				(size_t) (rnd() % meta_len);
+
+			if (rnd() % 4 == 0)
+				copy[pos] = (uint8_t) rnd();
+			else
+				copy[pos] ^= (uint8_t) (1u << (rnd() % 8));
+		}
+		if (iter % 2)
+			reseal(copy, len);
+		if (read_all(copy, len, &d) != LSM_OK)
+			errors++;
+	}
+	lsm_decoded_free(&d);
+	free(copy);
+	talloc.free(NULL, seg);
+	CHECK(errors > 1500);
+}
+
+/*
+ * Version 2 segments still read: no zone orders, no ordered zones, and
+ * whatever header bytes 80..83 hold is ignored; in version 3 those bytes
+ * are the order area's length.
+ */
+static void
+test_version2_segments(void)
+{
+	LsmColumnDesc cols[6];
+	uint8_t    *seg;
+	size_t		len;
+	LsmSegReader *r;
+	LsmDecoded	d;
+	uint32_t	c;
+
+	CHECK_RC(build_sample(3, &seg, &len, cols), LSM_OK);
+	lsm_decoded_init(&d, &talloc);
+	CHECK(lsm_load32(seg + 80) == 0);
+	lsm_store16(seg + 4, 2);
+	lsm_store32(seg + 80, 0xdeadbeef);
+	reseal(seg, len);
+	CHECK_RC(read_all(seg, len, &d), LSM_OK);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_OK);
+	CHECK(lsm_segr_header(r)->version == 2 && lsm_segr_header(r)->order_len == 0);
+	for (c = 0; c < 6; c++)
+	{
+		CHECK(lsm_segr_zone_order(r, (uint16_t) c) == NULL);
+		CHECK(!(lsm_segr_block(r, 0)->cols[c].zone_flags & LSM_ZONE_HAS_ORDERED));
+	}
+	CHECK(lsm_segr_block(r, 0)->cols[2].zone_flags == LSM_ZONE_HAS_MINMAX);
+	lsm_segr_free(r);
+	/* an ordered-zone flag means nothing in version 2: damage */
+	lsm_store32(seg + 80, 0);
+	seg[chunk_entry_off(seg, 0, 2 + 3) + 22] |= LSM_ZONE_HAS_ORDERED;
+	reseal(seg, len);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_ERR_CORRUPT);
+	seg[chunk_entry_off(seg, 0, 2 + 3) + 22] &= (uint8_t) ~LSM_ZONE_HAS_ORDERED;
+	/* version 3 reads bytes 80..83 */
+	lsm_store16(seg + 4, 3);
+	lsm_store32(seg + 80, 0xdeadbeef);
+	reseal(seg, len);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r), LSM_ERR_CORRUPT);
+	lsm_store32(seg + 80, 0);
+	reseal(seg, len);
+	CHECK_RC(read_all(seg, len, &d), LSM_OK);
+	lsm_decoded_free(&d);
+	talloc.free(NULL, seg);
+}
+
 typedef struct TestCase
 {
 	const char *name;
@@ -2299,6 +2705,10 @@ static const TestCase tests[] = {
 	T(test_tagged_args),
 	T(test_tagged_corruption),
 	T(test_version1_segments),
+	T(test_ordered_zones),
+	T(test_ordered_zone_args),
+	T(test_ordered_zone_corruption),
+	T(test_version2_segments),
 };
 
 int
