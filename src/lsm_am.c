@@ -470,6 +470,7 @@ _PG_init(void)
 	if (lsm_preloaded)
 	{
 		lsm_progress_init();
+		lsm_specins_init();
 		lsm_worker_register_launcher();
 	}
 
