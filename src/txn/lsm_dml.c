@@ -34,8 +34,10 @@
  *	  As in heap, an UPDATE that changes no key column (of a unique index
  *	  usable by foreign keys) holds FOR NO KEY UPDATE, so foreign-key checks
  *	  (FOR KEY SHARE) do not wait for it; other changes hold FOR UPDATE.  The
- *	  mode is kept in the delete record.  Unlike heap, a FOR KEY SHARE lock
- *	  taken on the old version is not carried over to the new one.
+ *	  mode is kept in the delete record.  Heap carries a FOR KEY SHARE lock
+ *	  on the old version over to the new one (a multixact); here whoever
+ *	  needs a mode that conflicts with it looks at the locks of the
+ *	  versions the row was updated from without a key change.
  *
  *	  In the common case -- no row of the table locked, no live delete
  *	  record of the row -- the check and the record are one step: the
@@ -530,6 +532,25 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		{
 			lsm_unguard_row(rel, &cur);
 			lsm_leave_queue(rel, &cur, mode, &have_tuplock);
+
+			/*
+			 * Reached along the chain of another session's update: like
+			 * heap's walk with a dirty snapshot, step over versions this
+			 * transaction changed, whatever command did it, to the newest
+			 * one (whose inserting command is checked below).
+			 */
+			if (tmfd->traversed)
+			{
+				if (probe.successor >= 0)
+				{
+					rowid = probe.successor;
+					continue;
+				}
+				if (probe.successor == LSM_SUCCESSOR_MOVED)
+					lsm_lock_moved_partition();
+				lsm_fill_failure(tmfd, rowid, &probe);
+				return TM_Deleted;
+			}
 			lsm_fill_failure(tmfd, rowid, &probe);
 			if (probe.cid >= cid)
 				return TM_SelfModified;
@@ -597,9 +618,13 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			continue;
 		}
 		/*
-		 * A row inserted by this very command is invisible to it (heap's
-		 * TM_Invisible): ON CONFLICT DO UPDATE must not touch a row the
-		 * same statement proposed.
+		 * A row inserted by this very command (or a later one) is
+		 * invisible to it (heap's TM_Invisible): ON CONFLICT DO UPDATE must
+		 * not touch a row the same statement proposed.  Reached along an
+		 * update chain, it is TM_SelfModified with its command id as cmax,
+		 * as heap reports it: the executor skips the row if the current
+		 * command made it and fails otherwise (a trigger or function of
+		 * the command changed the row).
 		 */
 		{
 			LsmFetcher *f = lsm_fetcher_for(rel);
@@ -612,6 +637,13 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			{
 				lsm_unguard_row(rel, &cur);
 				lsm_leave_queue(rel, &cur, mode, &have_tuplock);
+				if (found && tmfd->traversed)
+				{
+					tmfd->ctid = cur;
+					tmfd->xmax = GetCurrentTransactionIdIfAny();
+					tmfd->cmax = rowcid;
+					return TM_SelfModified;
+				}
 				return TM_Invisible;
 			}
 		}
