@@ -193,21 +193,17 @@ lsm_tuplock_mode(LockTupleMode mode)
 /*
  * Take our place in the row's queue before sleeping on a conflicting
  * transaction (heap_acquire_tuplock): the tuple lock, kept until our
- * record is in place.  Returns false if `wait_policy` forbids waiting
- * for it and it is taken.
+ * record is in place or we move on to another version.  Only sleepers
+ * queue, so NOWAIT and SKIP LOCKED never get here.
  */
-static bool
+static void
 lsm_queue_for_row(Relation rel, ItemPointer tid, LockTupleMode mode,
-				  LockWaitPolicy wait_policy, bool *have_tuplock)
+				  bool *have_tuplock)
 {
 	if (*have_tuplock)
-		return true;
-	if (wait_policy == LockWaitBlock)
-		LockTuple(rel, tid, lsm_tuplock_mode(mode));
-	else if (!ConditionalLockTuple(rel, tid, lsm_tuplock_mode(mode)))
-		return false;
+		return;
+	LockTuple(rel, tid, lsm_tuplock_mode(mode));
 	*have_tuplock = true;
-	return true;
 }
 
 static void
@@ -360,7 +356,7 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 			}
 			/* in line behind earlier waiters, unless we hold a lock on it */
 			if (own_mode < 0)
-				lsm_queue_for_row(rel, &tid, mode, LockWaitBlock, &have_tuplock);
+				lsm_queue_for_row(rel, &tid, mode, &have_tuplock);
 			XactLockTableWait(wait_for, rel, &tid,
 							  successor >= 0 ? XLTW_Update : XLTW_Delete);
 			continue;
@@ -613,7 +609,7 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			}
 			/* in line behind earlier waiters, unless this is an upgrade */
 			if (own_mode < 0)
-				lsm_queue_for_row(rel, &cur, mode, wait_policy, &have_tuplock);
+				lsm_queue_for_row(rel, &cur, mode, &have_tuplock);
 			XactLockTableWait(wait_for, rel, &cur, XLTW_Lock);
 			continue;
 		}
