@@ -48,7 +48,7 @@
 
 #include "txn/lsm_txn.h"
 
-#define LSM_SPEC_GIVEN_UP	32
+#define LSM_SPEC_MAX_GIVEN_UP	32
 
 typedef struct LsmSpecRow
 {
@@ -64,8 +64,8 @@ typedef struct LsmSpecSlot
 	TransactionId xid;			/* the token lock's xid */
 	uint32		token;
 	LsmSpecRow	row;
-	int			ngiven_up;		/* may exceed LSM_SPEC_GIVEN_UP */
-	LsmSpecRow	given_up[LSM_SPEC_GIVEN_UP];
+	int			ngiven_up;		/* may exceed LSM_SPEC_MAX_GIVEN_UP */
+	LsmSpecRow	given_up[LSM_SPEC_MAX_GIVEN_UP];
 } LsmSpecSlot;
 
 static LsmSpecSlot *spec_slots = NULL;
@@ -169,7 +169,7 @@ lsm_specins_end(bool succeeded)
 	SpinLockAcquire(&s->mutex);
 	if (s->pending && !succeeded)
 	{
-		if (s->ngiven_up < LSM_SPEC_GIVEN_UP)
+		if (s->ngiven_up < LSM_SPEC_MAX_GIVEN_UP)
 			s->given_up[s->ngiven_up] = s->row;
 		s->ngiven_up++;
 	}
@@ -232,7 +232,7 @@ lsm_specins_lookup(uint64 storage_id, int64 rowid, TransactionId *spec_xid,
 			*spec_xid = s->xid;
 			*token = s->token;
 		}
-		for (j = 0; j < Min(s->ngiven_up, LSM_SPEC_GIVEN_UP); j++)
+		for (j = 0; j < Min(s->ngiven_up, LSM_SPEC_MAX_GIVEN_UP); j++)
 		{
 			if (s->given_up[j].storage_id == storage_id &&
 				s->given_up[j].rowid == rowid)
