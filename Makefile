@@ -29,6 +29,7 @@ OBJS = \
 	src/txn/lsm_flush.o \
 	src/txn/lsm_dml.o \
 	src/txn/lsm_reserve.o \
+	src/txn/lsm_specins.o \
 	src/scan/lsm_segread.o \
 	src/scan/lsm_numeric.o \
 	src/scan/lsm_scan.o \

@@ -497,6 +497,7 @@ _PG_init(void)
 		lsm_progress_init();
 		lsm_delcache_shmem_init();
 		lsm_reserve_shmem_init();
+		lsm_specins_init();
 		lsm_worker_register_launcher();
 	}
 

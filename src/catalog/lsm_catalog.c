@@ -1438,20 +1438,23 @@ lsm_lock_modes_conflict(int a, int b)
 /*
  * A transaction other than ours, still in progress, holding a lock on
  * `rowid` that conflicts with `mode`; InvalidTransactionId if none.
- * *own_covers: we already hold a lock at least as strong.
+ * *own_mode: the strongest mode this transaction (or a live subtransaction
+ * of it) holds on the row, -1 if none.
  */
 TransactionId
 lsm_catalog_rowlock_conflict(uint64 storage_id, int64 rowid, int mode,
-							 bool *own_covers)
+							 int *own_mode)
 {
 	LsmProbeScan *p;
 	ScanKeyData key[2];
 	HeapTuple	tup;
 	TransactionId result = InvalidTransactionId;
 
-	*own_covers = false;
+	*own_mode = -1;
 	lsm_delete_keys(key, storage_id, rowid);
 	p = lsm_probe_begin(LSM_PROBE_ROWLOCK, key);
+
+	/* all of them: our own locks may come after a conflicting one */
 	while ((tup = lsm_probe_next(p)) != NULL)
 	{
 		bool		isnull;
@@ -1461,18 +1464,15 @@ lsm_catalog_rowlock_conflict(uint64 storage_id, int64 rowid, int mode,
 
 		if (TransactionIdIsCurrentTransactionId(xmin))
 		{
-			if (held >= mode)
-				*own_covers = true;
+			*own_mode = Max(*own_mode, held);
 			continue;
 		}
 		/* only a lock whose holder still runs counts */
 		if (!TransactionIdIsValid(p->dirty.xmin))
 			continue;
-		if (held >= 0 && held < 4 && lsm_lock_modes_conflict(held, mode))
-		{
+		if (!TransactionIdIsValid(result) &&
+			held >= 0 && held < 4 && lsm_lock_modes_conflict(held, mode))
 			result = p->dirty.xmin;
-			break;
-		}
 	}
 	lsm_probe_end(p);
 	return result;

@@ -125,7 +125,7 @@ extern ItemPointerData lsm_catalog_insert_rowlock(uint64 storage_id,
 												  int64 rowid, int mode);
 extern TransactionId lsm_catalog_rowlock_conflict(uint64 storage_id,
 												  int64 rowid, int mode,
-												  bool *own_covers);
+												  int *own_mode);
 extern bool lsm_catalog_has_rowlocks(uint64 storage_id);
 extern void lsm_catalog_delete_tid(const char *relname, ItemPointer tid);
 extern int64 lsm_catalog_collect_garbage(void);

@@ -789,6 +789,25 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		xid = lsm_catalog_inflight_xid(f->storage_id, rowid);
 		if (TransactionIdIsValid(xid))
 		{
+			TransactionId spec_xid;
+			uint32		token;
+
+			/*
+			 * A speculative insertion: its token is what a unique check
+			 * waits on (heap's HeapTupleSatisfiesDirty reports it); a row
+			 * its inserter took back is gone.
+			 */
+			switch (lsm_specins_lookup(f->storage_id, rowid, &spec_xid, &token))
+			{
+				case LSM_SPEC_GIVEN_UP:
+					return false;
+				case LSM_SPEC_PENDING:
+					xid = spec_xid;
+					snapshot->speculativeToken = token;
+					break;
+				case LSM_SPEC_UNKNOWN:
+					break;
+			}
 			snapshot->xmin = xid;
 			ExecStoreAllNullTuple(slot);
 			lsm_rowid_to_tid(rowid, &slot->tts_tid);

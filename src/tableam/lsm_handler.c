@@ -29,6 +29,7 @@
 
 #include "lsm_am.h"
 #include "scan/lsm_scan.h"
+#include "storage/lsm_storage.h"
 #include "tableam/lsm_tableam.h"
 #include "txn/lsm_txn.h"
 
@@ -58,9 +59,13 @@ lsm_tuple_insert_speculative(Relation rel, TupleTableSlot *slot,
 {
 	/*
 	 * The row stays in this backend's buffer until confirmed.  Other
-	 * sessions see our reservation and wait for our transaction.
+	 * sessions meet our rowid reservation; the registry tells them the
+	 * token to wait on (lsm_specins.c).  It must be filled before the
+	 * executor makes the row's index entries, which is after we return.
 	 */
 	lsm_memtable_insert(rel, slot, cid, true);
+	lsm_specins_begin(lsm_relation_storage_id(rel),
+					  lsm_tid_to_rowid(&slot->tts_tid), specToken);
 	pgstat_count_heap_insert(rel, 1);
 }
 
@@ -68,8 +73,10 @@ static void
 lsm_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
 							   uint32 specToken, bool succeeded)
 {
+	/* the executor releases the token lock after we return */
 	if (!succeeded)
 		lsm_memtable_abandon_row(rel, lsm_tid_to_rowid(&slot->tts_tid));
+	lsm_specins_end(succeeded);
 	lsm_memtable_maybe_flush(rel);
 }
 

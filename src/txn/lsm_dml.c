@@ -12,20 +12,32 @@
  *	  chain EvalPlanQual and tuple_lock follow) plus an insert.
  *
  *	  Write-write conflicts follow heap's protocol.  A deleter or locker
- *	  takes the heavyweight tuple lock on the TID for the short time of its
- *	  check-and-record, so competitors queue in order; inside it the delete
- *	  record's state decides: in progress -> wait for that transaction and
- *	  look again; committed -> TM_Updated (ctid = successor) or TM_Deleted;
- *	  ours -> TM_SelfModified.  Row locks are rows of lsm.rowlock held while
- *	  their inserting transaction runs (withdrawn at pre-commit, like the
- *	  rowid reservations); their modes conflict as heap's tuple lock modes
- *	  do.  Waiting uses XactLockTableWait, so the deadlock detector sees it.
+ *	  looks at the row's delete record and lock rows, and records its own,
+ *	  under the row's *guard*: a heavyweight lock held only for that check-
+ *	  and-record, never while waiting, which plays the part of heap's buffer
+ *	  content lock.  The delete record's state decides: in progress -> wait
+ *	  for that transaction and look again; committed -> TM_Updated (ctid =
+ *	  successor) or TM_Deleted; ours -> TM_SelfModified.  Row locks are rows
+ *	  of lsm.rowlock held while their inserting transaction runs (withdrawn
+ *	  at pre-commit, like the rowid reservations); their modes conflict as
+ *	  heap's tuple lock modes do.  Waiting uses XactLockTableWait, so the
+ *	  deadlock detector sees it.
+ *
+ *	  Waiters queue as heap's do: one that must sleep first takes the
+ *	  heavyweight tuple lock on the TID in the mode heap uses for its row
+ *	  lock mode, and holds it while it waits and until its record is in
+ *	  place, so later waiters line up behind it; one that need not sleep
+ *	  takes no tuple lock and may pass the queue, as in heap.  A transaction
+ *	  that already holds a lock on the row (an upgrade) does not queue:
+ *	  it could deadlock with a waiter that waits for it.
  *
  *	  As in heap, an UPDATE that changes no key column (of a unique index
  *	  usable by foreign keys) holds FOR NO KEY UPDATE, so foreign-key checks
  *	  (FOR KEY SHARE) do not wait for it; other changes hold FOR UPDATE.  The
- *	  mode is kept in the delete record.  Unlike heap, a FOR KEY SHARE lock
- *	  taken on the old version is not carried over to the new one.
+ *	  mode is kept in the delete record.  Heap carries a FOR KEY SHARE lock
+ *	  on the old version over to the new one (a multixact); here whoever
+ *	  needs a mode that conflicts with it looks at the locks of the
+ *	  versions the row was updated from without a key change.
  *
  *	  In the common case -- no row of the table locked, no live delete
  *	  record of the row -- the check and the record are one step: the
@@ -135,6 +147,74 @@ lsm_fill_failure(TM_FailureData *tmfd, int64 rowid, const LsmDeleteProbe *p)
 	tmfd->cmax = p->state == LSM_DEL_OWN ? p->cid : InvalidCommandId;
 }
 
+/*
+ * The row's guard: a heavyweight lock on a tag no row's tuple lock uses
+ * (the TID with the top bit of the offset set; lsm offsets stay below
+ * 292), held exclusively for the check-and-record of a delete or row lock.
+ */
+static void
+lsm_guard_row(Relation rel, ItemPointer tid)
+{
+	ItemPointerData g;
+
+	ItemPointerSet(&g, ItemPointerGetBlockNumber(tid),
+				   ItemPointerGetOffsetNumber(tid) | 0x8000);
+	LockTuple(rel, &g, ExclusiveLock);
+}
+
+static void
+lsm_unguard_row(Relation rel, ItemPointer tid)
+{
+	ItemPointerData g;
+
+	ItemPointerSet(&g, ItemPointerGetBlockNumber(tid),
+				   ItemPointerGetOffsetNumber(tid) | 0x8000);
+	UnlockTuple(rel, &g, ExclusiveLock);
+}
+
+/* Heavyweight lock mode of the tuple lock for a row lock mode (heap's). */
+static LOCKMODE
+lsm_tuplock_mode(LockTupleMode mode)
+{
+	switch (mode)
+	{
+		case LockTupleKeyShare:
+			return AccessShareLock;
+		case LockTupleShare:
+			return RowShareLock;
+		case LockTupleNoKeyExclusive:
+			return ExclusiveLock;
+		case LockTupleExclusive:
+			break;
+	}
+	return AccessExclusiveLock;
+}
+
+/*
+ * Take our place in the row's queue before sleeping on a conflicting
+ * transaction (heap_acquire_tuplock): the tuple lock, kept until our
+ * record is in place or we move on to another version.  Only sleepers
+ * queue, so NOWAIT and SKIP LOCKED never get here.
+ */
+static void
+lsm_queue_for_row(Relation rel, ItemPointer tid, LockTupleMode mode,
+				  bool *have_tuplock)
+{
+	if (*have_tuplock)
+		return;
+	LockTuple(rel, tid, lsm_tuplock_mode(mode));
+	*have_tuplock = true;
+}
+
+static void
+lsm_leave_queue(Relation rel, ItemPointer tid, LockTupleMode mode,
+				bool *have_tuplock)
+{
+	if (*have_tuplock)
+		UnlockTuple(rel, tid, lsm_tuplock_mode(mode));
+	*have_tuplock = false;
+}
+
 /* Is the row (inserted) visible to `snapshot`?  For crosscheck snapshots. */
 static bool
 lsm_row_visible(Relation rel, int64 rowid, Snapshot snapshot)
@@ -155,12 +235,12 @@ lsm_row_visible(Relation rel, int64 rowid, Snapshot snapshot)
  */
 static TransactionId
 lsm_lock_conflict_along_chain(uint64 storage_id, int64 rowid, int mode,
-							  bool *own)
+							  int *own_mode)
 {
 	TransactionId locker;
 	int			guard = 0;
 
-	locker = lsm_catalog_rowlock_conflict(storage_id, rowid, mode, own);
+	locker = lsm_catalog_rowlock_conflict(storage_id, rowid, mode, own_mode);
 
 	/*
 	 * Running lockers of an older version can only hold FOR KEY SHARE
@@ -171,19 +251,24 @@ lsm_lock_conflict_along_chain(uint64 storage_id, int64 rowid, int mode,
 		return locker;
 	while (!TransactionIdIsValid(locker) && guard++ < 1000)
 	{
-		bool		dummy;
+		int			older_own;
 
 		rowid = lsm_catalog_key_keeping_predecessor(storage_id, rowid);
 		if (rowid < 0)
 			break;
-		locker = lsm_catalog_rowlock_conflict(storage_id, rowid, mode, &dummy);
+		locker = lsm_catalog_rowlock_conflict(storage_id, rowid, mode,
+											  &older_own);
+		/* heap's lockers of an older version are members of the newer */
+		*own_mode = Max(*own_mode, older_own);
 	}
 	return locker;
 }
 
 /*
  * Delete `rowid` (recording `successor`) unless a concurrent writer got
- * there first.  The heap protocol: see the file header.
+ * there first.  The heap protocol: see the file header.  `mode` is the row
+ * lock the change implies (FOR UPDATE, or FOR NO KEY UPDATE for an UPDATE
+ * that keeps the key).
  */
 static TM_Result
 lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
@@ -193,6 +278,8 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 	uint64		storage_id = lsm_relation_storage_id(rel);
 	ItemPointerData tid;
 	LsmDeleteProbe probe;
+	bool		have_tuplock = false;
+	TM_Result	result;
 
 	if (rowid < 0)
 		elog(ERROR, "invalid TID for lsm table \"%s\"", RelationGetRelationName(rel));
@@ -201,18 +288,11 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 
 	for (;;)
 	{
-		TransactionId locker;
-		bool		own;
+		TransactionId wait_for;
+		int			own_mode = -1;
 
 		CHECK_FOR_INTERRUPTS();
-		if (wait)
-			LockTuple(rel, &tid, ExclusiveLock);
-		else if (!ConditionalLockTuple(rel, &tid, ExclusiveLock))
-		{
-			memset(tmfd, 0, sizeof(TM_FailureData));
-			tmfd->ctid = tid;
-			return TM_BeingModified;
-		}
+		lsm_guard_row(rel, &tid);
 
 		/*
 		 * The common case, in one step: no row of the table is locked, no
@@ -226,72 +306,78 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 			lsm_catalog_try_insert_delete(storage_id, rowid, successor,
 										  (int) mode))
 		{
-			UnlockTuple(rel, &tid, ExclusiveLock);
-			return TM_Ok;
+			result = TM_Ok;
+			break;
 		}
 
 		lsm_catalog_probe_delete(storage_id, rowid, &probe);
-		switch (probe.state)
+		if (probe.state == LSM_DEL_OWN)
 		{
-			case LSM_DEL_OWN:
-				UnlockTuple(rel, &tid, ExclusiveLock);
-				lsm_fill_failure(tmfd, rowid, &probe);
-				return TM_SelfModified;
-			case LSM_DEL_COMMITTED:
-				UnlockTuple(rel, &tid, ExclusiveLock);
-				lsm_fill_failure(tmfd, rowid, &probe);
-				return probe.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
-			case LSM_DEL_IN_PROGRESS:
-				UnlockTuple(rel, &tid, ExclusiveLock);
-				if (!wait)
-				{
-					lsm_fill_failure(tmfd, rowid, &probe);
-					return TM_BeingModified;
-				}
-				XactLockTableWait(probe.xid, rel, &tid, XLTW_Delete);
-				continue;
-			case LSM_DEL_NONE:
-				break;
+			lsm_fill_failure(tmfd, rowid, &probe);
+			result = TM_SelfModified;
+			break;
+		}
+		if (probe.state == LSM_DEL_COMMITTED)
+		{
+			lsm_fill_failure(tmfd, rowid, &probe);
+			result = probe.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
+			break;
 		}
 
 		/*
-		 * One probe answers for the row and every version it was updated
-		 * from when the table has no row lock at all (the common case).
-		 * Lockers of this row take the tuple lock we hold, so none can
-		 * appear on it before our delete record is in place.
+		 * A running deleter, or a running locker whose lock conflicts.
+		 * Lockers of this row take the guard we hold, so none can appear
+		 * on it before our delete record is in place.  One probe answers
+		 * for the row and every version it was updated from when the table
+		 * has no row lock at all (the common case).
 		 */
 		if (lsm_catalog_has_rowlocks(storage_id))
-			locker = lsm_lock_conflict_along_chain(storage_id, rowid,
-												   (int) mode, &own);
+			wait_for = lsm_lock_conflict_along_chain(storage_id, rowid,
+													 (int) mode, &own_mode);
 		else
-			locker = InvalidTransactionId;
-		if (TransactionIdIsValid(locker))
+			wait_for = InvalidTransactionId;
+		if (probe.state == LSM_DEL_IN_PROGRESS)
+			wait_for = probe.xid;
+		if (TransactionIdIsValid(wait_for))
 		{
-			UnlockTuple(rel, &tid, ExclusiveLock);
+			lsm_unguard_row(rel, &tid);
 			if (!wait)
 			{
-				memset(tmfd, 0, sizeof(TM_FailureData));
-				tmfd->ctid = tid;
-				tmfd->xmax = locker;
+				if (probe.state == LSM_DEL_IN_PROGRESS)
+					lsm_fill_failure(tmfd, rowid, &probe);
+				else
+				{
+					memset(tmfd, 0, sizeof(TM_FailureData));
+					tmfd->ctid = tid;
+					tmfd->xmax = wait_for;
+				}
+				lsm_leave_queue(rel, &tid, mode, &have_tuplock);
 				return TM_BeingModified;
 			}
-			XactLockTableWait(locker, rel, &tid, XLTW_Delete);
+			/* in line behind earlier waiters, unless we hold a lock on it */
+			if (own_mode < 0)
+				lsm_queue_for_row(rel, &tid, mode, &have_tuplock);
+			XactLockTableWait(wait_for, rel, &tid,
+							  successor >= 0 ? XLTW_Update : XLTW_Delete);
 			continue;
 		}
 
 		/* REPEATABLE READ foreign-key checks pass a crosscheck snapshot */
 		if (crosscheck != InvalidSnapshot && !lsm_row_visible(rel, rowid, crosscheck))
 		{
-			UnlockTuple(rel, &tid, ExclusiveLock);
 			memset(tmfd, 0, sizeof(TM_FailureData));
 			tmfd->ctid = tid;
-			return TM_Updated;
+			result = TM_Updated;
+			break;
 		}
 
 		lsm_catalog_insert_delete(storage_id, rowid, successor, (int) mode);
-		UnlockTuple(rel, &tid, ExclusiveLock);
-		return TM_Ok;
+		result = TM_Ok;
+		break;
 	}
+	lsm_unguard_row(rel, &tid);
+	lsm_leave_queue(rel, &tid, mode, &have_tuplock);
+	return result;
 }
 
 TM_Result
@@ -420,6 +506,7 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	ItemPointerData cur;
 	LsmDeleteProbe probe;
 	bool		key_share_chain = false;
+	bool		have_tuplock = false;
 
 	memset(tmfd, 0, sizeof(TM_FailureData));
 	tmfd->traversed = false;
@@ -429,24 +516,37 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	for (;;)
 	{
 		TransactionId wait_for = InvalidTransactionId;
-		bool		own;
+		int			own_mode;
 
 		CHECK_FOR_INTERRUPTS();
 		key_share_chain = false;
 		lsm_rowid_to_tid(rowid, &cur);
-		if (wait_policy == LockWaitBlock)
-			LockTuple(rel, &cur, ExclusiveLock);
-		else if (!ConditionalLockTuple(rel, &cur, ExclusiveLock))
-		{
-			if (wait_policy == LockWaitSkip)
-				return TM_WouldBlock;
-			lsm_lock_not_available(rel);
-		}
+		lsm_guard_row(rel, &cur);
 
 		lsm_catalog_probe_delete(storage_id, rowid, &probe);
 		if (probe.state == LSM_DEL_OWN)
 		{
-			UnlockTuple(rel, &cur, ExclusiveLock);
+			lsm_unguard_row(rel, &cur);
+			lsm_leave_queue(rel, &cur, mode, &have_tuplock);
+
+			/*
+			 * Reached along the chain of another session's update: like
+			 * heap's walk with a dirty snapshot, step over versions this
+			 * transaction changed, whatever command did it, to the newest
+			 * one (whose inserting command is checked below).
+			 */
+			if (tmfd->traversed)
+			{
+				if (probe.successor >= 0)
+				{
+					rowid = probe.successor;
+					continue;
+				}
+				if (probe.successor == LSM_SUCCESSOR_MOVED)
+					lsm_lock_moved_partition();
+				lsm_fill_failure(tmfd, rowid, &probe);
+				return TM_Deleted;
+			}
 			lsm_fill_failure(tmfd, rowid, &probe);
 			if (probe.cid >= cid)
 				return TM_SelfModified;
@@ -466,7 +566,8 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		}
 		if (probe.state == LSM_DEL_COMMITTED)
 		{
-			UnlockTuple(rel, &cur, ExclusiveLock);
+			lsm_unguard_row(rel, &cur);
+			lsm_leave_queue(rel, &cur, mode, &have_tuplock);
 			if ((flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) && probe.successor >= 0)
 			{
 				rowid = probe.successor;
@@ -479,27 +580,47 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			lsm_fill_failure(tmfd, rowid, &probe);
 			return probe.successor == LSM_SUCCESSOR_NONE ? TM_Deleted : TM_Updated;
 		}
-		/* a running UPDATE that keeps the key does not block FOR KEY SHARE */
+		/*
+		 * A lock on this version, or a FOR KEY SHARE lock on one it was
+		 * updated from without a key change (heap carries those to the new
+		 * version), that conflicts with ours; a running UPDATE that keeps
+		 * the key does not block FOR KEY SHARE.
+		 */
+		own_mode = -1;
+		if (lsm_catalog_has_rowlocks(storage_id))
+			wait_for = lsm_lock_conflict_along_chain(storage_id, rowid,
+													 (int) mode, &own_mode);
 		if (probe.state == LSM_DEL_IN_PROGRESS &&
 			lsm_lock_modes_conflict(probe.lockmode, (int) mode))
 			wait_for = probe.xid;
-		else
-			wait_for = lsm_catalog_rowlock_conflict(storage_id, rowid, (int) mode,
-													&own);
+
+		/* we hold a lock at least as strong already */
+		if (own_mode >= (int) mode && probe.state == LSM_DEL_NONE)
+			wait_for = InvalidTransactionId;
 		if (TransactionIdIsValid(wait_for))
 		{
-			UnlockTuple(rel, &cur, ExclusiveLock);
-			if (wait_policy == LockWaitSkip)
-				return TM_WouldBlock;
-			if (wait_policy == LockWaitError)
+			lsm_unguard_row(rel, &cur);
+			if (wait_policy != LockWaitBlock)
+			{
+				lsm_leave_queue(rel, &cur, mode, &have_tuplock);
+				if (wait_policy == LockWaitSkip)
+					return TM_WouldBlock;
 				lsm_lock_not_available(rel);
+			}
+			/* in line behind earlier waiters, unless this is an upgrade */
+			if (own_mode < 0)
+				lsm_queue_for_row(rel, &cur, mode, &have_tuplock);
 			XactLockTableWait(wait_for, rel, &cur, XLTW_Lock);
 			continue;
 		}
 		/*
-		 * A row inserted by this very command is invisible to it (heap's
-		 * TM_Invisible): ON CONFLICT DO UPDATE must not touch a row the
-		 * same statement proposed.
+		 * A row inserted by this very command (or a later one) is
+		 * invisible to it (heap's TM_Invisible): ON CONFLICT DO UPDATE must
+		 * not touch a row the same statement proposed.  Reached along an
+		 * update chain, it is TM_SelfModified with its command id as cmax,
+		 * as heap reports it: the executor skips the row if the current
+		 * command made it and fails otherwise (a trigger or function of
+		 * the command changed the row).
 		 */
 		{
 			LsmFetcher *f = lsm_fetcher_for(rel);
@@ -510,13 +631,22 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 				ExecMaterializeSlot(slot);
 			if (!found || (rowcid != InvalidCommandId && rowcid >= cid))
 			{
-				UnlockTuple(rel, &cur, ExclusiveLock);
+				lsm_unguard_row(rel, &cur);
+				lsm_leave_queue(rel, &cur, mode, &have_tuplock);
+				if (found && tmfd->traversed)
+				{
+					tmfd->ctid = cur;
+					tmfd->xmax = GetCurrentTransactionIdIfAny();
+					tmfd->cmax = rowcid;
+					return TM_SelfModified;
+				}
 				return TM_Invisible;
 			}
 		}
-		if (!own)
+		if (own_mode < (int) mode)
 			lsm_remember_lock(lsm_catalog_insert_rowlock(storage_id, rowid, (int) mode));
-		UnlockTuple(rel, &cur, ExclusiveLock);
+		lsm_unguard_row(rel, &cur);
+		lsm_leave_queue(rel, &cur, mode, &have_tuplock);
 
 		/*
 		 * FOR KEY SHARE on an old version also holds the newer ones, as

@@ -862,6 +862,7 @@ lsm_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
 			lsm_dml_subxact_end(false);
+			lsm_specins_subxact_abort();
 			/* the aborted level's fetchers may be freed without ending */
 			lsm_fetch_forget_lender();
 			lsm_catalog_subxact_abort();
@@ -960,6 +961,7 @@ lsm_xact_callback(XactEvent event, void *arg)
 			lsm_reader_cache_at_xact_end();
 			lsm_fetch_pool_at_xact_end();
 			lsm_dml_xact_end();
+			lsm_specins_xact_end();
 			lsm_fetcher_at_xact_end();
 			lsm_catalog_forget_xact();
 			lsm_delcache_xact_end();

@@ -88,12 +88,30 @@ extern void lsm_dml_subxact_end(bool commit);
 extern void lsm_dml_release_locks(void);
 extern void lsm_dml_xact_end(void);
 
+/* lsm_specins.c */
+typedef enum LsmSpecState
+{
+	LSM_SPEC_UNKNOWN,			/* no speculative insertion we know of */
+	LSM_SPEC_PENDING,			/* inserted, not confirmed yet */
+	LSM_SPEC_GIVEN_UP			/* inserted and taken back */
+} LsmSpecState;
+
+extern void lsm_specins_init(void);
+extern void lsm_specins_begin(uint64 storage_id, int64 rowid, uint32 token);
+extern void lsm_specins_end(bool succeeded);
+extern void lsm_specins_subxact_abort(void);
+extern void lsm_specins_xact_end(void);
+extern LsmSpecState lsm_specins_lookup(uint64 storage_id, int64 rowid,
+									   TransactionId *spec_xid,
+									   uint32 *token);
+
 /* lsm_flush.c */
 extern void lsm_flush_buffer(Relation rel, uint64 storage_id,
 							 LsmMemBuffer *buf);
 extern void lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 						   int nrows, const LsmMemRow *rows, bool with_cids);
 
+struct LsmSegmentEntry;
 typedef struct LsmSegBuilder LsmSegBuilder;
 extern void lsm_column_desc(Form_pg_attribute att, LsmColumnDesc *d);
 extern LsmSegBuilder *lsm_segbuilder_begin(Relation rel, uint64 storage_id,
