@@ -755,10 +755,13 @@ lsm_segbuilder_nrows(const LsmSegBuilder *b)
 }
 
 /*
- * Take the space lock for a new level-0 segment, first waiting, while the
- * table already has lsm.compact_l0_stop of them, for the background worker
- * to merge some (a write stall, as LSM stores apply back-pressure): level 0
- * then stays bounded however fast small transactions commit.  The count
+ * Take the space lock for a new level-0 segment.  With a compaction worker,
+ * make sure one is running in this database (the launcher starts one at
+ * once rather than at its next round), and with lsm.compact_l0_stop set,
+ * first wait while the table already has that many level-0 segments for
+ * the worker to merge some (a write stall, as LSM stores apply
+ * back-pressure): level 0 then stays bounded however fast small
+ * transactions commit, at a cost in their throughput.  The count
  * and the insert of our segment's catalog row happen under the space lock,
  * so concurrent writers cannot all pass the same count.  Segments of our
  * own transaction do not count (the worker cannot merge them before we
@@ -772,11 +775,18 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 	int			stop = lsm_compact_l0_stop;
 	TimestampTz start = 0;
 
+	if (!lsm_preloaded || !lsm_enable_worker || lsm_max_workers == 0 ||
+		RELATION_IS_LOCAL(rel))
+	{
+		lsm_space_lock(rel, storage_id);
+		return;
+	}
+
+	/* a worker should be around while level-0 segments keep coming */
+	lsm_worker_request(MyDatabaseId);
 	if (stop == 0)
 		stop = 2 * lsm_compact_l0_trigger;
-	if (stop < 0 || !lsm_preloaded || !lsm_enable_worker ||
-		lsm_max_workers == 0 || RELATION_IS_LOCAL(rel) ||
-		CheckRelationLockedByMe(rel, ShareUpdateExclusiveLock, true))
+	if (stop < 0 || CheckRelationLockedByMe(rel, ShareUpdateExclusiveLock, true))
 	{
 		lsm_space_lock(rel, storage_id);
 		return;
@@ -788,10 +798,7 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 		if (lsm_catalog_count_level0(storage_id) < stop)
 			return;
 		if (start == 0)
-		{
 			start = GetCurrentTimestamp();
-			lsm_worker_request(MyDatabaseId);
-		}
 		else if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 											lsm_compact_l0_stall_timeout))
 			return;
