@@ -32,6 +32,7 @@ OBJS = \
 	src/scan/lsm_scan.o \
 	src/scan/lsm_customscan.o \
 	src/scan/lsm_aggscan.o \
+	src/scan/lsm_aggpartial.o \
 	src/scan/lsm_fetch.o \
 	src/tableam/lsm_handler.o \
 	src/tableam/lsm_ddl.o \

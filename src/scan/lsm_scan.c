@@ -902,7 +902,9 @@ lsm_scan_run_batch(LsmScanDesc scan, LsmSource *src, int from, int to,
  *		descriptor (attributes outside lsm_scan_set_columns read as NULL);
  *		the rows to use are batch->sel[0 .. nsel-1], or all of 0 .. nsel-1
  *		when sel is NULL.  The arrays stay valid until the next call.
- *		Returns false at the end.
+ *		Returns false at the end.  A parallel scan returns the blocks of
+ *		the work units this participant claims (and, in the leader, its
+ *		buffer runs once every unit is taken), as lsm_cursor_step does.
  */
 bool
 lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
@@ -924,6 +926,12 @@ lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 		CHECK_FOR_INTERRUPTS();
 		if (scan->s >= scan->nsrc)
 			return false;
+		if (scan->base.rs_parallel != NULL && !lsm_parallel_claimed(scan))
+		{
+			/* moved to the first block of a new claim, or past the end */
+			scan->r = 0;
+			continue;
+		}
 		src = &scan->src[scan->s];
 		if (scan->b >= lsm_source_nunits(scan, scan->s))
 		{

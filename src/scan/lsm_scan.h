@@ -16,6 +16,7 @@
 #include "nodes/execnodes.h"
 #include "nodes/pathnodes.h"
 #include "executor/tuptable.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 
 #include "lsm_am.h"
@@ -261,6 +262,13 @@ extern void lsm_aggscan_register(void);
 extern void lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 								  RelOptInfo *input_rel, RelOptInfo *output_rel,
 								  void *extra);
+
+/* lsm_aggpartial.c: PostgreSQL's partial aggregate states */
+extern Datum lsm_partial_int8_pair(int64 count, int64 sum);
+extern Datum lsm_partial_float8_triple(double N, double Sx, double Sxx);
+extern Datum lsm_partial_int8_sum(int64 count, Numeric sum);
+extern Datum lsm_partial_numeric_sum(int64 nfinite, Numeric sum, int64 nan,
+									 int64 pinf, int64 ninf);
 
 /* lsm_fetch.c */
 typedef struct LsmFetcher LsmFetcher;
