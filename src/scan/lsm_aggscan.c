@@ -41,6 +41,16 @@
  *	  to evaluate WHERE; each output row holds the group's key columns and
  *	  the aggregate results, and ExecScan applies HAVING and projects.
  *
+ *	  Parallel plans: the same node, named "LSM Partial Aggregate" and
+ *	  parallel-aware, runs in every participant of a Gather over the work
+ *	  units it claims, and its scan tuple holds the Aggrefs in partial mode
+ *	  (AGGSPLIT_INITIAL_SERIAL): it emits PostgreSQL's transition states
+ *	  (lsm_aggpartial.c) for a Finalize Aggregate above the Gather, which
+ *	  also applies HAVING.  PostgreSQL 15 offers extensions no hook for
+ *	  partial grouping paths, so lsm_agg_add_parallel_path builds the whole
+ *	  Finalize/Gather/partial path at UPPERREL_GROUP_AGG, on the partially
+ *	  grouped relation the planner made.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -254,15 +264,17 @@ typedef struct LsmAggCostBase
 	Cost		io;				/* reading the needed columns of every page */
 	Cost		cpu;			/* per-row work over the whole table */
 	double		blockfrac;		/* expected share of blocks read (zone maps) */
+	double		seq_page_cost;	/* of the table's tablespace */
 } LsmAggCostBase;
 
 /*
  * Cost an LSM Aggregate path producing rows_out rows of target: the table
- * read, then per row the quals and a few operator costs for the vector
- * loops, far below a scan node's per-tuple cost plus Agg's per-tuple
- * transition calls.  The scan is done before the first row comes out.  A
- * partial path (divisor > 1) divides the per-row work among the
- * participants, as cost_seqscan does; reading stays undivided.
+ * read, then per row the quals and a few operator costs for decoding the
+ * columns and for the vector loops, far below a scan node's per-tuple cost
+ * plus Agg's per-tuple transition calls.  The scan is done before the
+ * first row comes out.  A partial path (divisor > 1) divides the per-row
+ * work among the participants, as cost_seqscan does; reading stays
+ * undivided.
  */
 static void
 lsm_agg_cost_path(Path *path, const LsmAggCostBase *base, double divisor,
@@ -347,6 +359,7 @@ lsm_agg_add_parallel_path(PlannerInfo *root, RelOptInfo *input_rel,
 	double		divisor,
 				leader,
 				pgroups,
+				cold,
 				gather_rows;
 
 	if ((gextra->flags & GROUPING_CAN_PARTIAL_AGG) == 0 ||
@@ -380,6 +393,24 @@ lsm_agg_add_parallel_path(PlannerInfo *root, RelOptInfo *input_rel,
 	ppath->path.parallel_workers = workers;
 	lsm_agg_cost_path(&ppath->path, base, divisor, pgroups,
 					  partial_rel->reltarget);
+
+	/*
+	 * A worker is a new process, and nothing the leader has cached helps
+	 * it: before it aggregates anything it reads and parses the directory
+	 * of each segment it takes work from (in practice every segment, as
+	 * work units are handed out in turn: about 100 bytes per column and
+	 * block with the parsed copy), and it maps into its address space each
+	 * page of shared buffers it reads (one fault per 64 kB, counted as one
+	 * page read per 8 pages of its share).  On the benchmark's table this
+	 * is a few milliseconds per worker, more than count(*) takes in one
+	 * process.  Each worker's start is charged in full: the Gather waits
+	 * for every worker, and they compete with the leader for processors.
+	 */
+	cold = base->seq_page_cost *
+		(input_rel->tuples / lsm_block_rows * 100.0 * (input_rel->max_attr + 2) / BLCKSZ +
+		 input_rel->pages / divisor / 8.0);
+	ppath->path.startup_cost += workers * cold;
+	ppath->path.total_cost += workers * cold;
 
 	gather_rows = pgroups * workers;
 	gpath = (Path *) create_gather_path(root, partial_rel, &ppath->path,
@@ -521,9 +552,16 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 		(enable_seqscan ? 0 : disable_cost) +
 		(group_vars != NIL && !enable_hashagg ? disable_cost : 0);
 	base.io = spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all);
-	base.cpu = input_rel->tuples * (qcost.per_tuple +
-									cpu_operator_cost * 0.25 *
-									(1 + list_length(aggs) + list_length(group_vars)));
+	/*
+	 * Per row: decoding each needed column, the aggregates, the grouping:
+	 * a quarter of an operator each, which keeps the whole below what an
+	 * LSM Scan charges per row for decoding alone (lsm_cost_path).
+	 */
+	base.cpu = input_rel->tuples *
+		(qcost.per_tuple +
+		 cpu_operator_cost * 0.25 *
+		 (1 + bms_num_members(attrs) + list_length(aggs) + list_length(group_vars)));
+	base.seq_page_cost = spc_seq_page_cost;
 
 	cpath = lsm_agg_new_path(output_rel, output_rel->reltarget, relid, false);
 	lsm_agg_cost_path(&cpath->path, &base, 1.0, ngroups, output_rel->reltarget);
