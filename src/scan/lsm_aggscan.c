@@ -397,14 +397,15 @@ lsm_agg_add_parallel_path(PlannerInfo *root, RelOptInfo *input_rel,
 	/*
 	 * A worker is a new process, and nothing the leader has cached helps
 	 * it: before it aggregates anything it reads and parses the directory
-	 * of each segment it takes work from (in practice every segment, as
-	 * work units are handed out in turn: about 100 bytes per column and
-	 * block with the parsed copy), and it maps into its address space each
-	 * page of shared buffers it reads (one fault per 64 kB, counted as one
-	 * page read per 8 pages of its share).  On the benchmark's table this
-	 * is a few milliseconds per worker, more than count(*) takes in one
-	 * process.  Each worker's start is charged in full: the Gather waits
-	 * for every worker, and they compete with the leader for processors.
+	 * of each segment it takes work from (about 100 bytes per column and
+	 * block with the parsed copy; charged for all segments, as a worker
+	 * that joins late may take units anywhere), and it maps into its
+	 * address space each page of shared buffers it reads (one fault per 64
+	 * kB, counted as one page read per 8 pages of its share).  On the
+	 * benchmark's table this is a few milliseconds per worker, more than
+	 * count(*) takes in one process.  Each worker's start is charged in
+	 * full: the Gather waits for every worker, and they compete with the
+	 * leader for processors.
 	 */
 	cold = base->seq_page_cost *
 		(input_rel->tuples / lsm_block_rows * 100.0 * (input_rel->max_attr + 2) / BLCKSZ +
