@@ -334,15 +334,17 @@ lsm_agg_partial_rel(PlannerInfo *root, RelOptInfo *grouped_rel)
  * Offer the parallel plan: Finalize Aggregate over Gather over a parallel
  * LSM Aggregate that emits PostgreSQL's partial states (lsm_aggpartial.c).
  *
- * PostgreSQL 15 calls create_upper_paths_hook for UPPERREL_PARTIAL_GROUP_AGG
- * only through FDWs, so the whole plan is built here, at UPPERREL_GROUP_AGG,
- * with the planner's own path constructors and on the partially grouped
- * relation the planner made: the partial path's target is that relation's
- * (so the Finalize Aggregate finds its partial Aggrefs), and the finalize
- * costs are the planner's.  Without that relation (no partial aggregation
- * possible, or no parallel scan of the input) nothing is offered.  Grouping
- * is finalized by hashing: the partial node hashes too, and so is disabled
- * with enable_hashagg like the serial one.
+ * PostgreSQL 15 offers partially grouped relations to FDWs
+ * (GetForeignUpperPaths) but does not call create_upper_paths_hook for
+ * UPPERREL_PARTIAL_GROUP_AGG, so the whole plan is built here, at
+ * UPPERREL_GROUP_AGG, with the planner's own path constructors and on the
+ * partially grouped relation the planner made: the partial path's target
+ * is that relation's (so the Finalize Aggregate finds its partial
+ * Aggrefs), and the finalize costs are the planner's.  Without that
+ * relation (no partial aggregation possible, or no parallel scan of the
+ * input) nothing is offered.  Grouping is finalized by hashing: the
+ * partial node hashes too, and so is disabled with enable_hashagg like
+ * the serial one.
  */
 static void
 lsm_agg_add_parallel_path(PlannerInfo *root, RelOptInfo *input_rel,
