@@ -286,6 +286,11 @@ RESET lsm.enable_aggregate_pushdown;
 SET enable_hashagg = off;
 EXPLAIN (COSTS OFF) SELECT g, count(*) FROM pa GROUP BY g;
 RESET enable_hashagg;
+-- a parallel-unsafe function in WHERE or HAVING: no parallel plan
+CREATE FUNCTION pa_unsafe(int) RETURNS int LANGUAGE plpgsql PARALLEL UNSAFE
+AS 'BEGIN RETURN $1; END';
+EXPLAIN (COSTS OFF) SELECT count(*), sum(i4) FROM pa WHERE pa_unsafe(g) > 3;
+EXPLAIN (COSTS OFF) SELECT g, count(*) FROM pa GROUP BY g HAVING pa_unsafe(g) > 3;
 -- aggregates the node does not compute: PostgreSQL's own plan
 EXPLAIN (COSTS OFF) SELECT count(DISTINCT g), sum(i4) FROM pa;
 EXPLAIN (COSTS OFF) SELECT string_agg(s, ',') FROM pa;
@@ -310,6 +315,6 @@ EXPLAIN (COSTS OFF)
 SELECT g, count(*), sum(v), avg(n), sum(id), avg(v), min(id), max(id) FROM pa_large GROUP BY g;
 RESET max_parallel_workers_per_gather;
 
-DROP FUNCTION pa_check(text, text), pa_explain(text);
+DROP FUNCTION pa_check(text, text), pa_explain(text), pa_unsafe(int);
 DROP TABLE pa, pa_heap, pa_special, pa_special_heap, pa_scale, pa_scale_heap,
 	pa_big, pa_float, pa_float_heap, pa_empty, pa_large;
