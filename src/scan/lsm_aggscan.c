@@ -264,7 +264,6 @@ typedef struct LsmAggCostBase
 	Cost		io;				/* reading the needed columns of every page */
 	Cost		cpu;			/* per-row work over the whole table */
 	double		blockfrac;		/* expected share of blocks read (zone maps) */
-	double		seq_page_cost;	/* of the table's tablespace */
 } LsmAggCostBase;
 
 /*
@@ -396,22 +395,8 @@ lsm_agg_add_parallel_path(PlannerInfo *root, RelOptInfo *input_rel,
 	lsm_agg_cost_path(&ppath->path, base, divisor, pgroups,
 					  partial_rel->reltarget);
 
-	/*
-	 * A worker is a new process, and nothing the leader has cached helps
-	 * it: before it aggregates anything it reads and parses the directory
-	 * of each segment it takes work from (about 100 bytes per column and
-	 * block with the parsed copy; charged for all segments, as a worker
-	 * that joins late may take units anywhere), and it maps into its
-	 * address space each page of shared buffers it reads (one fault per 64
-	 * kB, counted as one page read per 8 pages of its share).  On the
-	 * benchmark's table this is a few milliseconds per worker, more than
-	 * count(*) takes in one process.  Each worker's start is charged in
-	 * full: the Gather waits for every worker, and they compete with the
-	 * leader for processors.
-	 */
-	cold = base->seq_page_cost *
-		(input_rel->tuples / lsm_block_rows * 100.0 * (input_rel->max_attr + 2) / BLCKSZ +
-		 input_rel->pages / divisor / 8.0);
+	/* each worker's cold start (see lsm_parallel_cold_cost) */
+	cold = lsm_parallel_cold_cost(input_rel, divisor);
 	ppath->path.startup_cost += workers * cold;
 	ppath->path.total_cost += workers * cold;
 
@@ -564,7 +549,6 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 		(qcost.per_tuple +
 		 cpu_operator_cost * 0.25 *
 		 (1 + bms_num_members(attrs) + list_length(aggs) + list_length(group_vars)));
-	base.seq_page_cost = spc_seq_page_cost;
 
 	cpath = lsm_agg_new_path(output_rel, output_rel->reltarget, relid, false);
 	lsm_agg_cost_path(&cpath->path, &base, 1.0, ngroups, output_rel->reltarget);
