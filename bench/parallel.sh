@@ -5,8 +5,9 @@
 # = 0 and = N (default settings otherwise: on lsm the serial LSM Aggregate
 # against whatever the planner picks with N workers, normally the parallel
 # LSM Aggregate), the lsm queries once more with the parallel plan made free
-# (parallel_setup_cost = parallel_tuple_cost = 0, to time the parallel LSM
-# Aggregate where the planner keeps the serial one), and a CREATE INDEX with
+# (parallel_setup_cost = parallel_tuple_cost = lsm.parallel_cold_start_factor
+# = 0, to time the parallel LSM Aggregate where the planner keeps the serial
+# one), and a CREATE INDEX with
 # max_parallel_maintenance_workers = 0 and = N.  Prints a Markdown report
 # on stdout (progress goes to stderr).
 #
@@ -106,7 +107,7 @@ plan_of()
 	echo "${node:-?}, ${workers:-no} workers"
 }
 
-FREE="parallel_setup_cost = 0;parallel_tuple_cost = 0"
+FREE="parallel_setup_cost = 0;parallel_tuple_cost = 0;lsm.parallel_cold_start_factor = 0"
 QNAMES=(
 	"count(*)"
 	"sum(user_id)"

@@ -309,6 +309,14 @@ EXPLAIN (COSTS OFF)
 SELECT g, count(*), sum(v), avg(n), sum(id), avg(v), min(id), max(id) FROM pa_large GROUP BY g;
 SELECT g, count(*), sum(v), avg(n), sum(id), avg(v), min(id), max(id)
 FROM pa_large GROUP BY g ORDER BY g LIMIT 3;
+-- without the workers' cold start in the estimate, count(*) goes parallel
+-- too
+SET lsm.parallel_cold_start_factor = 0;
+SET parallel_setup_cost = 0;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pa_large;
+SELECT count(*) FROM pa_large;
+RESET parallel_setup_cost;
+RESET lsm.parallel_cold_start_factor;
 RESET min_parallel_table_scan_size;
 -- (and the table's compressed size must reach min_parallel_table_scan_size)
 EXPLAIN (COSTS OFF)

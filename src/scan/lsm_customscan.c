@@ -76,6 +76,7 @@
 #include "scan/lsm_scan.h"
 
 bool		lsm_enable_custom_scan = true;
+double		lsm_parallel_cold_start_factor = 1.0;
 
 /* ---- zone quals ---- */
 
@@ -820,7 +821,9 @@ lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel, List *clauses)
  * of the work (CPU time of the workers against the serial plan's): more
  * than count(*) takes in one process, half of what sum(int) does.  Both
  * parallel LSM nodes charge it per worker, in full: the Gather waits for
- * every worker, and they compete with the leader for processors.
+ * every worker, and they compete with the leader for processors.  Much of
+ * it is the kernel mapping 4 kB pages; lsm.parallel_cold_start_factor
+ * scales it for machines where that costs less (huge pages) or more.
  */
 Cost
 lsm_parallel_cold_cost(RelOptInfo *rel, double divisor)
@@ -828,7 +831,7 @@ lsm_parallel_cold_cost(RelOptInfo *rel, double divisor)
 	double		spc_seq_page_cost;
 
 	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
-	return spc_seq_page_cost *
+	return lsm_parallel_cold_start_factor * spc_seq_page_cost *
 		(rel->tuples / lsm_block_rows * 100.0 * (rel->max_attr + 2) / BLCKSZ +
 		 0.4 * rel->pages / divisor);
 }

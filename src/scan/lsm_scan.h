@@ -245,6 +245,7 @@ extern bool lsm_zone_block_filter(void *arg, LsmSegmentHandle *h,
 								  const LsmBlockInfo *bi);
 extern double lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel,
 								 List *clauses);
+extern double lsm_parallel_cold_start_factor;
 extern Cost lsm_parallel_cold_cost(RelOptInfo *rel, double divisor);
 extern bool lsm_zone_clause_safe(RestrictInfo *rinfo, LsmZoneNode *zn);
 extern bool lsm_pending_initplan(Node *expr, ExprContext *econtext);
