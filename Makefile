@@ -36,6 +36,7 @@ OBJS = \
 	src/scan/lsm_customscan.o \
 	src/scan/lsm_zoneorder.o \
 	src/scan/lsm_aggscan.o \
+	src/scan/lsm_aggpartial.o \
 	src/scan/lsm_fetch.o \
 	src/tableam/lsm_handler.o \
 	src/tableam/lsm_ddl.o \

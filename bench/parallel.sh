@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# bench/parallel.sh — parallel sequential scans: load the same generated
-# "events" data into a heap table and an lsm table in a throwaway cluster,
-# then time a few analytic queries with max_parallel_workers_per_gather = 0
-# and = N, and a CREATE INDEX with max_parallel_maintenance_workers = 0 and
-# = N.  Prints a Markdown report on stdout (progress goes to stderr).
+# bench/parallel.sh — parallel queries: load the same generated "events"
+# data into a heap table and an lsm table in a throwaway cluster, then time
+# the analytic queries of bench/run.sh with max_parallel_workers_per_gather
+# = 0 and = N (default settings otherwise: on lsm the serial LSM Aggregate
+# against whatever the planner picks with N workers, normally the parallel
+# LSM Aggregate), the lsm queries once more with the parallel plan made free
+# (parallel_setup_cost = parallel_tuple_cost = lsm.parallel_cold_start_factor
+# = 0, to time the parallel LSM Aggregate where the planner keeps the serial
+# one), and a CREATE INDEX with
+# max_parallel_maintenance_workers = 0 and = N.  Prints a Markdown report
+# on stdout (progress goes to stderr).
 #
 # Usage: bench/parallel.sh [rows]            default rows: 5000000
 #
@@ -60,15 +66,16 @@ for t in "${TABLES[@]}"; do
 	SIZE_MB[$t]=$(lsm_psql_value "SELECT round(pg_table_size('events_$t') / 1048576.0, 1)")
 done
 
-# time_once SETTING SQL [UNDO]: elapsed ms of one run of SQL in a fresh
-# session after "SET SETTING" and an untimed warm-up run (each run followed
-# by UNDO, untimed, if given)
+# time_once SETTINGS SQL [UNDO]: elapsed ms of one run of SQL in a fresh
+# session after "SET s" for each s of SETTINGS (a ";"-separated list) and an
+# untimed warm-up run (each run followed by UNDO, untimed, if given)
 time_once()
 {
-	local set=$1 sql=$2 undo=${3:-} line=3
-	[ -z "$undo" ] || line=4
+	local set=$1 sql=$2 undo=${3:-} line
+	line=$(($(tr -cd ';' <<<"$set" | wc -c) + 3))
+	[ -z "$undo" ] || line=$((line + 1))
 	{
-		echo "SET $set;"
+		echo "SET ${set//;/; SET };"
 		echo "$sql;"
 		[ -z "$undo" ] || echo "$undo;"
 		echo "$sql;"
@@ -76,25 +83,47 @@ time_once()
 	[ -z "$undo" ] || lsm_psql -c "$undo" >/dev/null
 }
 
-# time_pair GUC SQL [UNDO]: medians (serial, parallel) of RUNS alternating runs
+# time_pair GUC SQL [UNDO [EXTRA]]: medians (serial, parallel) of RUNS
+# alternating runs with GUC = 0 and GUC = WORKERS, both with the settings
+# EXTRA (as for time_once) if given
 time_pair()
 {
-	local guc=$1 sql=$2 undo=${3:-} i s=() p=()
+	local guc=$1 sql=$2 undo=${3:-} extra=${4:-} i s=() p=()
 	for ((i = 0; i < RUNS; i++)); do
-		s+=("$(time_once "$guc = 0" "$sql" "$undo")")
-		p+=("$(time_once "$guc = $WORKERS" "$sql" "$undo")")
+		s+=("$(time_once "$guc = 0${extra:+;$extra}" "$sql" "$undo")")
+		p+=("$(time_once "$guc = $WORKERS${extra:+;$extra}" "$sql" "$undo")")
 	done
 	echo "$(printf '%s\n' "${s[@]}" | lsm_median) $(printf '%s\n' "${p[@]}" | lsm_median)"
 }
 
-QNAMES=("count(*)" "sum(user_id)" "GROUP BY device (20 groups)")
+# plan_of SETTINGS SQL: the aggregating node of SQL's plan under SETTINGS
+# and the workers it launched, e.g. "LSM Partial Aggregate, 2 workers"
+plan_of()
+{
+	local out node workers
+	out=$(printf 'SET %s;\nEXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) %s;\n' "${1//;/; SET }" "$2" | lsm_psql -At)
+	node=$(grep -o 'LSM Partial Aggregate\|LSM Aggregate\|Partial [A-Za-z]*Aggregate\|HashAggregate\|GroupAggregate\|Aggregate' <<<"$out" | tail -n 1)
+	workers=$(sed -n 's/^ *Workers Launched: //p' <<<"$out" | head -n 1)
+	echo "${node:-?}, ${workers:-no} workers"
+}
+
+FREE="parallel_setup_cost = 0;parallel_tuple_cost = 0;lsm.parallel_cold_start_factor = 0"
+QNAMES=(
+	"count(*)"
+	"sum(user_id)"
+	"avg(amount)"
+	"count(*) WHERE device = 'iphone-app'"
+	"GROUP BY device (20 groups)"
+)
 QSQL=(
 	"SELECT count(*) FROM {t}"
 	"SELECT sum(user_id) FROM {t}"
+	"SELECT avg(amount) FROM {t}"
+	"SELECT count(*) FROM {t} WHERE device = 'iphone-app'"
 	"SELECT device, count(*), avg(amount), max(duration) FROM {t} GROUP BY device ORDER BY device"
 )
 
-declare -A SER PAR DIFF PLAN
+declare -A SER PAR DIFF PLAN FSER FPAR FPLAN
 for i in "${!QSQL[@]}"; do
 	for t in "${TABLES[@]}"; do
 		sql=${QSQL[$i]//\{t\}/events_$t}
@@ -102,9 +131,15 @@ for i in "${!QSQL[@]}"; do
 		a=$(printf 'SET max_parallel_workers_per_gather = 0;\n%s;\n' "$sql" | lsm_psql -At | md5sum)
 		b=$(printf 'SET max_parallel_workers_per_gather = %s;\n%s;\n' "$WORKERS" "$sql" | lsm_psql -At | md5sum)
 		[ "$a" = "$b" ] || DIFF[$i,$t]=1
-		PLAN[$i,$t]=$(printf 'SET max_parallel_workers_per_gather = %s;\nEXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) %s;\n' \
-			"$WORKERS" "$sql" | lsm_psql -At | sed -n 's/^ *Workers Launched: //p' | head -n 1)
+		PLAN[$i,$t]=$(plan_of "max_parallel_workers_per_gather = $WORKERS" "$sql")
 		read -r SER[$i,$t] PAR[$i,$t] < <(time_pair max_parallel_workers_per_gather "$sql")
+		if [ "$t" = lsm ]; then
+			c=$(printf 'SET max_parallel_workers_per_gather = %s;\nSET %s;\n%s;\n' "$WORKERS" \
+				"${FREE//;/; SET }" "$sql" | lsm_psql -At | md5sum)
+			[ "$a" = "$c" ] || DIFF[$i,$t]=1
+			FPLAN[$i]=$(plan_of "max_parallel_workers_per_gather = $WORKERS;$FREE" "$sql")
+			read -r FSER[$i] FPAR[$i] < <(time_pair max_parallel_workers_per_gather "$sql" "" "$FREE")
+		fi
 	done
 done
 
@@ -121,28 +156,50 @@ speedup() { awk -v s="$1" -v p="$2" 'BEGIN { if (p + 0 == 0) print "n/a"; else p
 commit=$(git -C "$LSM_ROOT" rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 cat <<EOF
-# lsm_am parallel scans: $ROWS rows, $WORKERS workers
+# lsm_am parallel queries: $ROWS rows, $WORKERS workers
 
 - lsm_am commit: $commit; PostgreSQL $(lsm_psql_value "SHOW server_version") ($(lsm_pgbin))
 - machine: $(nproc) CPUs (${cpu:-unknown}); load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg)
 - data: bench/gen.sql events, pg_table_size heap ${SIZE_MB[heap]} MB, lsm ${SIZE_MB[lsm]} MB
-- hot cache; median of $RUNS runs per setting, serial and parallel runs alternating
-- serial: max_parallel_workers_per_gather = 0; parallel: = $WORKERS (leader participates)
+- hot cache; median of $RUNS runs per setting, serial and parallel runs alternating, each in a fresh session after a warm-up run
+- serial: max_parallel_workers_per_gather = 0; parallel: = $WORKERS (leader participates); all other settings default
+- speedup: serial time / parallel time; lsm/heap: lsm time / heap time, both parallel
 
-| query | heap serial (ms) | heap parallel (ms) | heap speedup | lsm serial (ms) | lsm parallel (ms) | lsm speedup |
-|---|---:|---:|---:|---:|---:|---:|
+| query | heap serial (ms) | heap parallel (ms) | heap speedup | lsm serial (ms) | lsm parallel (ms) | lsm speedup | lsm/heap, parallel |
+|---|---:|---:|---:|---:|---:|---:|---:|
 EOF
 for i in "${!QSQL[@]}"; do
 	name=${QNAMES[$i]}
 	for t in "${TABLES[@]}"; do
 		[ -z "${DIFF[$i,$t]:-}" ] || name="$name **$t results differ**"
-		[ "${PLAN[$i,$t]:-0}" = "$WORKERS" ] || name="$name ($t: ${PLAN[$i,$t]:-no} workers launched)"
 	done
-	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" \
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" \
 		"${SER[$i,heap]}" "${PAR[$i,heap]}" "$(speedup "${SER[$i,heap]}" "${PAR[$i,heap]}")" \
-		"${SER[$i,lsm]}" "${PAR[$i,lsm]}" "$(speedup "${SER[$i,lsm]}" "${PAR[$i,lsm]}")"
+		"${SER[$i,lsm]}" "${PAR[$i,lsm]}" "$(speedup "${SER[$i,lsm]}" "${PAR[$i,lsm]}")" \
+		"$(speedup "${PAR[$i,lsm]}" "${PAR[$i,heap]}")"
 done
 [ "${BENCH_SKIP_INDEX:-0}" = 1 ] ||
-	printf '| CREATE INDEX (user_id, ts), max_parallel_maintenance_workers 0 / %s | %s | %s | %s | %s | %s | %s |\n' \
+	printf '| CREATE INDEX (user_id, ts), max_parallel_maintenance_workers 0 / %s | %s | %s | %s | %s | %s | %s | |\n' \
 		"$WORKERS" "${SER[idx,heap]}" "${PAR[idx,heap]}" "$(speedup "${SER[idx,heap]}" "${PAR[idx,heap]}")" \
 		"${SER[idx,lsm]}" "${PAR[idx,lsm]}" "$(speedup "${SER[idx,lsm]}" "${PAR[idx,lsm]}")"
+
+cat <<EOF
+
+Plans with $WORKERS workers (the aggregating node, workers launched), and the
+lsm queries timed again with the parallel plan made free (${FREE//;/, };
+serial and parallel runs alternating as above):
+
+| query | heap plan | lsm plan | lsm plan, parallel free | lsm serial (ms) | lsm parallel, free (ms) | speedup |
+|---|---|---|---|---:|---:|---:|
+EOF
+for i in "${!QSQL[@]}"; do
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${QNAMES[$i]}" "${PLAN[$i,heap]}" \
+		"${PLAN[$i,lsm]}" "${FPLAN[$i]}" "${FSER[$i]}" "${FPAR[$i]}" \
+		"$(speedup "${FSER[$i]}" "${FPAR[$i]}")"
+done
+echo
+echo "Queries (events_X is events_heap or events_lsm):"
+echo
+for i in "${!QSQL[@]}"; do
+	echo "$((i + 1)). \`${QSQL[$i]//\{t\}/events_X}\`"
+done

@@ -489,6 +489,12 @@ _PG_init(void)
 							 "compares the blocks' distinct values in that collation.",
 							 &lsm_collation_zone_maps, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("lsm.parallel_cold_start_factor",
+							 "Scales the planner's estimate of what a parallel worker spends on an lsm table before it can help.",
+							 "Reading segment directories and mapping shared buffers into a new process; "
+							 "0 leaves it out (parallel_setup_cost alone then stands for starting workers).",
+							 &lsm_parallel_cold_start_factor, 1.0, 0.0, 1000.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lsm");
 
 	lsm_preloaded = process_shared_preload_libraries_in_progress;

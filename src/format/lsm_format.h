@@ -281,6 +281,9 @@ typedef struct LsmSegReader LsmSegReader;
 /* meta: the first hdr.meta_len bytes of the segment; copied, checksum verified */
 extern int	lsm_segr_open(const uint8_t *meta, size_t len,
 						  const LsmAllocator *alloc, LsmSegReader **out);
+/* the same, keeping meta (allocated with alloc; freed with the reader or on failure) */
+extern int	lsm_segr_open_owned(uint8_t *meta, size_t len,
+								const LsmAllocator *alloc, LsmSegReader **out);
 extern const LsmSegHeader *lsm_segr_header(const LsmSegReader *r);
 extern const LsmColumnDesc *lsm_segr_columns(const LsmSegReader *r);
 extern const LsmBlockInfo *lsm_segr_block(const LsmSegReader *r, uint32_t blockno);

@@ -920,6 +920,43 @@ parse_meta(LsmSegReader *r)
 }
 
 /*
+ * Open a reader over r->meta, a buffer of r's allocator holding at least
+ * the meta area: verify the checksum and parse the directory.  Frees r
+ * (and its meta) on failure.
+ */
+static int
+segr_finish_open(LsmSegReader *r, size_t len, LsmSegReader **out)
+{
+	uint8_t		zero[8] = {0};
+	int			rc;
+
+	rc = lsm_seg_parse_header(r->meta, len, &r->hdr);
+	if (rc == LSM_OK && len < r->hdr.meta_len)
+		rc = LSM_ERR_CORRUPT;
+	if (rc != LSM_OK)
+	{
+		lsm_segr_free(r);
+		return rc;
+	}
+	memcpy(r->meta + H_META_CHECKSUM, zero, 8);
+	if (lsm_checksum(r->meta, r->hdr.meta_len) != r->hdr.meta_checksum)
+	{
+		lsm_segr_free(r);
+		return LSM_ERR_CHECKSUM;
+	}
+	lsm_store64(r->meta + H_META_CHECKSUM, r->hdr.meta_checksum);
+
+	rc = parse_meta(r);
+	if (rc != LSM_OK)
+	{
+		lsm_segr_free(r);
+		return rc;
+	}
+	*out = r;
+	return LSM_OK;
+}
+
+/*
  * lsm_segr_open
  *		Open a segment from its meta area (at least the first meta_len bytes
  *		of the segment; more is fine).
@@ -935,7 +972,6 @@ lsm_segr_open(const uint8_t *meta, size_t len, const LsmAllocator *alloc,
 {
 	LsmSegReader *r;
 	LsmSegHeader hdr;
-	uint8_t		zero[8] = {0};
 	int			rc;
 
 	if (out == NULL || alloc == NULL || meta == NULL)
@@ -952,7 +988,6 @@ lsm_segr_open(const uint8_t *meta, size_t len, const LsmAllocator *alloc,
 		return LSM_ERR_NOMEM;
 	memset(r, 0, sizeof(LsmSegReader));
 	r->alloc = *alloc;
-	r->hdr = hdr;
 	r->meta = alloc->alloc(alloc->ctx, hdr.meta_len);
 	if (r->meta == NULL)
 	{
@@ -960,22 +995,39 @@ lsm_segr_open(const uint8_t *meta, size_t len, const LsmAllocator *alloc,
 		return LSM_ERR_NOMEM;
 	}
 	memcpy(r->meta, meta, hdr.meta_len);
-	memcpy(r->meta + H_META_CHECKSUM, zero, 8);
-	if (lsm_checksum(r->meta, hdr.meta_len) != hdr.meta_checksum)
-	{
-		lsm_segr_free(r);
-		return LSM_ERR_CHECKSUM;
-	}
-	lsm_store64(r->meta + H_META_CHECKSUM, hdr.meta_checksum);
+	return segr_finish_open(r, hdr.meta_len, out);
+}
 
-	rc = parse_meta(r);
-	if (rc != LSM_OK)
+/*
+ * lsm_segr_open_owned
+ *		lsm_segr_open without the copy: the reader takes "meta" (len bytes,
+ *		at least the meta area, allocated with alloc) and frees it with
+ *		itself, also when the open fails.  Saves copying (and touching
+ *		fresh memory for) a directory that was just read for the purpose.
+ */
+int
+lsm_segr_open_owned(uint8_t *meta, size_t len, const LsmAllocator *alloc,
+					LsmSegReader **out)
+{
+	LsmSegReader *r;
+
+	if (out == NULL || alloc == NULL || meta == NULL)
 	{
-		lsm_segr_free(r);
-		return rc;
+		if (alloc != NULL && meta != NULL)
+			alloc->free(alloc->ctx, meta);
+		return LSM_ERR_ARG;
 	}
-	*out = r;
-	return LSM_OK;
+	*out = NULL;
+	r = alloc->alloc(alloc->ctx, sizeof(LsmSegReader));
+	if (r == NULL)
+	{
+		alloc->free(alloc->ctx, meta);
+		return LSM_ERR_NOMEM;
+	}
+	memset(r, 0, sizeof(LsmSegReader));
+	r->alloc = *alloc;
+	r->meta = meta;
+	return segr_finish_open(r, len, out);
 }
 
 const LsmSegHeader *

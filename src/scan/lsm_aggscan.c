@@ -41,12 +41,23 @@
  *	  to evaluate WHERE; each output row holds the group's key columns and
  *	  the aggregate results, and ExecScan applies HAVING and projects.
  *
+ *	  Parallel plans: the same node, named "LSM Partial Aggregate" and
+ *	  parallel-aware, runs in every participant of a Gather over the work
+ *	  units it claims, and its scan tuple holds the Aggrefs in partial mode
+ *	  (AGGSPLIT_INITIAL_SERIAL): it emits PostgreSQL's transition states
+ *	  (lsm_aggpartial.c) for a Finalize Aggregate above the Gather, which
+ *	  also applies HAVING.  PostgreSQL 15 offers extensions no hook for
+ *	  partial grouping paths, so lsm_agg_add_parallel_path builds the whole
+ *	  Finalize/Gather/partial path at UPPERREL_GROUP_AGG, on the partially
+ *	  grouped relation the planner made.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "access/parallel.h"
 #include "access/tableam.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_proc.h"
@@ -61,6 +72,7 @@
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/planner.h"
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
@@ -170,7 +182,9 @@ static CustomPathMethods lsm_agg_path_methods;
 
 static double lsm_agg_group_bytes(int ngk, double key_width, int naggs);
 static CustomScanMethods lsm_agg_plan_methods;
+static CustomScanMethods lsm_agg_partial_plan_methods;
 static CustomExecMethods lsm_agg_exec_methods;
+static CustomExecMethods lsm_agg_partial_exec_methods;
 
 /* A Var that is a user column of range table entry relid. */
 static bool
@@ -182,15 +196,18 @@ lsm_is_column(Node *node, Index relid)
 		var->varlevelsup == 0 && var->varattno > 0;
 }
 
-/* Can the node compute this aggregate? */
+/*
+ * Can the node compute this aggregate?  split: AGGSPLIT_SIMPLE for the
+ * whole aggregate, AGGSPLIT_INITIAL_SERIAL for its partial state.
+ */
 static bool
-lsm_agg_supported(Aggref *agg, Index relid)
+lsm_agg_supported(Aggref *agg, Index relid, AggSplit split)
 {
 	int			kind = lsm_agg_kind(agg->aggfnoid);
 
 	if (kind == 0 || agg->aggorder != NIL || agg->aggdistinct != NIL ||
 		agg->aggfilter != NULL || agg->aggkind != AGGKIND_NORMAL ||
-		agg->agglevelsup != 0 || agg->aggsplit != AGGSPLIT_SIMPLE ||
+		agg->agglevelsup != 0 || agg->aggsplit != split ||
 		agg->aggvariadic)
 		return false;
 	if (kind == LSM_AGG_COUNT_STAR)
@@ -202,11 +219,13 @@ lsm_agg_supported(Aggref *agg, Index relid)
 }
 
 /*
- * Check a grouping target or HAVING expression: every Aggref supported,
- * every Var outside aggregates a grouping column.  Collects the Aggrefs.
+ * Check a grouping target or HAVING expression: every Aggref supported
+ * (with the given split), every Var outside aggregates a grouping column.
+ * Collects the Aggrefs.
  */
 static bool
-lsm_agg_check_exprs(List *exprs, Index relid, List *group_vars, List **aggs)
+lsm_agg_check_exprs(List *exprs, Index relid, List *group_vars, List **aggs,
+					AggSplit split)
 {
 	List	   *items = pull_var_clause((Node *) exprs,
 										PVC_INCLUDE_AGGREGATES |
@@ -220,7 +239,7 @@ lsm_agg_check_exprs(List *exprs, Index relid, List *group_vars, List **aggs)
 
 		if (IsA(n, Aggref))
 		{
-			if (!lsm_agg_supported((Aggref *) n, relid))
+			if (!lsm_agg_supported((Aggref *) n, relid, split))
 				return false;
 			*aggs = list_append_unique(*aggs, n);
 		}
@@ -236,8 +255,168 @@ lsm_agg_check_exprs(List *exprs, Index relid, List *group_vars, List **aggs)
 }
 
 /*
+ * The parts of an LSM Aggregate path's cost that do not depend on how many
+ * processes share the scan.
+ */
+typedef struct LsmAggCostBase
+{
+	Cost		startup;		/* the quals' startup cost, disabling penalties */
+	Cost		io;				/* reading the needed columns of every page */
+	Cost		cpu;			/* per-row work over the whole table */
+	double		blockfrac;		/* expected share of blocks read (zone maps) */
+} LsmAggCostBase;
+
+/*
+ * Cost an LSM Aggregate path producing rows_out rows of target: the table
+ * read, then per row the quals and a few operator costs for decoding the
+ * columns and for the vector loops, far below a scan node's per-tuple cost
+ * plus Agg's per-tuple transition calls.  The scan is done before the
+ * first row comes out.  A partial path (divisor > 1) divides the per-row
+ * work among the participants, as cost_seqscan does; reading stays
+ * undivided.
+ */
+static void
+lsm_agg_cost_path(Path *path, const LsmAggCostBase *base, double divisor,
+				  double rows_out, PathTarget *target)
+{
+	path->rows = rows_out;
+	/* the LSM Scan's discount (lsm_cost_path), so never above scan + Agg */
+	path->startup_cost = base->startup +
+		0.97 * base->blockfrac * (base->io + base->cpu / divisor);
+	path->total_cost = path->startup_cost +
+		(cpu_tuple_cost + target->cost.per_tuple) * rows_out;
+}
+
+static CustomPath *
+lsm_agg_new_path(RelOptInfo *rel, PathTarget *target, Index relid, bool partial)
+{
+	CustomPath *cpath = makeNode(CustomPath);
+
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = rel;
+	cpath->path.pathtarget = target;
+	cpath->path.param_info = NULL;
+	cpath->path.parallel_aware = false;
+	cpath->path.parallel_safe = false;
+	cpath->path.parallel_workers = 0;
+	cpath->path.pathkeys = NIL;
+	cpath->flags = 0;
+	cpath->methods = &lsm_agg_path_methods;
+	cpath->custom_private = list_make2_int(relid, partial ? 1 : 0);
+	return cpath;
+}
+
+/*
+ * PostgreSQL's partially grouped relation for grouped_rel, if the planner
+ * made one (create_partial_grouping_paths does when the grouping allows
+ * partial aggregation and the input has partial paths).  Its target holds
+ * the grouping columns and the Aggrefs in partial mode
+ * (AGGSPLIT_INITIAL_SERIAL), exactly as the Finalize Aggregate's
+ * references to them are built at setrefs time.
+ */
+static RelOptInfo *
+lsm_agg_partial_rel(PlannerInfo *root, RelOptInfo *grouped_rel)
+{
+	ListCell   *lc;
+
+	foreach(lc, root->upper_rels[UPPERREL_PARTIAL_GROUP_AGG])
+	{
+		RelOptInfo *rel = lfirst(lc);
+
+		if (bms_equal(rel->relids, grouped_rel->relids))
+			return rel;
+	}
+	return NULL;
+}
+
+/*
+ * Offer the parallel plan: Finalize Aggregate over Gather over a parallel
+ * LSM Aggregate that emits PostgreSQL's partial states (lsm_aggpartial.c).
+ *
+ * PostgreSQL 15 offers partially grouped relations to FDWs
+ * (GetForeignUpperPaths) but does not call create_upper_paths_hook for
+ * UPPERREL_PARTIAL_GROUP_AGG, so the whole plan is built here, at
+ * UPPERREL_GROUP_AGG, with the planner's own path constructors and on the
+ * partially grouped relation the planner made: the partial path's target
+ * is that relation's (so the Finalize Aggregate finds its partial
+ * Aggrefs), and the finalize costs are the planner's.  Without that
+ * relation (no partial aggregation possible, or no parallel scan of the
+ * input) nothing is offered.  Grouping is finalized by hashing: the
+ * partial node hashes too, and so is disabled with enable_hashagg like
+ * the serial one.
+ */
+static void
+lsm_agg_add_parallel_path(PlannerInfo *root, RelOptInfo *input_rel,
+						  RelOptInfo *grouped_rel, GroupPathExtraData *gextra,
+						  Index relid, List *group_vars, double ngroups,
+						  const LsmAggCostBase *base)
+{
+	Query	   *parse = root->parse;
+	RelOptInfo *partial_rel;
+	List	   *aggs = NIL;
+	CustomPath *ppath;
+	Path	   *gpath;
+	int			workers;
+	double		divisor,
+				leader,
+				pgroups,
+				cold,
+				gather_rows;
+
+	if ((gextra->flags & GROUPING_CAN_PARTIAL_AGG) == 0 ||
+		!gextra->partial_costs_set ||
+		!input_rel->consider_parallel || !grouped_rel->consider_parallel ||
+		(parse->groupClause != NIL && (gextra->flags & GROUPING_CAN_USE_HASH) == 0))
+		return;
+	partial_rel = lsm_agg_partial_rel(root, grouped_rel);
+	if (partial_rel == NULL || !partial_rel->consider_parallel ||
+		!lsm_agg_check_exprs(partial_rel->reltarget->exprs, relid, group_vars,
+							 &aggs, AGGSPLIT_INITIAL_SERIAL))
+		return;
+
+	/* as many workers as a Parallel Seq Scan (or LSM Scan) of the table */
+	workers = compute_parallel_worker(input_rel, input_rel->pages, -1,
+									  max_parallel_workers_per_gather);
+	if (workers <= 0)
+		return;
+	leader = 1.0 - 0.3 * workers;
+	divisor = workers + (parallel_leader_participation && leader > 0 ? leader : 0);
+
+	pgroups = 1;
+	if (group_vars != NIL)
+		pgroups = estimate_num_groups(root, group_vars,
+									  clamp_row_est(input_rel->rows / divisor),
+									  NULL, NULL);
+
+	ppath = lsm_agg_new_path(partial_rel, partial_rel->reltarget, relid, true);
+	ppath->path.parallel_aware = true;
+	ppath->path.parallel_safe = true;
+	ppath->path.parallel_workers = workers;
+	lsm_agg_cost_path(&ppath->path, base, divisor, pgroups,
+					  partial_rel->reltarget);
+
+	/* each worker's cold start (see lsm_parallel_cold_cost) */
+	cold = lsm_parallel_cold_cost(input_rel, divisor);
+	ppath->path.startup_cost += workers * cold;
+	ppath->path.total_cost += workers * cold;
+
+	gather_rows = pgroups * workers;
+	gpath = (Path *) create_gather_path(root, partial_rel, &ppath->path,
+										partial_rel->reltarget, NULL,
+										&gather_rows);
+	add_path(grouped_rel, (Path *)
+			 create_agg_path(root, grouped_rel, gpath, grouped_rel->reltarget,
+							 parse->groupClause != NIL ? AGG_HASHED : AGG_PLAIN,
+							 AGGSPLIT_FINAL_DESERIAL,
+							 parse->groupClause,
+							 (List *) gextra->havingQual,
+							 &gextra->agg_final_costs,
+							 ngroups));
+}
+
+/*
  * create_upper_paths_hook: offer an LSM Aggregate path for the grouping of
- * a single lsm table.
+ * a single lsm table, and its parallel form.
  */
 void
 lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
@@ -258,8 +437,8 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 	double		width_all = 8,
 				width_need = 8;
 	double		spc_seq_page_cost;
-	double		blockfrac;
 	QualCost	qcost;
+	LsmAggCostBase base;
 	int			i;
 
 	if (stage != UPPERREL_GROUP_AGG || !lsm_enable_aggregate_pushdown ||
@@ -289,10 +468,12 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 		group_vars = lappend(group_vars, expr);
 	}
 
-	if (!lsm_agg_check_exprs(output_rel->reltarget->exprs, relid, group_vars, &aggs))
+	if (!lsm_agg_check_exprs(output_rel->reltarget->exprs, relid, group_vars,
+							 &aggs, AGGSPLIT_SIMPLE))
 		return;
 	if (gextra->havingQual != NULL &&
-		!lsm_agg_check_exprs((List *) gextra->havingQual, relid, group_vars, &aggs))
+		!lsm_agg_check_exprs((List *) gextra->havingQual, relid, group_vars,
+							 &aggs, AGGSPLIT_SIMPLE))
 		return;
 
 	quals = extract_actual_clauses(input_rel->baserestrictinfo, false);
@@ -331,7 +512,8 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 		/*
 		 * The groups live in memory until the scan ends: there is no spill
 		 * to disk as HashAggregate has.  Leave a grouping that would not fit
-		 * in hash_mem to PostgreSQL's own plans.
+		 * in hash_mem to PostgreSQL's own plans.  (Each participant of the
+		 * parallel plan may meet every group.)
 		 */
 		foreach(lc, group_vars)
 		{
@@ -346,45 +528,34 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 			return;
 	}
 
-	cpath = makeNode(CustomPath);
-	cpath->path.pathtype = T_CustomScan;
-	cpath->path.parent = output_rel;
-	cpath->path.pathtarget = output_rel->reltarget;
-	cpath->path.param_info = NULL;
-	cpath->path.parallel_aware = false;
-	cpath->path.parallel_safe = false;
-	cpath->path.parallel_workers = 0;
-	cpath->path.pathkeys = NIL;
-	cpath->path.rows = ngroups;
-	cpath->flags = 0;
-	cpath->methods = &lsm_agg_path_methods;
-	cpath->custom_private = list_make1_int(relid);
-
-	/*
-	 * Cost: reading the needed share of the table, then per row the quals
-	 * and a few operator costs for the vector loops, far below a scan
-	 * node's per-tuple cost plus Agg's per-tuple transition calls.
-	 */
 	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
 	cost_qual_eval(&qcost, quals, root);
-	blockfrac = lsm_block_fraction(root, input_rel, input_rel->baserestrictinfo);
+	base.blockfrac = lsm_block_fraction(root, input_rel, input_rel->baserestrictinfo);
 	/*
 	 * It is a sequential scan, and grouping is done by hashing: heed
 	 * enable_seqscan and, with GROUP BY, enable_hashagg (tests and users
 	 * turn the latter off to get a sorted GroupAggregate).
 	 */
-	cpath->path.startup_cost = qcost.startup +
+	base.startup = qcost.startup +
 		(enable_seqscan ? 0 : disable_cost) +
-		(group_vars != NIL && !enable_hashagg ? disable_cost : 0) +
-		/* the LSM Scan's discount (lsm_cost_path), so never above scan + Agg */
-		0.97 * blockfrac *
-		(spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all) +
-		 input_rel->tuples * (qcost.per_tuple +
-							  cpu_operator_cost * 0.25 *
-							  (1 + list_length(aggs) + list_length(group_vars))));
-	cpath->path.total_cost = cpath->path.startup_cost +
-		cpu_tuple_cost * ngroups + output_rel->reltarget->cost.per_tuple * ngroups;
+		(group_vars != NIL && !enable_hashagg ? disable_cost : 0);
+	base.io = spc_seq_page_cost * input_rel->pages * Min(1.0, width_need / width_all);
+	/*
+	 * Per row: decoding each needed column, the aggregates, the grouping:
+	 * a quarter of an operator each, which keeps the whole below what an
+	 * LSM Scan charges per row for decoding alone (lsm_cost_path).
+	 */
+	base.cpu = input_rel->tuples *
+		(qcost.per_tuple +
+		 cpu_operator_cost * 0.25 *
+		 (1 + bms_num_members(attrs) + list_length(aggs) + list_length(group_vars)));
+
+	cpath = lsm_agg_new_path(output_rel, output_rel->reltarget, relid, false);
+	lsm_agg_cost_path(&cpath->path, &base, 1.0, ngroups, output_rel->reltarget);
 	add_path(output_rel, &cpath->path);
+
+	lsm_agg_add_parallel_path(root, input_rel, output_rel, gextra, relid,
+							  group_vars, ngroups, &base);
 }
 
 /*
@@ -468,6 +639,8 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 {
 	Query	   *parse = root->parse;
 	Index		relid = linitial_int(best_path->custom_private);
+	bool		partial = lsecond_int(best_path->custom_private) != 0;
+	AggSplit	split = partial ? AGGSPLIT_INITIAL_SERIAL : AGGSPLIT_SIMPLE;
 	RelOptInfo *input_rel = find_base_rel(root, relid);
 	CustomScan *cscan = makeNode(CustomScan);
 	List	   *quals;
@@ -503,7 +676,8 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 		}
 		zone_flags = lappend_int(zone_flags, ok ? 1 : 0);
 	}
-	if (root->hasHavingQual && parse->havingQual != NULL)
+	/* HAVING is the Finalize Aggregate's business in the parallel plan */
+	if (!partial && root->hasHavingQual && parse->havingQual != NULL)
 		having = (List *) parse->havingQual;
 
 	/* the columns the node reads, and then the aggregates */
@@ -516,9 +690,10 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	}
 	foreach(lc, pull_var_clause((Node *) quals, PVC_RECURSE_PLACEHOLDERS))
 		vars = list_append_unique(vars, lfirst(lc));
-	lsm_agg_check_exprs(best_path->path.pathtarget->exprs, relid, vars, &aggs);
+	lsm_agg_check_exprs(best_path->path.pathtarget->exprs, relid, vars, &aggs,
+						split);
 	if (having != NIL)
-		lsm_agg_check_exprs(having, relid, vars, &aggs);
+		lsm_agg_check_exprs(having, relid, vars, &aggs, split);
 	foreach(lc, aggs)
 	{
 		Aggref	   *agg = lfirst(lc);
@@ -582,7 +757,7 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 									   var_attnos,
 									   agg_kinds, agg_args,
 									   list_make3(group_pos, group_eqops, zone_flags));
-	cscan->methods = &lsm_agg_plan_methods;
+	cscan->methods = partial ? &lsm_agg_partial_plan_methods : &lsm_agg_plan_methods;
 	return &cscan->scan.plan;
 }
 
@@ -655,8 +830,11 @@ typedef struct LsmVecQual
 typedef struct LsmAggState
 {
 	CustomScanState css;
+	bool		partial;		/* emit partial states (parallel plan) */
 	Relation	rel;
 	TableScanDesc scan;
+	Bitmapset  *scan_attrs;		/* attributes the scan decodes */
+	Bitmapset  *scaled_attrs;	/* ... of which read as scaled integers */
 	int			nvars;
 	AttrNumber *var_attnos;		/* scan tuple position -> table attno */
 	bool	   *var_scaled;		/* per position: read only as scaled integers
@@ -691,13 +869,17 @@ typedef struct LsmAggState
 	int			cap;
 } LsmAggState;
 
+static void lsm_agg_start_scan(LsmAggState *st, ParallelTableScanDesc pscan);
+
 static Node *
 lsm_agg_create_state(CustomScan *cscan)
 {
 	LsmAggState *st = palloc0(sizeof(LsmAggState));
 
 	NodeSetTag(st, T_CustomScanState);
-	st->css.methods = &lsm_agg_exec_methods;
+	st->partial = cscan->methods == &lsm_agg_partial_plan_methods;
+	st->css.methods = st->partial ? &lsm_agg_partial_exec_methods :
+		&lsm_agg_exec_methods;
 	return (Node *) st;
 }
 
@@ -909,13 +1091,35 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 								st->nvars, &node->ss.ps);
 	st->aggcxt = AllocSetContextCreate(CurrentMemoryContext, "lsm aggregate",
 									   ALLOCSET_DEFAULT_SIZES);
+	st->scan_attrs = attrs;
+	st->scaled_attrs = lsm_agg_scaled_attrs(st, cscan);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
-	st->scan = table_beginscan(st->rel, estate->es_snapshot, 0, NULL);
-	lsm_scan_set_columns(st->scan, attrs);
-	lsm_scan_set_scaled_columns(st->scan, lsm_agg_scaled_attrs(st, cscan));
+	/* a parallel-aware node starts when the shared scan state is set up */
+	if (node->ss.ps.plan->parallel_aware)
+		return;
+	lsm_agg_start_scan(st, NULL);
+}
+
+/*
+ * Open the table scan: the whole table, or (pscan set) the work units this
+ * participant claims of a parallel scan.
+ */
+static void
+lsm_agg_start_scan(LsmAggState *st, ParallelTableScanDesc pscan)
+{
+	EState	   *estate = st->css.ss.ps.state;
+	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+
+	if (pscan != NULL)
+		st->scan = table_beginscan_parallel(st->rel, pscan);
+	else
+		st->scan = table_beginscan(st->rel, estate->es_snapshot, 0, NULL);
+	lsm_scan_set_columns(st->scan, st->scan_attrs);
+	lsm_scan_set_scaled_columns(st->scan, st->scaled_attrs);
 	if (st->zone)
 		lsm_scan_set_filter(st->scan, lsm_zone_block_filter, st->zone);
+	MemoryContextSwitchTo(old);
 }
 
 /* ---- groups ---- */
@@ -1348,6 +1552,22 @@ lsm_numeric_accum_scaled(LsmAggState *st, LsmAggAcc *acc, int128 v,
 	lsm_numeric_accum_scaled_slow(st, acc, v, scale, count);
 }
 
+/*
+ * The sum of the accumulator's finite inputs, with their largest display
+ * scale (the scaled part is kept at the largest scale that fitted, and
+ * numeric_add keeps the larger scale of the two).
+ */
+static Numeric
+lsm_numeric_finite_sum(LsmAggAcc *acc)
+{
+	Numeric		sum = lsm_numeric_from_scaled(acc->wsum, acc->nscale);
+
+	if (acc->slow != NULL)
+		sum = DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(sum),
+												  NumericGetDatum(acc->slow)));
+	return sum;
+}
+
 static Datum
 lsm_numeric_final(LsmAggAcc *acc, bool avg, bool *isnull)
 {
@@ -1368,10 +1588,7 @@ lsm_numeric_final(LsmAggAcc *acc, bool avg, bool *isnull)
 	if (acc->ninf > 0)
 		return DirectFunctionCall3(numeric_in, CStringGetDatum("-Infinity"),
 								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-	sum = lsm_numeric_from_scaled(acc->wsum, acc->nscale);
-	if (acc->slow != NULL)
-		sum = DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(sum),
-												  NumericGetDatum(acc->slow)));
+	sum = lsm_numeric_finite_sum(acc);
 	if (!avg)
 		return NumericGetDatum(sum);
 	return DirectFunctionCall2(numeric_div, NumericGetDatum(sum),
@@ -1754,6 +1971,64 @@ lsm_agg_final(LsmAggState *st, int a, LsmAggAcc *acc, bool *isnull)
 	return (Datum) 0;
 }
 
+/*
+ * The partial state of aggregate a for a Finalize Aggregate (the parallel
+ * plan): what PostgreSQL's transition functions would have built from the
+ * same rows, serialized as its serialization functions do (see
+ * lsm_aggpartial.c).  A strict transition function's state is NULL until
+ * a non-null input came; an internal state is sent as NULL then too (the
+ * combine functions skip it, and no input gives the same NULL result).
+ */
+static Datum
+lsm_agg_partial(LsmAggState *st, int a, LsmAggAcc *acc, bool *isnull)
+{
+	LsmAggSpec *spec = &st->aggs[a];
+
+	*isnull = false;
+	switch (spec->kind)
+	{
+		case LSM_AGG_COUNT_STAR:
+		case LSM_AGG_COUNT:
+			return Int64GetDatum(acc->count);
+		case LSM_AGG_SUM_INT:
+			*isnull = acc->count == 0;
+			return Int64GetDatum(acc->isum);
+		case LSM_AGG_AVG_INT:
+			return lsm_partial_int8_pair(acc->count, acc->isum);
+		case LSM_AGG_SUM_INT8:
+		case LSM_AGG_AVG_INT8:
+			if (acc->count == 0)
+				break;
+			return lsm_partial_int8_sum(acc->count,
+										lsm_numeric_from_scaled(acc->wsum, 0));
+		case LSM_AGG_SUM_FLOAT8:
+			*isnull = acc->count == 0;
+			return Float8GetDatum(acc->f8);
+		case LSM_AGG_SUM_FLOAT4:
+			*isnull = acc->count == 0;
+			return Float4GetDatum(acc->f4);
+		case LSM_AGG_AVG_FLOAT:
+			return lsm_partial_float8_triple(acc->N, acc->Sx, acc->Sxx);
+		case LSM_AGG_MIN_INT:
+		case LSM_AGG_MAX_INT:
+		case LSM_AGG_MIN_FLOAT8:
+		case LSM_AGG_MAX_FLOAT8:
+		case LSM_AGG_MIN_FLOAT4:
+		case LSM_AGG_MAX_FLOAT4:
+			/* the state is the value itself */
+			return lsm_agg_final(st, a, acc, isnull);
+		case LSM_AGG_SUM_NUMERIC:
+		case LSM_AGG_AVG_NUMERIC:
+			if (acc->nfinite + acc->nan + acc->pinf + acc->ninf == 0)
+				break;
+			return lsm_partial_numeric_sum(acc->nfinite,
+										   lsm_numeric_finite_sum(acc),
+										   acc->nan, acc->pinf, acc->ninf);
+	}
+	*isnull = true;
+	return (Datum) 0;
+}
+
 /* ---- running it ---- */
 
 static void
@@ -1967,6 +2242,10 @@ lsm_agg_run(LsmAggState *st)
 	ListCell   *lc;
 	LsmAggGroup *single = NULL;
 
+	/* a parallel-aware plan run without parallel mode: the whole table */
+	if (st->scan == NULL)
+		lsm_agg_start_scan(st, NULL);
+
 	st->first_out = NULL;
 	st->last_out = &st->first_out;
 	st->ngroups = 0;
@@ -2026,9 +2305,11 @@ lsm_agg_next(ScanState *node)
 	for (i = 0; i < st->naggs; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(st->aggcxt);
+		bool	   *isnull = &slot->tts_isnull[st->aggs[i].pos];
 
-		slot->tts_values[st->aggs[i].pos] =
-			lsm_agg_final(st, i, &g->accs[i], &slot->tts_isnull[st->aggs[i].pos]);
+		slot->tts_values[st->aggs[i].pos] = st->partial ?
+			lsm_agg_partial(st, i, &g->accs[i], isnull) :
+			lsm_agg_final(st, i, &g->accs[i], isnull);
 		MemoryContextSwitchTo(old);
 	}
 	return ExecStoreVirtualTuple(slot);
@@ -2071,6 +2352,47 @@ lsm_agg_rescan(CustomScanState *node)
 	ExecScanReScan(&node->ss);
 }
 
+/* ---- parallel execution (the partial node; as nodeSeqscan.c) ---- */
+
+static Size
+lsm_agg_estimate_dsm(CustomScanState *node, ParallelContext *pcxt)
+{
+	LsmAggState *st = (LsmAggState *) node;
+
+	return table_parallelscan_estimate(st->rel, node->ss.ps.state->es_snapshot);
+}
+
+static void
+lsm_agg_initialize_dsm(CustomScanState *node, ParallelContext *pcxt,
+					   void *coordinate)
+{
+	LsmAggState *st = (LsmAggState *) node;
+	ParallelTableScanDesc pscan = coordinate;
+
+	table_parallelscan_initialize(st->rel, pscan, node->ss.ps.state->es_snapshot);
+	lsm_agg_start_scan(st, pscan);
+}
+
+/*
+ * A rescan of the Gather: hand out every work unit again.  The leader's
+ * own state is reset by lsm_agg_rescan, which the executor calls before
+ * the node runs again.
+ */
+static void
+lsm_agg_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt,
+						 void *coordinate)
+{
+	LsmAggState *st = (LsmAggState *) node;
+
+	table_parallelscan_reinitialize(st->rel, (ParallelTableScanDesc) coordinate);
+}
+
+static void
+lsm_agg_initialize_worker(CustomScanState *node, shm_toc *toc, void *coordinate)
+{
+	lsm_agg_start_scan((LsmAggState *) node, (ParallelTableScanDesc) coordinate);
+}
+
 static void
 lsm_agg_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 {
@@ -2108,7 +2430,9 @@ lsm_agg_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		LsmScanCounters c;
 
 		lsm_scan_get_counters(st->scan, &c);
-		lsm_explain_counters(&c, st->zone != NULL, es);
+		/* a parallel scan's counters cover only the leader's share */
+		lsm_explain_counters(&c, st->zone != NULL &&
+							 !node->ss.ps.plan->parallel_aware, es);
 	}
 }
 
@@ -2128,4 +2452,19 @@ lsm_aggscan_register(void)
 	lsm_agg_exec_methods.EndCustomScan = lsm_agg_end;
 	lsm_agg_exec_methods.ReScanCustomScan = lsm_agg_rescan;
 	lsm_agg_exec_methods.ExplainCustomScan = lsm_agg_explain;
+
+	/*
+	 * The parallel plan's partial node: the same node emitting partial
+	 * states, named apart so that EXPLAIN tells it from the whole one.
+	 */
+	lsm_agg_partial_plan_methods.CustomName = "LSM Partial Aggregate";
+	lsm_agg_partial_plan_methods.CreateCustomScanState = lsm_agg_create_state;
+	RegisterCustomScanMethods(&lsm_agg_partial_plan_methods);
+
+	lsm_agg_partial_exec_methods = lsm_agg_exec_methods;
+	lsm_agg_partial_exec_methods.CustomName = "LSM Partial Aggregate";
+	lsm_agg_partial_exec_methods.EstimateDSMCustomScan = lsm_agg_estimate_dsm;
+	lsm_agg_partial_exec_methods.InitializeDSMCustomScan = lsm_agg_initialize_dsm;
+	lsm_agg_partial_exec_methods.ReInitializeDSMCustomScan = lsm_agg_reinitialize_dsm;
+	lsm_agg_partial_exec_methods.InitializeWorkerCustomScan = lsm_agg_initialize_worker;
 }

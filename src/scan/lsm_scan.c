@@ -107,6 +107,7 @@ typedef struct LsmScanDescData
 	/* parallel scans: see "parallel scans" below */
 	int64	   *unit_first;		/* per source (and one past): first unit */
 	int64		nunits;			/* work units of all segments */
+	int			claim_range;	/* range units are claimed from, or -1 */
 	int			claim_s;		/* source of the claimed blocks, or -1 */
 	int			claim_b0;		/* claimed blocks: [claim_b0, claim_b1) */
 	int			claim_b1;
@@ -246,6 +247,7 @@ lsm_scan_reset_position(LsmScanDesc scan)
 	scan->r = -1;
 	scan->unit_rows = -1;
 	scan->on_row = false;
+	scan->claim_range = -1;
 	scan->claim_s = -1;
 	scan->claim_b0 = scan->claim_b1 = 0;
 	scan->claim_runs = false;
@@ -991,7 +993,9 @@ lsm_scan_select_block(LsmScanDesc scan, LsmDecodedBlock *blk, bool dels,
  *		descriptor (attributes outside lsm_scan_set_columns read as NULL);
  *		the rows to use are batch->sel[0 .. nsel-1], or all of 0 .. nsel-1
  *		when sel is NULL.  The arrays stay valid until the next call.
- *		Returns false at the end.
+ *		Returns false at the end.  A parallel scan returns the blocks of
+ *		the work units this participant claims (and, in the leader, its
+ *		buffer runs once every unit is taken), as lsm_cursor_step does.
  */
 bool
 lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
@@ -1012,6 +1016,12 @@ lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 		CHECK_FOR_INTERRUPTS();
 		if (scan->s >= scan->nsrc)
 			return false;
+		if (scan->base.rs_parallel != NULL && !lsm_parallel_claimed(scan))
+		{
+			/* moved to the first block of a new claim, or past the end */
+			scan->r = 0;
+			continue;
+		}
 		src = &scan->src[scan->s];
 		if (scan->b >= lsm_source_nunits(scan, scan->s))
 		{
@@ -1343,9 +1353,21 @@ lsm_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
  * so all agree on the list.  A segment of n rows is cut into
  * ceil(n / LSM_PARALLEL_UNIT_ROWS) work units, each a run of its blocks;
  * numbering the units of the segments in rowid order gives every
- * participant the same numbering, and a shared counter hands them out.
- * The numbering needs only the catalog's row counts: a segment's directory
- * is read only by the participants that claim one of its units.
+ * participant the same numbering.  The numbering needs only the catalog's
+ * row counts: a segment's directory is read only by the participants that
+ * claim one of its units.
+ *
+ * The units are split into LSM_PARALLEL_RANGES consecutive ranges, each
+ * with a shared counter of the units taken from it.  A participant starts
+ * in a range of its own (spread by the order in which participants join)
+ * and takes the units of its range one by one; when the range is used up
+ * it moves to a range nobody has started, and only when there is none to
+ * ranges that others are still working through.  So each participant
+ * works through a few long runs of the table and opens the directories of
+ * about its share of the segments, instead of taking every n-th unit and
+ * opening them all: a worker is a new process, and parsing a directory is
+ * a good part of what it spends before it can help.  Units are small
+ * enough that the end of the scan still balances.
  *
  * Rows the leader has buffered are not in any segment and only the leader
  * sees them.  Before a parallel query starts they are flushed (the
@@ -1365,10 +1387,18 @@ lsm_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
  */
 #define LSM_PARALLEL_UNIT_ROWS	16384
 
+/* Ranges of work units, each handed out by its own counter. */
+#define LSM_PARALLEL_RANGES		64
+
+/* Where the n-th participant to join starts: ranges far apart. */
+#define LSM_PARALLEL_START(n)	((int) (((n) * 40) % LSM_PARALLEL_RANGES))
+
 typedef struct LsmParallelScanDescData
 {
 	ParallelTableScanDescData base;
-	pg_atomic_uint64 next_unit;	/* the next work unit to hand out */
+	pg_atomic_uint32 joined;	/* participants that claimed a unit */
+	/* per range: units handed out (may run past the range's size) */
+	pg_atomic_uint64 taken[LSM_PARALLEL_RANGES];
 } LsmParallelScanDescData;
 
 typedef LsmParallelScanDescData *LsmParallelScanDesc;
@@ -1384,9 +1414,13 @@ lsm_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
 {
 	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) pscan;
 
+	int			r;
+
 	pscan->phs_relid = RelationGetRelid(rel);
 	pscan->phs_syncscan = false;
-	pg_atomic_init_u64(&lpscan->next_unit, 0);
+	pg_atomic_init_u32(&lpscan->joined, 0);
+	for (r = 0; r < LSM_PARALLEL_RANGES; r++)
+		pg_atomic_init_u64(&lpscan->taken[r], 0);
 	return sizeof(LsmParallelScanDescData);
 }
 
@@ -1395,8 +1429,74 @@ void
 lsm_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
 {
 	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) pscan;
+	int			r;
 
-	pg_atomic_write_u64(&lpscan->next_unit, 0);
+	pg_atomic_write_u32(&lpscan->joined, 0);
+	for (r = 0; r < LSM_PARALLEL_RANGES; r++)
+		pg_atomic_write_u64(&lpscan->taken[r], 0);
+}
+
+/* First unit of range r (r = LSM_PARALLEL_RANGES: one past the last). */
+static inline int64
+lsm_range_first(LsmScanDesc scan, int r)
+{
+	return (int64) ((uint64) scan->nunits * r / LSM_PARALLEL_RANGES);
+}
+
+/* Are units of range r left to hand out? */
+static inline bool
+lsm_range_open(LsmScanDesc scan, LsmParallelScanDesc lpscan, int r)
+{
+	return pg_atomic_read_u64(&lpscan->taken[r]) <
+		(uint64) (lsm_range_first(scan, r + 1) - lsm_range_first(scan, r));
+}
+
+/*
+ * The next work unit for this participant, or -1 once every unit is
+ * handed out (see "parallel scans" above).
+ */
+static int64
+lsm_parallel_next_unit(LsmScanDesc scan)
+{
+	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) scan->base.rs_parallel;
+
+	if (scan->claim_range < 0)
+		scan->claim_range =
+			LSM_PARALLEL_START(pg_atomic_fetch_add_u32(&lpscan->joined, 1));
+	for (;;)
+	{
+		int			r = scan->claim_range;
+		int			i;
+		int			next = -1;
+
+		if (lsm_range_open(scan, lpscan, r))
+		{
+			uint64		k = pg_atomic_fetch_add_u64(&lpscan->taken[r], 1);
+			int64		unit = lsm_range_first(scan, r) + (int64) k;
+
+			if (unit < lsm_range_first(scan, r + 1))
+				return unit;
+		}
+		/* used up: a range nobody has started, else one with units left */
+		for (i = 1; i < LSM_PARALLEL_RANGES && next < 0; i++)
+		{
+			int			c = (r + i) % LSM_PARALLEL_RANGES;
+
+			if (pg_atomic_read_u64(&lpscan->taken[c]) == 0 &&
+				lsm_range_open(scan, lpscan, c))
+				next = c;
+		}
+		for (i = 1; i <= LSM_PARALLEL_RANGES && next < 0; i++)
+		{
+			int			c = (r + i) % LSM_PARALLEL_RANGES;
+
+			if (lsm_range_open(scan, lpscan, c))
+				next = c;
+		}
+		if (next < 0)
+			return -1;
+		scan->claim_range = next;
+	}
 }
 
 /* Number the work units of the scan's segments (after loading sources). */
@@ -1431,22 +1531,20 @@ lsm_parallel_setup(LsmScanDesc scan)
 static bool
 lsm_parallel_claimed(LsmScanDesc scan)
 {
-	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) scan->base.rs_parallel;
-
 	if (scan->s == scan->claim_s &&
 		scan->b >= scan->claim_b0 && scan->b < scan->claim_b1)
 		return true;
 
 	while (!scan->claim_done && !scan->claim_runs)
 	{
-		uint64		k = pg_atomic_fetch_add_u64(&lpscan->next_unit, 1);
+		int64		k = lsm_parallel_next_unit(scan);
 		int			lo = 0,
 					hi = scan->nsrc - 1;
 		int64		part,
 					nparts,
 					nblocks;
 
-		if (k >= (uint64) scan->nunits)
+		if (k < 0)
 		{
 			scan->claim_runs = true;
 			scan->claim_s = -1;

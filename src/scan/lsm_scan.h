@@ -16,6 +16,7 @@
 #include "nodes/execnodes.h"
 #include "nodes/pathnodes.h"
 #include "executor/tuptable.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 
 #include "lsm_am.h"
@@ -247,6 +248,8 @@ extern bool lsm_zone_block_filter(void *arg, LsmSegmentHandle *h,
 								  const LsmBlockInfo *bi);
 extern double lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel,
 								 List *clauses);
+extern double lsm_parallel_cold_start_factor;
+extern Cost lsm_parallel_cold_cost(RelOptInfo *rel, double divisor);
 extern bool lsm_zone_clause_safe(RestrictInfo *rinfo, LsmZoneNode *zn);
 extern bool lsm_pending_initplan(Node *expr, ExprContext *econtext);
 struct ExplainState;
@@ -270,6 +273,13 @@ extern void lsm_aggscan_register(void);
 extern void lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 								  RelOptInfo *input_rel, RelOptInfo *output_rel,
 								  void *extra);
+
+/* lsm_aggpartial.c: PostgreSQL's partial aggregate states */
+extern Datum lsm_partial_int8_pair(int64 count, int64 sum);
+extern Datum lsm_partial_float8_triple(double N, double Sx, double Sxx);
+extern Datum lsm_partial_int8_sum(int64 count, Numeric sum);
+extern Datum lsm_partial_numeric_sum(int64 nfinite, Numeric sum, int64 nan,
+									 int64 pinf, int64 ninf);
 
 /* lsm_fetch.c */
 typedef struct LsmFetcher LsmFetcher;

@@ -484,11 +484,20 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 		(int64) hdr.nrows != entry->row_count)
 		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
 						 "header disagrees with the lsm catalog");
-	meta = palloc_extended(hdr.meta_len, MCXT_ALLOC_HUGE);
-	lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
-				   hdr.meta_len, meta, rs->strategy, entry->segment_id);
-	st = lsm_segr_open((const uint8 *) meta, hdr.meta_len, &reader_alloc, &reader);
-	pfree(meta);
+	/* read straight into the buffer the reader keeps */
+	meta = MemoryContextAllocHuge(reader_cxt, hdr.meta_len);
+	PG_TRY();
+	{
+		lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
+					   hdr.meta_len, meta, rs->strategy, entry->segment_id);
+	}
+	PG_CATCH();
+	{
+		pfree(meta);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	st = lsm_segr_open_owned((uint8 *) meta, hdr.meta_len, &reader_alloc, &reader);
 	if (st != LSM_OK)
 		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading directory");
 

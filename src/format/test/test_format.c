@@ -2673,6 +2673,65 @@ typedef struct TestCase
 
 #define T(f) {#f, f}
 
+/*
+ * lsm_segr_open_owned reads the same directory as lsm_segr_open from a
+ * buffer it takes over, and frees that buffer when the open fails
+ */
+static void
+test_open_owned(void)
+{
+	LsmColumnDesc cols[6];
+	uint8_t    *seg;
+	uint8_t    *own;
+	size_t		len;
+	LsmSegReader *r1;
+	LsmSegReader *r2;
+	const LsmSegHeader *h;
+	uint32_t	b;
+	uint32_t	c;
+
+	CHECK_RC(build_sample(1, &seg, &len, cols), LSM_OK);
+	CHECK_RC(lsm_segr_open(seg, len, &talloc, &r1), LSM_OK);
+	h = lsm_segr_header(r1);
+
+	/* just the meta area, as lsm_am reads it */
+	own = talloc.alloc(NULL, h->meta_len);
+	memcpy(own, seg, h->meta_len);
+	CHECK_RC(lsm_segr_open_owned(own, h->meta_len, &talloc, &r2), LSM_OK);
+	CHECK(memcmp(h, lsm_segr_header(r2), sizeof(LsmSegHeader)) == 0);
+	for (b = 0; b < h->nblocks; b++)
+	{
+		const LsmBlockInfo *x = lsm_segr_block(r1, b);
+		const LsmBlockInfo *y = lsm_segr_block(r2, b);
+
+		CHECK(x->nrows == y->nrows && x->first_rowid == y->first_rowid &&
+			  x->data_offset == y->data_offset);
+		CHECK(x->rowids.checksum == y->rowids.checksum);
+		for (c = 0; c < h->ncols; c++)
+			CHECK(x->cols[c].offset == y->cols[c].offset &&
+				  x->cols[c].checksum == y->cols[c].checksum &&
+				  x->cols[c].zmin_len == y->cols[c].zmin_len &&
+				  memcmp(x->cols[c].zmin, y->cols[c].zmin, x->cols[c].zmin_len) == 0);
+	}
+	lsm_segr_free(r2);
+
+	/* failures free the buffer (the leak check counts allocator blocks) */
+	own = talloc.alloc(NULL, h->meta_len);
+	memcpy(own, seg, h->meta_len);
+	own[h->meta_len - 1] ^= 0x5a;
+	CHECK_RC(lsm_segr_open_owned(own, h->meta_len, &talloc, &r2), LSM_ERR_CHECKSUM);
+	CHECK(r2 == NULL);
+	own = talloc.alloc(NULL, 16);
+	memcpy(own, seg, 16);
+	CHECK(lsm_segr_open_owned(own, 16, &talloc, &r2) != LSM_OK);
+	own = talloc.alloc(NULL, h->meta_len - 1);
+	memcpy(own, seg, h->meta_len - 1);
+	CHECK_RC(lsm_segr_open_owned(own, h->meta_len - 1, &talloc, &r2), LSM_ERR_CORRUPT);
+
+	lsm_segr_free(r1);
+	talloc.free(NULL, seg);
+}
+
 static const TestCase tests[] = {
 	T(test_checksum),
 	T(test_bitpack_all_widths),
@@ -2709,6 +2768,7 @@ static const TestCase tests[] = {
 	T(test_ordered_zone_args),
 	T(test_ordered_zone_corruption),
 	T(test_version2_segments),
+	T(test_open_owned),
 };
 
 int
