@@ -116,6 +116,10 @@ extern int	lsm_deleted_cache_kb;
 extern void lsm_delcache_shmem_init(void);
 extern const int64 *lsm_deleted_rowids(uint64 storage_id, Snapshot snapshot,
 									   int *n);
+extern const int64 *lsm_deleted_rowids_with_maps(Relation rel, uint64 storage_id,
+												 Snapshot snapshot,
+												 const LsmSegmentList *segs,
+												 int *n);
 extern void lsm_delcache_touch(uint64 storage_id);
 extern void lsm_delcache_pre_commit(void);
 extern void lsm_delcache_xact_end(void);

@@ -57,16 +57,26 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "nodes/pg_list.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "lsm_am.h"
 #include "catalog/lsm_catalog.h"
+#include "scan/lsm_scan.h"
 
 #define LSM_DELCACHE_SLOTS	1024
 
 /* lsm.deleted_cache_size, kB; 0 turns the cache off */
 int			lsm_deleted_cache_kb = 65536;
+
+/* A segment's persisted delete map, by where it lies (maps never change) */
+typedef struct LsmDelMapId
+{
+	int64		segment_id;
+	BlockNumber start;
+	uint32		bytes;
+} LsmDelMapId;
 
 typedef struct LsmDelCacheEntry
 {
@@ -80,6 +90,11 @@ typedef struct LsmDelCacheEntry
 	int			n;
 	Size		bytes;
 	uint64		last_used;
+	/* the set merged with the delete maps of the segments listed in maps */
+	int64	   *merged;
+	int			nmerged;
+	LsmDelMapId *maps;
+	int			nmaps;
 	struct LsmDelCacheEntry *next;
 } LsmDelCacheEntry;
 
@@ -90,6 +105,7 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static MemoryContext delcache_cxt = NULL;
 static LsmDelCacheEntry *delcache_entries = NULL;
 static LsmDelCacheEntry *delcache_retired = NULL;	/* freed at xact end */
+static List *retired_arrays = NIL;	/* merged sets replaced, freed at xact end */
 static Size delcache_bytes = 0;
 static uint64 delcache_clock = 0;
 
@@ -185,8 +201,35 @@ lsm_delcache_pre_commit(void)
 }
 
 static void
+lsm_delcache_forget_merged(LsmDelCacheEntry *e, bool now)
+{
+	if (e->merged == NULL)
+		return;
+	delcache_bytes -= sizeof(int64) * e->nmerged + sizeof(LsmDelMapId) * e->nmaps;
+	e->bytes -= sizeof(int64) * e->nmerged + sizeof(LsmDelMapId) * e->nmaps;
+	if (now)
+	{
+		pfree(e->merged);
+		pfree(e->maps);
+	}
+	else
+	{
+		/* a scan of this transaction may still read it */
+		MemoryContext old = MemoryContextSwitchTo(delcache_cxt);
+
+		retired_arrays = lappend(retired_arrays, e->merged);
+		retired_arrays = lappend(retired_arrays, e->maps);
+		MemoryContextSwitchTo(old);
+	}
+	e->merged = NULL;
+	e->maps = NULL;
+	e->nmerged = e->nmaps = 0;
+}
+
+static void
 lsm_delcache_free(LsmDelCacheEntry *e)
 {
+	lsm_delcache_forget_merged(e, true);
 	delcache_bytes -= e->bytes;
 	if (e->rowids)
 		pfree(e->rowids);
@@ -233,6 +276,8 @@ lsm_delcache_xact_end(void)
 	Size		limit = (Size) lsm_deleted_cache_kb * 1024;
 
 	ntouched = 0;
+	list_free_deep(retired_arrays);
+	retired_arrays = NIL;
 	while (delcache_retired)
 	{
 		LsmDelCacheEntry *e = delcache_retired;
@@ -326,11 +371,113 @@ lsm_delcache_build(uint64 storage_id)
  * memory context: callers only read it, and may keep it until the end of
  * the transaction.
  */
+static const int64 *lsm_delcache_lookup(uint64 storage_id, Snapshot snapshot,
+										int *n, LsmDelCacheEntry **entry);
+
 const int64 *
 lsm_deleted_rowids(uint64 storage_id, Snapshot snapshot, int *n)
 {
 	LsmDelCacheEntry *e;
+
+	return lsm_delcache_lookup(storage_id, snapshot, n, &e);
+}
+
+/*
+ * The whole delete set of a scan: the rowids of the delete records
+ * `snapshot` sees merged with the persisted delete maps of `segs` (the
+ * segments the same snapshot lists), sorted.  With a cached delete set the
+ * merge is cached too, for as long as the segments with delete maps stay
+ * the same.  Same lifetime rules as lsm_deleted_rowids.
+ */
+const int64 *
+lsm_deleted_rowids_with_maps(Relation rel, uint64 storage_id,
+							 Snapshot snapshot, const LsmSegmentList *segs,
+							 int *n)
+{
+	LsmDelCacheEntry *e;
+	const int64 *set;
+	int			nset;
+	int64	   *maps;
+	int			nmap;
+	int			nids = 0;
 	int			i;
+	int64	   *merged;
+	int			nmerged;
+
+	set = lsm_delcache_lookup(storage_id, snapshot, &nset, &e);
+	for (i = 0; i < segs->nsegs; i++)
+		if (segs->segs[i].delmap_bytes > 0)
+			nids++;
+	*n = nset;
+	if (nids == 0)
+		return set;
+
+	if (e != NULL && e->merged != NULL && e->nmaps == nids)
+	{
+		int			k = 0;
+
+		for (i = 0; i < segs->nsegs; i++)
+		{
+			const LsmSegmentEntry *seg = &segs->segs[i];
+
+			if (seg->delmap_bytes == 0)
+				continue;
+			if (e->maps[k].segment_id != seg->segment_id ||
+				e->maps[k].start != seg->delmap_start ||
+				e->maps[k].bytes != seg->delmap_bytes)
+				break;
+			k++;
+		}
+		if (k == nids)
+		{
+			*n = e->nmerged;
+			return e->merged;
+		}
+	}
+
+	maps = lsm_segments_delmaps(rel, segs, &nmap);
+	if (nmap == 0)
+		return set;
+	merged = lsm_merge_rowids(set, nset, maps, nmap, &nmerged);
+	pfree(maps);
+	*n = nmerged;
+	if (e == NULL)
+		return merged;
+
+	/* keep it with the entry */
+	lsm_delcache_forget_merged(e, false);
+	e->merged = MemoryContextAllocExtended(delcache_cxt, sizeof(int64) * Max(nmerged, 1),
+										   MCXT_ALLOC_HUGE);
+	memcpy(e->merged, merged, sizeof(int64) * nmerged);
+	pfree(merged);
+	e->nmerged = nmerged;
+	e->maps = MemoryContextAlloc(delcache_cxt, sizeof(LsmDelMapId) * nids);
+	e->nmaps = nids;
+	nids = 0;
+	for (i = 0; i < segs->nsegs; i++)
+	{
+		const LsmSegmentEntry *seg = &segs->segs[i];
+
+		if (seg->delmap_bytes == 0)
+			continue;
+		e->maps[nids].segment_id = seg->segment_id;
+		e->maps[nids].start = seg->delmap_start;
+		e->maps[nids].bytes = seg->delmap_bytes;
+		nids++;
+	}
+	e->bytes += sizeof(int64) * nmerged + sizeof(LsmDelMapId) * nids;
+	delcache_bytes += sizeof(int64) * nmerged + sizeof(LsmDelMapId) * nids;
+	return e->merged;
+}
+
+static const int64 *
+lsm_delcache_lookup(uint64 storage_id, Snapshot snapshot, int *n,
+					LsmDelCacheEntry **entry)
+{
+	LsmDelCacheEntry *e;
+	int			i;
+
+	*entry = NULL;
 
 	if (storage_id == 0 || delcache_generations == NULL ||
 		lsm_deleted_cache_kb == 0 ||
@@ -355,6 +502,7 @@ lsm_deleted_rowids(uint64 storage_id, Snapshot snapshot, int *n)
 			case LSM_DELCACHE_OK:
 				e->last_used = ++delcache_clock;
 				*n = e->n;
+				*entry = e;
 				return e->rowids;
 			case LSM_DELCACHE_TOO_NEW:
 				return lsm_catalog_deleted_set(storage_id, snapshot, n);
@@ -372,5 +520,6 @@ lsm_deleted_rowids(uint64 storage_id, Snapshot snapshot, int *n)
 	if (lsm_delcache_fit(e, snapshot) != LSM_DELCACHE_OK)
 		return lsm_catalog_deleted_set(storage_id, snapshot, n);
 	*n = e->n;
+	*entry = e;
 	return e->rowids;
 }

@@ -125,6 +125,10 @@ typedef struct LsmScanDescData
 } LsmScanDescData;
 
 static void lsm_parallel_setup(LsmScanDesc scan);
+static const int64 *lsm_scan_deleted_set_with_maps(Relation rel, uint64 storage_id,
+													Snapshot snapshot,
+													const LsmSegmentList *segs,
+													int *n);
 static bool lsm_parallel_claimed(LsmScanDesc scan);
 
 static int
@@ -156,23 +160,10 @@ lsm_scan_load_sources(LsmScanDesc scan)
 	old = MemoryContextSwitchTo(scan->srccxt);
 	storage_id = lsm_relation_storage_id(rel);
 	scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
-	scan->deleted = lsm_scan_deleted_set(storage_id, scan->base.rs_snapshot,
-										 &scan->ndeleted);
-	/* rows of persisted delete maps are gone for every snapshot */
-	{
-		int			nmap;
-		int64	   *maps = lsm_segments_delmaps(rel, scan->segs, &nmap);
-
-		if (nmap > 0)
-		{
-			int			nall;
-			int64	   *all = lsm_merge_rowids(scan->deleted, scan->ndeleted,
-											   maps, nmap, &nall);
-
-			scan->deleted = all;
-			scan->ndeleted = nall;
-		}
-	}
+	/* with the rows of persisted delete maps: gone for every snapshot */
+	scan->deleted = lsm_scan_deleted_set_with_maps(rel, storage_id,
+												   scan->base.rs_snapshot,
+												   scan->segs, &scan->ndeleted);
 	scan->del_hint = 0;
 	scan->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(scan->segs->nsegs, 1));
 	scan->nbufs = lsm_memtable_pin(rel, &scan->bufs);
@@ -462,6 +453,27 @@ lsm_scan_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
 	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
 		snapshot = SnapshotSelf;
 	return lsm_deleted_rowids(storage_id, snapshot, n);
+}
+
+/* As lsm_scan_deleted_set, with the delete maps of `segs` merged in. */
+static const int64 *
+lsm_scan_deleted_set_with_maps(Relation rel, uint64 storage_id,
+							   Snapshot snapshot, const LsmSegmentList *segs,
+							   int *n)
+{
+	*n = 0;
+	if (snapshot->snapshot_type == SNAPSHOT_ANY ||
+		snapshot->snapshot_type == SNAPSHOT_NON_VACUUMABLE)
+	{
+		int			nmap;
+		int64	   *maps = lsm_segments_delmaps(rel, segs, &nmap);
+
+		*n = nmap;
+		return maps;
+	}
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+		snapshot = SnapshotSelf;
+	return lsm_deleted_rowids_with_maps(rel, storage_id, snapshot, segs, n);
 }
 
 /*
