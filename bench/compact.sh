@@ -26,8 +26,9 @@
 #
 # Environment: BENCH_SECONDS=20, BENCH_RUNS=5, BENCH_PHASES="A B C D" (the
 # phases to run), BENCH_SEGMENT_ROWS (lsm.segment_rows of the cluster; the
-# default is lsm_am's), BENCH_NO_BUILD=1, LSM_KEEP=1.  pgbench outputs and
-# samples are written to the cluster directory, which LSM_KEEP=1 keeps
+# default is lsm_am's), BENCH_L0_STOP (lsm.compact_l0_stop of the cluster;
+# 0 = twice the trigger), BENCH_NO_BUILD=1, LSM_KEEP=1.  pgbench outputs
+# and samples are written to the cluster directory, which LSM_KEEP=1 keeps
 # (with the server log).
 set -euo pipefail
 
@@ -49,6 +50,9 @@ lsm_bench_cluster_start 1GB 0
 lsm_psql -c "ALTER SYSTEM SET lsm.naptime = 1" -c "ALTER SYSTEM SET lsm.log_compactions = on" \
 	-c "ALTER SYSTEM SET lsm.compact_l0_trigger = $TRIGGER" -c "ALTER SYSTEM SET lsm.enable_worker = off" \
 	-c "SELECT pg_reload_conf()" >/dev/null
+if [ -n "${BENCH_L0_STOP:-}" ]; then
+	lsm_psql -c "ALTER SYSTEM SET lsm.compact_l0_stop = $BENCH_L0_STOP" -c "SELECT pg_reload_conf()" >/dev/null
+fi
 if [ -n "${BENCH_SEGMENT_ROWS:-}" ]; then
 	lsm_psql -c "ALTER SYSTEM SET lsm.segment_rows = $BENCH_SEGMENT_ROWS" -c "SELECT pg_reload_conf()" >/dev/null
 fi
@@ -206,7 +210,7 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo "## bench/compact.sh $ROWS"
 echo
-echo "- machine: $(nproc) cores; PostgreSQL $(lsm_psql_value 'SHOW server_version'); lsm.compact_l0_trigger = $TRIGGER, lsm.naptime = 1 s, lsm.segment_rows = $(lsm_psql_value 'SHOW lsm.segment_rows')"
+echo "- machine: $(nproc) cores; PostgreSQL $(lsm_psql_value 'SHOW server_version'); lsm.compact_l0_trigger = $TRIGGER, lsm.naptime = 1 s, lsm.segment_rows = $(lsm_psql_value 'SHOW lsm.segment_rows'), lsm.compact_l0_stop = $(lsm_psql_value 'SHOW lsm.compact_l0_stop')"
 echo
 echo "| measure | value |"
 echo "|---|---:|"
