@@ -563,6 +563,34 @@ lsm_segbuilder_zone_maps(LsmSegBuilder *b)
 		}
 		if (c->cmp == NULL)
 			continue;
+		if (c->numeric && cd->int_tag != 0)
+		{
+			/*
+			 * The block's numerics as integers at one scale order as the
+			 * numerics do: no numeric_cmp (nor detoasting) per value.
+			 */
+			for (j = 0; j < n; j++)
+			{
+				if (c->nulls[j])
+					continue;
+				if (c->var_len[j] > LSM_ZONE_MAX_BYTES)
+					break;
+				if (minj < 0)
+					minj = maxj = j;
+				else if (c->scaled[j] < c->scaled[minj])
+					minj = j;
+				else if (c->scaled[j] > c->scaled[maxj])
+					maxj = j;
+			}
+			if (j < n || minj < 0)
+				continue;
+			cd->has_zone = true;
+			cd->zmin = c->var_data[minj];
+			cd->zmax = c->var_data[maxj];
+			cd->zmin_len = c->var_len[minj];
+			cd->zmax_len = c->var_len[maxj];
+			continue;
+		}
 		for (j = 0; j < n; j++)
 		{
 			Datum		d;
