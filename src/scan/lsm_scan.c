@@ -99,7 +99,7 @@ typedef struct LsmScanDescData
 	/* batches (lsm_scan_next_batch) */
 	int		   *sel;			/* visible row indexes of the batch */
 	int			sel_cap;
-	uint8	   *keep;			/* per row of a block: not deleted (sel_cap) */
+	int		   *iota;			/* 0, 1, 2, ... (sel_cap): runs of sel */
 	Datum	  **run_values;		/* buffered rows deformed, [attr][row] */
 	bool	  **run_isnull;
 	TupleTableSlot *run_slot;
@@ -827,15 +827,18 @@ lsm_scan_sel(LsmScanDesc scan, int n)
 	if (n > scan->sel_cap)
 	{
 		MemoryContext old = MemoryContextSwitchTo(scan->scxt);
+		int			i;
 
 		if (scan->sel)
 		{
 			pfree(scan->sel);
-			pfree(scan->keep);
+			pfree(scan->iota);
 		}
 		scan->sel_cap = Max(n, 1024);
 		scan->sel = palloc(sizeof(int) * scan->sel_cap);
-		scan->keep = palloc(scan->sel_cap);
+		scan->iota = palloc(sizeof(int) * scan->sel_cap);
+		for (i = 0; i < scan->sel_cap; i++)
+			scan->iota[i] = i;
 		MemoryContextSwitchTo(old);
 	}
 	return scan->sel;
@@ -935,9 +938,9 @@ lsm_scan_deleted_from(LsmScanDesc scan, int64 rowid)
  * Fill `sel` with the rows of a decoded block the scan returns: not in the
  * delete set (when `dels`, some rowid of the block is) and, for rows our
  * own transaction wrote, visible by command id.  Both the block's rowids
- * and the delete set ascend, so one merge pass does it; a block of
- * consecutive rowids (the usual case) just clears the deleted rows from a
- * mask.  Returns how many rows are selected.
+ * and the delete set ascend, so one merge pass does it; for a block of
+ * consecutive rowids (the usual case) the runs of row numbers between the
+ * deleted rows are copied whole.  Returns how many rows are selected.
  */
 static int
 lsm_scan_select_block(LsmScanDesc scan, LsmDecodedBlock *blk, bool dels,
@@ -958,17 +961,27 @@ lsm_scan_select_block(LsmScanDesc scan, LsmDecodedBlock *blk, bool dels,
 	}
 	if (blk->cids == NULL && rowids[nrows - 1] - rowids[0] == nrows - 1)
 	{
-		uint8	   *keep = scan->keep;
+		const int  *iota = scan->iota;
+		int			prev = 0;
 		int			j;
 
-		memset(keep, 1, nrows);
+		/* copy the runs of row numbers between deleted rows */
 		for (j = lsm_scan_deleted_from(scan, rowids[0]);
 			 j < scan->ndeleted && scan->deleted[j] <= rowids[nrows - 1]; j++)
-			keep[scan->deleted[j] - rowids[0]] = 0;
-		for (r = 0; r < nrows; r++)
 		{
-			sel[n] = r;
-			n += keep[r];
+			int			d = (int) (scan->deleted[j] - rowids[0]);
+
+			if (d > prev)
+			{
+				memcpy(sel + n, iota + prev, sizeof(int) * (d - prev));
+				n += d - prev;
+			}
+			prev = Max(prev, d + 1);
+		}
+		if (nrows > prev)
+		{
+			memcpy(sel + n, iota + prev, sizeof(int) * (nrows - prev));
+			n += nrows - prev;
 		}
 	}
 	else
