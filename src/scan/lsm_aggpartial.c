@@ -65,61 +65,35 @@
 /*
  * Append a finite numeric to buf as numericvar_serialize writes a
  * NumericVar: its digits as stored (stripped of leading and trailing zero
- * groups, which is how make_result leaves them), weight, sign and dscale.
- * Reads the stored form documented in numeric.c: a 2-byte short header
- * (sign, 6-bit dscale, 7-bit weight) or a 2-byte sign/dscale word and a
- * 2-byte weight, then base-10000 digits.
+ * groups, which is how make_result leaves them), weight, sign and dscale,
+ * read from the stored form by lsm_numeric_parts.
  */
 static void
 lsm_numvar_send(StringInfo buf, Numeric num)
 {
-	const char *p = VARDATA_ANY(num);
-	int			len = VARSIZE_ANY_EXHDR(num);
-	uint16		header;
-	int			weight;
-	int			dscale;
-	int			sign;
-	const char *digits;
-	int			ndigits;
+	LsmNumericParts np;
 	int			i;
 
-	if (len < 2)
-		elog(ERROR, "lsm aggregate: malformed numeric sum");
-	memcpy(&header, p, sizeof(uint16));
-	if ((header & 0xC000) == 0xC000)
-		elog(ERROR, "lsm aggregate: special value in a numeric sum");
-	if ((header & 0xC000) == 0x8000)
+	switch (lsm_numeric_parts(NumericGetDatum(num), &np))
 	{
-		sign = (header & 0x2000) ? LSM_NUMVAR_NEG : LSM_NUMVAR_POS;
-		dscale = (header & 0x1F80) >> 7;
-		weight = (header & 0x0040) ? (int) (~0x003F | (header & 0x003F)) :
-			(int) (header & 0x003F);
-		digits = p + 2;
-		ndigits = (len - 2) / 2;
-	}
-	else
-	{
-		int16		w;
-
-		if (len < 4)
+		case LSM_NUMERIC_FINITE:
+			break;
+		case LSM_NUMERIC_MALFORMED:
 			elog(ERROR, "lsm aggregate: malformed numeric sum");
-		sign = (header & 0xC000) == 0x4000 ? LSM_NUMVAR_NEG : LSM_NUMVAR_POS;
-		dscale = header & 0x3FFF;
-		memcpy(&w, p + 2, sizeof(int16));
-		weight = w;
-		digits = p + 4;
-		ndigits = (len - 4) / 2;
+			break;
+		default:
+			elog(ERROR, "lsm aggregate: special value in a numeric sum");
 	}
 
-	pq_sendint32(buf, ndigits);
-	pq_sendint32(buf, weight);
-	pq_sendint32(buf, sign);
-	pq_sendint32(buf, dscale);
-	for (i = 0; i < ndigits; i++)
+	pq_sendint32(buf, np.ndigits);
+	pq_sendint32(buf, np.weight);
+	pq_sendint32(buf, np.neg ? LSM_NUMVAR_NEG : LSM_NUMVAR_POS);
+	pq_sendint32(buf, np.dscale);
+	for (i = 0; i < np.ndigits; i++)
 	{
 		int16		dig;
 
-		memcpy(&dig, digits + 2 * i, sizeof(int16));
+		memcpy(&dig, np.digits + 2 * i, sizeof(int16));
 		pq_sendint16(buf, dig);
 	}
 }
@@ -128,13 +102,11 @@ lsm_numvar_send(StringInfo buf, Numeric num)
 static int
 lsm_numeric_dscale(Numeric num)
 {
-	const char *p = VARDATA_ANY(num);
-	uint16		header;
+	LsmNumericParts np;
 
-	memcpy(&header, p, sizeof(uint16));
-	if ((header & 0xC000) == 0x8000)
-		return (header & 0x1F80) >> 7;
-	return header & 0x3FFF;
+	if (lsm_numeric_parts(NumericGetDatum(num), &np) != LSM_NUMERIC_FINITE)
+		return 0;
+	return np.dscale;
 }
 
 /*

@@ -1269,19 +1269,16 @@ lsm_digit_above_scale(int dig, int below, int *q)
 }
 
 /*
- * A numeric value as a scaled integer: *val = value * 10^dscale.  Reads
- * the stored form documented in numeric.c (sign/dscale/weight header and
- * base-10000 digits, short or long).  Returns 1 for a finite value that
- * fits, 0 for one that does not, or the special kind: 2 NaN, 3 +Inf,
- * 4 -Inf.
+ * A numeric value as a scaled integer: *val = value * 10^dscale
+ * (lsm_numeric_parts reads the stored form).  Returns 1
+ * (LSM_NUMERIC_FINITE) for a finite value that fits, 0 for one that does
+ * not, or the special kind: 2 NaN, 3 +Inf, 4 -Inf.
  */
 static int
 lsm_numeric_scaled(Datum d, int128 *val, int *dscale)
 {
-	struct varlena *v = (struct varlena *) DatumGetPointer(d);
-	const char *p = VARDATA_ANY(v);
-	int			len = VARSIZE_ANY_EXHDR(v);
-	uint16		header;
+	LsmNumericParts np;
+	int			kind = lsm_numeric_parts(d, &np);
 	int			weight;
 	bool		neg;
 	const char *digits;
@@ -1289,39 +1286,13 @@ lsm_numeric_scaled(Datum d, int128 *val, int *dscale)
 	int128		acc = 0;
 	int			i;
 
-	if (len < 2)
-		return 0;
-	memcpy(&header, p, sizeof(uint16));
-	if ((header & 0xC000) == 0xC000)
-	{
-		/* special: NaN 0xC000, +Inf 0xD000, -Inf 0xF000 */
-		if (header == 0xC000)
-			return 2;
-		return header == 0xD000 ? 3 : 4;
-	}
-	if ((header & 0xC000) == 0x8000)
-	{
-		/* short form */
-		neg = (header & 0x2000) != 0;
-		*dscale = (header & 0x1F80) >> 7;
-		weight = (header & 0x0040) ? (int) (~0x003F | (header & 0x003F)) :
-			(int) (header & 0x003F);
-		digits = p + 2;
-		ndigits = (len - 2) / 2;
-	}
-	else
-	{
-		int16		w;
-
-		if (len < 4)
-			return 0;
-		neg = (header & 0xC000) == 0x4000;
-		*dscale = header & 0x3FFF;
-		memcpy(&w, p + 2, sizeof(int16));
-		weight = w;
-		digits = p + 4;
-		ndigits = (len - 4) / 2;
-	}
+	if (kind != LSM_NUMERIC_FINITE)
+		return kind;			/* 0 malformed, or NaN / +-Inf */
+	neg = np.neg;
+	*dscale = np.dscale;
+	weight = np.weight;
+	digits = np.digits;
+	ndigits = np.ndigits;
 	if (*dscale > 30)
 		return 0;
 	/*

@@ -82,13 +82,65 @@ static const int64 lsm_p10_64[19] = {
  * stores, but which the integer could not keep), and for a datum that is
  * not a plain in-line varlena.
  */
+/*
+ * lsm_numeric_parts
+ *		Read the stored form of a numeric (an in-line, uncompressed varlena):
+ *		for a finite value its sign, display scale, weight and base-10000
+ *		digits, as numeric.c lays them out (a 2-byte short header with sign,
+ *		6-bit dscale and 7-bit weight, or a sign/dscale word and a weight
+ *		word, then the digits).  Returns the kind of value, or
+ *		LSM_NUMERIC_MALFORMED for bytes too short to be a numeric.
+ */
+int
+lsm_numeric_parts(Datum d, LsmNumericParts *np)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+	const char *p = VARDATA_ANY(v);
+	int			len = VARSIZE_ANY_EXHDR(v);
+	uint16		header;
+
+	if (len < 2)
+		return LSM_NUMERIC_MALFORMED;
+	memcpy(&header, p, sizeof(uint16));
+	switch (header & NUM_SIGN_MASK)
+	{
+		case NUM_SPECIAL:
+			/* NaN 0xC000, +Infinity 0xD000, -Infinity 0xF000 */
+			if (header == 0xC000)
+				return LSM_NUMERIC_NAN;
+			return header == 0xD000 ? LSM_NUMERIC_PINF : LSM_NUMERIC_NINF;
+		case NUM_SHORT:
+			np->neg = (header & NUM_SHORT_SIGN_MASK) != 0;
+			np->dscale = (header & NUM_SHORT_DSCALE_MASK) >> NUM_SHORT_DSCALE_SHIFT;
+			np->weight = (header & NUM_SHORT_WEIGHT_SIGN) ?
+				(int) (~NUM_SHORT_WEIGHT_MASK | (header & NUM_SHORT_WEIGHT_MASK)) :
+				(int) (header & NUM_SHORT_WEIGHT_MASK);
+			np->digits = p + 2;
+			np->ndigits = (len - 2) / 2;
+			break;
+		default:
+			{
+				int16		w;
+
+				if (len < 4)
+					return LSM_NUMERIC_MALFORMED;
+				np->neg = (header & NUM_SIGN_MASK) == NUM_NEG;
+				np->dscale = header & NUM_DSCALE_MASK;
+				memcpy(&w, p + 2, sizeof(int16));
+				np->weight = w;
+				np->digits = p + 4;
+				np->ndigits = (len - 4) / 2;
+			}
+			break;
+	}
+	return LSM_NUMERIC_FINITE;
+}
+
 bool
 lsm_numeric_scaled64(Datum d, int64 *val, int *dscale)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(d);
-	const char *p;
-	int			len;
-	uint16		header;
+	LsmNumericParts np;
 	int			weight;
 	int			scale;
 	bool		neg;
@@ -99,39 +151,13 @@ lsm_numeric_scaled64(Datum d, int64 *val, int *dscale)
 
 	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
 		return false;
-	p = VARDATA_ANY(v);
-	len = VARSIZE_ANY_EXHDR(v);
-	if (len < 2)
-		return false;
-	memcpy(&header, p, sizeof(uint16));
-	switch (header & NUM_SIGN_MASK)
-	{
-		case NUM_SPECIAL:
-			return false;		/* NaN, +-Infinity */
-		case NUM_SHORT:
-			neg = (header & NUM_SHORT_SIGN_MASK) != 0;
-			scale = (header & NUM_SHORT_DSCALE_MASK) >> NUM_SHORT_DSCALE_SHIFT;
-			weight = (header & NUM_SHORT_WEIGHT_SIGN) ?
-				(int) (~NUM_SHORT_WEIGHT_MASK | (header & NUM_SHORT_WEIGHT_MASK)) :
-				(int) (header & NUM_SHORT_WEIGHT_MASK);
-			digits = p + 2;
-			ndigits = (len - 2) / 2;
-			break;
-		default:
-			{
-				int16		w;
-
-				if (len < 4)
-					return false;
-				neg = (header & NUM_SIGN_MASK) == NUM_NEG;
-				scale = header & NUM_DSCALE_MASK;
-				memcpy(&w, p + 2, sizeof(int16));
-				weight = w;
-				digits = p + 4;
-				ndigits = (len - 4) / 2;
-			}
-			break;
-	}
+	if (lsm_numeric_parts(d, &np) != LSM_NUMERIC_FINITE)
+		return false;			/* NaN, +-Infinity, malformed */
+	neg = np.neg;
+	scale = np.dscale;
+	weight = np.weight;
+	digits = np.digits;
+	ndigits = np.ndigits;
 	if (scale > LSM_NUMERIC_MAX_SCALE)
 		return false;
 	for (i = 0; i < ndigits; i++)

@@ -461,16 +461,9 @@ lsm_scan_deleted_set_with_maps(Relation rel, uint64 storage_id,
 							   Snapshot snapshot, const LsmSegmentList *segs,
 							   int *n)
 {
-	*n = 0;
 	if (snapshot->snapshot_type == SNAPSHOT_ANY ||
 		snapshot->snapshot_type == SNAPSHOT_NON_VACUUMABLE)
-	{
-		int			nmap;
-		int64	   *maps = lsm_segments_delmaps(rel, segs, &nmap);
-
-		*n = nmap;
-		return maps;
-	}
+		return lsm_segments_delmaps(rel, segs, n);	/* no delete records */
 	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
 		snapshot = SnapshotSelf;
 	return lsm_deleted_rowids_with_maps(rel, storage_id, snapshot, segs, n);

@@ -318,6 +318,23 @@ extern bool lsm_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 #define LSM_NUMERIC_TAG_VALID(tag)	((tag) >= 1 && (tag) <= LSM_NUMERIC_MAX_SCALE + 1)
 #define LSM_NUMERIC_TAG_SCALE(tag)	((int) (tag) - 1)
 
+/* a stored numeric's parts (lsm_numeric_parts) */
+typedef struct LsmNumericParts
+{
+	bool		neg;
+	int			dscale;
+	int			weight;
+	const char *digits;			/* ndigits base-10000 int16s, unaligned */
+	int			ndigits;
+} LsmNumericParts;
+
+#define LSM_NUMERIC_MALFORMED	0
+#define LSM_NUMERIC_FINITE		1
+#define LSM_NUMERIC_NAN			2
+#define LSM_NUMERIC_PINF		3
+#define LSM_NUMERIC_NINF		4
+
+extern int	lsm_numeric_parts(Datum d, LsmNumericParts *np);
 extern bool lsm_numeric_scaled64(Datum d, int64 *val, int *dscale);
 extern void lsm_numeric_build(const int64 *ints, const bool *nulls, int n,
 							  int scale, Datum *vals, char **buf, Size *cap,

@@ -152,23 +152,29 @@ lsm_fill_failure(TM_FailureData *tmfd, int64 rowid, const LsmDeleteProbe *p)
  * (the TID with the top bit of the offset set; lsm offsets stay below
  * 292), held exclusively for the check-and-record of a delete or row lock.
  */
-static void
-lsm_guard_row(Relation rel, ItemPointer tid)
+static ItemPointerData
+lsm_guard_tid(ItemPointer tid)
 {
 	ItemPointerData g;
 
 	ItemPointerSet(&g, ItemPointerGetBlockNumber(tid),
 				   ItemPointerGetOffsetNumber(tid) | 0x8000);
+	return g;
+}
+
+static void
+lsm_guard_row(Relation rel, ItemPointer tid)
+{
+	ItemPointerData g = lsm_guard_tid(tid);
+
 	LockTuple(rel, &g, ExclusiveLock);
 }
 
 static void
 lsm_unguard_row(Relation rel, ItemPointer tid)
 {
-	ItemPointerData g;
+	ItemPointerData g = lsm_guard_tid(tid);
 
-	ItemPointerSet(&g, ItemPointerGetBlockNumber(tid),
-				   ItemPointerGetOffsetNumber(tid) | 0x8000);
 	UnlockTuple(rel, &g, ExclusiveLock);
 }
 
