@@ -720,7 +720,10 @@ encode_varlen(EncState *s)
 
 /*
  * Replace the raw chunk at dst->data + start with its zstd compression if
- * that saves at least min_gain_pct percent.
+ * that saves at least min_gain_pct percent.  Chunks under
+ * LSM_ZSTD_MIN_INPUT bytes are not tried: a frame's own overhead leaves
+ * little to gain, and setting up a compression context costs more than the
+ * rest of a small segment's encoding (a single-row UPDATE writes one).
  */
 static int
 maybe_compress(LsmEncoder *e, LsmBuf *dst, size_t start, int level,
@@ -731,6 +734,8 @@ maybe_compress(LsmEncoder *e, LsmBuf *dst, size_t start, int level,
 	size_t		r;
 	int			rc;
 
+	if (raw_len < LSM_ZSTD_MIN_INPUT)
+		return LSM_OK;
 	if (e->cctx == NULL)
 	{
 		ZSTD_customMem cmem;

@@ -115,6 +115,8 @@ extern int	lsm_colmap_build(const LsmColumnDesc *seg, uint16_t nseg,
 
 #define LSM_COMP_NONE		0
 #define LSM_COMP_ZSTD		1
+/* chunks whose encoded form is shorter are never compressed */
+#define LSM_ZSTD_MIN_INPUT	256
 
 #define LSM_ZONE_HAS_MINMAX	0x01
 #define LSM_ZONE_HAS_ORDERED	0x02	/* (version 3) also a zone in the

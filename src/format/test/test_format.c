@@ -738,6 +738,19 @@ test_zstd_policy(void)
 		v[i] = (int64_t) ((i % 64) * 0x0123456789ABLL) ^ INT64_MIN;
 	r = rt_ints(8, n, v, NULL, 3);
 	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_ZSTD);
+
+	/* ... but not in a chunk under LSM_ZSTD_MIN_INPUT bytes (24 rows: 192) */
+	r = rt_ints(8, 24, v, NULL, 3);
+	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_NONE);
+	/* 40 distinct, mostly zero 16-byte values (640 bytes) are tried and kept */
+	memset(fx, 0, 40 * 16);
+	for (i = 0; i < 40; i++)
+		fx[i * 16 + 15] = (uint8_t) i;
+	r = roundtrip(mkcol(LSM_KIND_FIXED, 16, 1), 40, &cd, 3);
+	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_ZSTD);
+	/* and the same 8 rows (128 bytes) are not */
+	r = roundtrip(mkcol(LSM_KIND_FIXED, 16, 1), 8, &cd, 3);
+	CHECK(r.rc == LSM_OK && r.ok && r.compression == LSM_COMP_NONE);
 	free(fx);
 	free(v);
 }
