@@ -503,6 +503,7 @@ _PG_init(void)
 		lsm_progress_init();
 		lsm_delcache_shmem_init();
 		lsm_reserve_shmem_init();
+		lsm_space_shmem_init();
 		lsm_specins_init();
 		lsm_worker_register_launcher();
 	}

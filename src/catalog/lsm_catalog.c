@@ -1259,16 +1259,16 @@ lsm_int64_cmp(const void *a, const void *b)
 /*
  * Rowids of the delete records of a storage that `snapshot` sees, sorted
  * (palloc'd; NULL when none).  With a valid `horizon`, only records of
- * committed transactions older than it (settled deletes).  With
- * `newest_xmin`, also the newest inserting xid among them.
+ * committed transactions older than it (settled deletes).  Only rowids from
+ * `from_rowid` on.
  */
 static int64 *
 lsm_catalog_collect_deleted(uint64 storage_id, Snapshot snapshot,
-							TransactionId horizon, int *n)
+							TransactionId horizon, int64 from_rowid, int *n)
 {
 	Relation	rel;
 	SysScanDesc scan;
-	ScanKeyData key;
+	ScanKeyData key[2];
 	HeapTuple	tup;
 	int64	   *set = NULL;
 	int			cap = 0;
@@ -1277,10 +1277,12 @@ lsm_catalog_collect_deleted(uint64 storage_id, Snapshot snapshot,
 	if (storage_id == 0)
 		return NULL;
 	rel = table_open(lsm_catalog_relid("deleted"), AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&key[1], 2, BTGreaterEqualStrategyNumber, F_INT8GE,
+				Int64GetDatum(from_rowid));
 	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
-							  snapshot, 1, &key);
+							  snapshot, from_rowid > 0 ? 2 : 1, key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
@@ -1313,7 +1315,7 @@ int64 *
 lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot, int *n)
 {
 	return lsm_catalog_collect_deleted(storage_id, snapshot,
-									   InvalidTransactionId, n);
+									   InvalidTransactionId, 0, n);
 }
 
 /*
@@ -1535,16 +1537,18 @@ lsm_catalog_has_deletes(uint64 storage_id)
 }
 
 /*
- * Rowids whose delete every running and future snapshot sees: the record
- * was inserted by a committed transaction older than `horizon` and is not
- * itself deleted.  Sorted; NULL when none.  Their index entries can go.
+ * Rowids from `from_rowid` on whose delete every running and future
+ * snapshot sees: the record was inserted by a committed transaction older
+ * than `horizon` and is not itself deleted.  Sorted; NULL when none.  Their
+ * index entries can go.
  */
 int64 *
-lsm_catalog_settled_deletes(uint64 storage_id, TransactionId horizon, int *n)
+lsm_catalog_settled_deletes(uint64 storage_id, TransactionId horizon,
+							int64 from_rowid, int *n)
 {
 	/* a fresh MVCC snapshot: committed records, not themselves deleted */
 	return lsm_catalog_collect_deleted(storage_id, GetLatestSnapshot(),
-									   horizon, n);
+									   horizon, from_rowid, n);
 }
 
 /*

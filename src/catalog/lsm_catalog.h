@@ -96,7 +96,8 @@ extern bool lsm_catalog_row_deleted(uint64 storage_id, int64 rowid,
 extern bool lsm_catalog_has_deletes(uint64 storage_id);
 extern int64 lsm_catalog_key_keeping_predecessor(uint64 storage_id, int64 rowid);
 extern int64 *lsm_catalog_settled_deletes(uint64 storage_id,
-										  TransactionId horizon, int *n);
+										  TransactionId horizon,
+										  int64 from_rowid, int *n);
 extern int64 *lsm_catalog_deleted_set(uint64 storage_id, Snapshot snapshot,
 									  int *n);
 typedef struct LsmJudgedDeletes

@@ -495,7 +495,7 @@ lsm_group_worth_it(const LsmCompactInput *in, int nin, int l0_count, bool full)
 }
 
 static void lsm_compact_pass(Relation rel, uint64 storage_id, bool full,
-							 int wait_ms, int64 migrate_rows,
+							 int wait_ms, int64 migrate_rows, bool level0_only,
 							 LsmCompactResult *res, int progress);
 
 /*
@@ -504,11 +504,13 @@ static void lsm_compact_pass(Relation rel, uint64 storage_id, bool full,
  *		ShareUpdateExclusiveLock by the caller) in the current transaction.
  *		wait_ms: how long to wait for writers (-1: as long as it takes);
  *		migrate_rows: how many rows of segments under older schema
- *		versions to rewrite (LSM_MIGRATE_ALL: all).
+ *		versions to rewrite (LSM_MIGRATE_ALL: all); level0_only: look only
+ *		at the segments from the first level-0 one on (and the small ones
+ *		right before it), see lsm_compact_pass.
  */
 void
 lsm_compact_relation(Relation rel, bool full, int wait_ms, int64 migrate_rows,
-					 LsmCompactResult *res)
+					 bool level0_only, LsmCompactResult *res)
 {
 	uint64		storage_id;
 	int			progress;
@@ -520,8 +522,8 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms, int64 migrate_rows,
 	progress = lsm_progress_begin(RelationGetRelid(rel));
 	PG_TRY();
 	{
-		lsm_compact_pass(rel, storage_id, full, wait_ms, migrate_rows, res,
-						 progress);
+		lsm_compact_pass(rel, storage_id, full, wait_ms, migrate_rows,
+						 level0_only && !full, res, progress);
 	}
 	PG_FINALLY();
 	{
@@ -533,7 +535,8 @@ lsm_compact_relation(Relation rel, bool full, int wait_ms, int64 migrate_rows,
 /* The pass itself (see the file header), reporting to progress slot `progress`. */
 static void
 lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
-				 int64 migrate_rows, LsmCompactResult *res, int progress)
+				 int64 migrate_rows, bool level0_only, LsmCompactResult *res,
+				 int progress)
 {
 	LsmCompactionState state;
 	int64		fence;
@@ -558,6 +561,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	int			gstart;
 	int64		glive;
 	int64		target = Max(lsm_segment_rows, 1);
+	int64		from_rowid = 0;
 	int64		rewrite_budget;
 	LsmReadState rs;
 	LsmDecodedBlock blk;
@@ -606,7 +610,68 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	segs = lsm_catalog_segments(storage_id, snapshot);
 	horizon = GetOldestNonRemovableTransactionId(rel);
-	records = lsm_catalog_settled_deletes(storage_id, horizon, &nrecords);
+
+	/*
+	 * A level-0 pass (the worker's passes between its full ones, under a
+	 * stream of small commits) looks only at the tail of the table that
+	 * merging level 0 can touch: the segments from the first eligible
+	 * level-0 one on, and the run of small segments right before it that
+	 * size-tiering would let into its group.  The delete records of the rest, which a pass
+	 * reads in full otherwise, grow with every single-row UPDATE; they wait
+	 * for the next full pass.
+	 */
+	if (level0_only)
+	{
+		int			first = -1;
+
+		for (i = 0; i < segs->nsegs; i++)
+		{
+			if (segs->segs[i].max_rowid >= eligible_below || segs->segs[i].own_xact)
+				break;
+			if (segs->segs[i].level == 0)
+			{
+				first = i;
+				break;
+			}
+		}
+		if (first < 0)
+		{
+			segs->nsegs = 0;	/* nothing to merge */
+			from_rowid = 0;
+		}
+		else
+		{
+			int64		rest = 0;
+
+			/*
+			 * Walk back over the small segments size-tiering would let into
+			 * the group: each holds no more live rows than those after it
+			 */
+			for (i = first; i < segs->nsegs; i++)
+				rest += segs->segs[i].row_count - segs->segs[i].deleted_count;
+			while (first > 0)
+			{
+				const LsmSegmentEntry *prev = &segs->segs[first - 1];
+				int64		plive = prev->row_count - prev->deleted_count;
+
+				if (plive >= target / 2 || plive > rest)
+					break;
+				rest += plive;
+				first--;
+			}
+			from_rowid = segs->segs[first].min_rowid;
+			segs->segs += first;
+			segs->nsegs -= first;
+		}
+	}
+	if (segs->nsegs > 0)
+		records = lsm_catalog_settled_deletes(storage_id, horizon, from_rowid,
+											  &nrecords);
+	else
+	{
+		records = NULL;
+		nrecords = 0;
+	}
 	/* rows gone for good: settled delete records and persisted delete maps */
 	{
 		int			nmap;
@@ -848,7 +913,7 @@ lsm_compact(PG_FUNCTION_ARGS)
 	/* the real lock: excludes other compactions, VACUUM and DDL */
 	rel = table_open(relid, ShareUpdateExclusiveLock);
 	lsm_compact_notice_manual();
-	lsm_compact_relation(rel, full, -1, LSM_MIGRATE_ALL, &res);
+	lsm_compact_relation(rel, full, -1, LSM_MIGRATE_ALL, false, &res);
 	table_close(rel, ShareUpdateExclusiveLock);
 
 	values[0] = Int64GetDatum(res.segments_in);

@@ -31,7 +31,8 @@ typedef struct LsmCompactResult
 /* lsm_compact.c */
 extern bool lsm_wait_for_writers(Relation rel, int timeout_ms);
 extern void lsm_compact_relation(Relation rel, bool full, int wait_ms,
-								 int64 migrate_rows, LsmCompactResult *res);
+								 int64 migrate_rows, bool level0_only,
+								 LsmCompactResult *res);
 extern void lsm_compact_notice_manual(void);
 
 /* lsm_progress.c */

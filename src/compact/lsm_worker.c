@@ -98,6 +98,14 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
 #define LSM_WORKER_RELIST_MS	250
 
 /*
+ * Between full passes, at most this far apart, a worker's passes only
+ * merge level 0 (lsm_compact_relation's level0_only): a full pass reads
+ * every pending delete record of the table, and under a stream of
+ * single-row UPDATEs that reading was half of the worker's work.
+ */
+#define LSM_WORKER_FULL_PASS_MS	250
+
+/*
  * How long a worker keeps polling its busy tables after the last round
  * that did work, before it leaves them to the launcher's next visit
  * (lsm.naptime): a table under a trickle of small transactions falls below
@@ -475,7 +483,7 @@ lsm_worker_candidates(void)
  * *l0: its level-0 segments when the pass began.
  */
 static bool
-lsm_worker_compact_one(Oid relid, int *l0)
+lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 {
 	Relation	rel;
 	LsmCompactResult res;
@@ -504,7 +512,7 @@ lsm_worker_compact_one(Oid relid, int *l0)
 									RelationGetRelationName(rel)));
 	start = GetCurrentTimestamp();
 	lsm_compact_relation(rel, false, LSM_WORKER_WRITER_WAIT_MS,
-						 LSM_WORKER_MIGRATE_ROWS, &res);
+						 LSM_WORKER_MIGRATE_ROWS, level0_only, &res);
 	if (lsm_log_compactions && res.segments_in > 0)
 	{
 		long		secs;
@@ -582,6 +590,7 @@ lsm_worker_main(Datum arg)
 	TimestampTz start;
 	TimestampTz last_vacuum;
 	TimestampTz last_work;
+	TimestampTz last_full;
 	TimestampTz listed = 0;
 	List	   *busy = NIL;		/* in cxt: tables that worked last round */
 	volatile bool unvacuumed = false;
@@ -618,11 +627,13 @@ lsm_worker_main(Datum arg)
 	start = GetCurrentTimestamp();
 	last_vacuum = start;
 	last_work = 0;				/* no work done yet: do not linger */
+	last_full = 0;				/* the first round is a full one */
 	for (;;)
 	{
 		volatile bool worked = false;
 		volatile int max_l0 = 0;
 		bool		done;
+		bool		full_round;
 
 		/*
 		 * The tables that did work in the last round go again at once while
@@ -647,6 +658,11 @@ lsm_worker_main(Datum arg)
 			busy = NIL;
 			reused = true;
 		}
+		full_round = last_full == 0 ||
+			TimestampDifferenceExceeds(last_full, GetCurrentTimestamp(),
+									   LSM_WORKER_FULL_PASS_MS);
+		if (full_round)
+			last_full = GetCurrentTimestamp();
 		foreach(lc, relids)
 		{
 			Oid			relid = lfirst_oid(lc);
@@ -664,7 +680,7 @@ lsm_worker_main(Datum arg)
 			{
 				int			l0 = 0;
 
-				if (lsm_worker_compact_one(relid, &l0))
+				if (lsm_worker_compact_one(relid, !full_round, &l0))
 					worked = did = true;
 				max_l0 = Max(max_l0, l0);
 			}

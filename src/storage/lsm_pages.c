@@ -24,10 +24,14 @@
 #include "access/xloginsert.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/ipc.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "storage/smgr.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "catalog/lsm_catalog.h"
 #include "storage/lsm_storage.h"
@@ -143,38 +147,252 @@ lsm_space_unlock(Relation rel, uint64 storage_id)
 }
 
 /*
- * First block of a free extent of `npages` pages below the end of the
- * relation, or InvalidBlockNumber (extend).  Only tables a compaction has
- * retired segments from are searched.  Caller holds the space lock.
+ * The free extents of a storage as its catalog says, in block order, the
+ * last one reaching to `nblocks` (the relation's size).  palloc'd.
  */
-BlockNumber
-lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
+static LsmExtent *
+lsm_space_scan_gaps(uint64 storage_id, BlockNumber nblocks, int *ngaps)
 {
-	BlockNumber nblocks;
 	BlockNumber pos = LSM_METAPAGE_BLKNO + 1;
 	LsmExtent  *ext;
+	LsmExtent  *gaps;
 	int			n;
 	int			i;
-	BlockNumber found = InvalidBlockNumber;
 
-	if ((lsm_meta_flags(rel) & LSM_META_HAS_RETIRED) == 0)
-		return InvalidBlockNumber;
-	nblocks = smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM);
 	ext = lsm_catalog_used_extents(storage_id, &n);
-	for (i = 0; i <= n && found == InvalidBlockNumber; i++)
+	gaps = palloc(sizeof(LsmExtent) * (n + 1));
+	*ngaps = 0;
+	for (i = 0; i <= n; i++)
 	{
 		BlockNumber end = (i < n) ? ext[i].start : nblocks;
 
 		if (end > nblocks)
 			end = nblocks;
-		if (end > pos && end - pos >= npages)
-			found = pos;
+		if (end > pos)
+		{
+			gaps[*ngaps].start = pos;
+			gaps[*ngaps].nblocks = end - pos;
+			(*ngaps)++;
+		}
 		if (i < n && ext[i].start + ext[i].nblocks > pos)
 			pos = ext[i].start + ext[i].nblocks;
 	}
 	if (ext)
 		pfree(ext);
+	return gaps;
+}
+
+/*
+ * The free extents found by the last scan of each busy storage, in shared
+ * memory (with shared_preload_libraries).  Every writer of a storage picks
+ * its pages under the storage's space lock, here, and takes them out of
+ * the list, so an extent in the list stays free: no one else can have
+ * claimed it since the scan.  Extents freed after the scan (pruning of
+ * retired segments' tuples) join at the next scan, which happens when no
+ * listed extent fits and the last scan is more than LSM_SPACE_RESCAN_MS
+ * old, or the scan found more extents than a slot holds.  Truncating the
+ * relation forgets the list (lsm_space_forget).  Without the list, each
+ * segment written under a stream of single-row commits scanned every
+ * segment tuple of the storage while holding the space lock.
+ */
+#define LSM_SPACE_SLOTS		128
+#define LSM_SPACE_GAPS		64
+#define LSM_SPACE_RESCAN_MS	20
+
+typedef struct LsmSpaceSlot
+{
+	Oid			dbid;
+	uint64		storage_id;		/* 0: unused */
+	BlockNumber nblocks;		/* the relation's size at the scan */
+	bool		more;			/* the scan found more than LSM_SPACE_GAPS */
+	int			ngaps;
+	TimestampTz scanned;
+	uint64		used;			/* clock of the last use (LRU) */
+	LsmExtent	gaps[LSM_SPACE_GAPS];
+} LsmSpaceSlot;
+
+typedef struct LsmSpaceShared
+{
+	uint64		clock;
+	LsmSpaceSlot slots[LSM_SPACE_SLOTS];
+} LsmSpaceShared;
+
+static LsmSpaceShared *space_shared = NULL;
+static LWLock *space_lock = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+lsm_space_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(sizeof(LsmSpaceShared));
+	RequestNamedLWLockTranche("lsm free space", 1);
+}
+
+static void
+lsm_space_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	space_shared = ShmemInitStruct("lsm free space", sizeof(LsmSpaceShared),
+								   &found);
+	if (!found)
+		memset(space_shared, 0, sizeof(LsmSpaceShared));
+	space_lock = &(GetNamedLWLockTranche("lsm free space"))->lock;
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* From _PG_init while shared_preload_libraries is being processed. */
+void
+lsm_space_shmem_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = lsm_space_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = lsm_space_shmem_startup;
+}
+
+/* The storage's slot, or NULL.  Caller holds space_lock. */
+static LsmSpaceSlot *
+lsm_space_slot(uint64 storage_id)
+{
+	int			i;
+
+	for (i = 0; i < LSM_SPACE_SLOTS; i++)
+	{
+		LsmSpaceSlot *slot = &space_shared->slots[i];
+
+		if (slot->storage_id == storage_id && slot->dbid == MyDatabaseId)
+			return slot;
+	}
+	return NULL;
+}
+
+/*
+ * First fit for `npages` among the slot's extents below `nblocks`, taken
+ * out of the list; InvalidBlockNumber if none.  Caller holds space_lock.
+ */
+static BlockNumber
+lsm_space_take(LsmSpaceSlot *slot, uint32 npages, BlockNumber nblocks)
+{
+	int			i;
+
+	slot->used = ++space_shared->clock;
+	for (i = 0; i < slot->ngaps; i++)
+	{
+		LsmExtent  *g = &slot->gaps[i];
+		BlockNumber found;
+
+		if (g->start >= nblocks || Min(g->nblocks, nblocks - g->start) < npages)
+			continue;
+		found = g->start;
+		g->start += npages;
+		g->nblocks -= npages;
+		if (g->nblocks == 0)
+		{
+			memmove(g, g + 1, sizeof(LsmExtent) * (slot->ngaps - i - 1));
+			slot->ngaps--;
+		}
+		return found;
+	}
+	return InvalidBlockNumber;
+}
+
+/*
+ * First block of a free extent of `npages` pages below the end of the
+ * relation, or InvalidBlockNumber (extend).  Only tables a compaction has
+ * retired segments from are searched.  Caller holds the space lock, and
+ * writes the pages and catalogs them before releasing it.
+ */
+BlockNumber
+lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
+{
+	BlockNumber nblocks;
+	LsmExtent  *gaps;
+	int			ngaps;
+	LsmSpaceSlot *slot;
+	BlockNumber found = InvalidBlockNumber;
+	int			i;
+
+	if ((lsm_meta_flags(rel) & LSM_META_HAS_RETIRED) == 0)
+		return InvalidBlockNumber;
+	nblocks = smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM);
+
+	/* what the last scan left, if it is recent enough */
+	if (space_shared != NULL && !RELATION_IS_LOCAL(rel))
+	{
+		LWLockAcquire(space_lock, LW_EXCLUSIVE);
+		slot = lsm_space_slot(storage_id);
+		if (slot != NULL && slot->nblocks <= nblocks)
+		{
+			found = lsm_space_take(slot, npages, nblocks);
+			if (found != InvalidBlockNumber ||
+				(!slot->more &&
+				 !TimestampDifferenceExceeds(slot->scanned, GetCurrentTimestamp(),
+											 LSM_SPACE_RESCAN_MS)))
+			{
+				LWLockRelease(space_lock);
+				return found;
+			}
+		}
+		LWLockRelease(space_lock);
+	}
+
+	/* scan the catalog */
+	gaps = lsm_space_scan_gaps(storage_id, nblocks, &ngaps);
+	if (space_shared == NULL || RELATION_IS_LOCAL(rel))
+	{
+		for (i = 0; i < ngaps && found == InvalidBlockNumber; i++)
+			if (gaps[i].nblocks >= npages)
+				found = gaps[i].start;
+		pfree(gaps);
+		return found;
+	}
+	LWLockAcquire(space_lock, LW_EXCLUSIVE);
+	slot = lsm_space_slot(storage_id);
+	if (slot == NULL)
+	{
+		/* a free slot, or the least recently used one */
+		slot = &space_shared->slots[0];
+		for (i = 1; i < LSM_SPACE_SLOTS && slot->storage_id != 0; i++)
+			if (space_shared->slots[i].storage_id == 0 ||
+				space_shared->slots[i].used < slot->used)
+				slot = &space_shared->slots[i];
+		slot->dbid = MyDatabaseId;
+		slot->storage_id = storage_id;
+	}
+	slot->nblocks = nblocks;
+	slot->ngaps = Min(ngaps, LSM_SPACE_GAPS);
+	slot->more = ngaps > LSM_SPACE_GAPS;
+	memcpy(slot->gaps, gaps, sizeof(LsmExtent) * slot->ngaps);
+	slot->scanned = GetCurrentTimestamp();
+	found = lsm_space_take(slot, npages, nblocks);
+	LWLockRelease(space_lock);
+	pfree(gaps);
 	return found;
+}
+
+/*
+ * The relation of `storage_id` was truncated: its listed extents may lie
+ * past the new end, where the next extension will put segments.
+ */
+void
+lsm_space_forget(uint64 storage_id)
+{
+	LsmSpaceSlot *slot;
+
+	if (space_shared == NULL)
+		return;
+	LWLockAcquire(space_lock, LW_EXCLUSIVE);
+	slot = lsm_space_slot(storage_id);
+	if (slot != NULL)
+		slot->storage_id = 0;
+	LWLockRelease(space_lock);
 }
 
 /*

@@ -371,7 +371,7 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 	int			elevel = (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2;
 
 	memset(&dead, 0, sizeof(dead));
-	dead.rowids = lsm_catalog_settled_deletes(storage_id, horizon, &dead.n);
+	dead.rowids = lsm_catalog_settled_deletes(storage_id, horizon, 0, &dead.n);
 	lsm_catalog_compaction_state(storage_id, &cstate);
 	dead.watermark = cstate.rowid_watermark;
 	if (storage_id != 0)
@@ -451,6 +451,7 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 		if (end < old_nblocks)
 		{
 			RelationTruncate(rel, end);
+			lsm_space_forget(storage_id);
 			ereport(elevel,
 					(errmsg("\"%s\": truncated %u to %u pages",
 							RelationGetRelationName(rel), old_nblocks, end)));
