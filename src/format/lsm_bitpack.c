@@ -201,3 +201,28 @@ lsm_bitunpack(const uint8_t *in, size_t m, int bw, uint64_t base,
 		out[i] = base + (w & mask);
 	}
 }
+
+/*
+ * lsm_bitunpack_one
+ *		Value idx of a stream of bw bits (0 <= bw <= 64), plus base.
+ *
+ * The caller has checked that "in" holds a stream of more than idx values.
+ */
+uint64_t
+lsm_bitunpack_one(const uint8_t *in, uint64_t idx, int bw, uint64_t base)
+{
+	uint64_t	bit;
+	const uint8_t *p;
+	unsigned	sh;
+	uint64_t	w;
+
+	if (bw == 0)
+		return base;
+	bit = idx * (uint64_t) bw;
+	p = in + (bit >> 3);
+	sh = bit & 7;
+	w = lsm_load64(p) >> sh;
+	if (sh + bw > 64)
+		w |= lsm_load64(p + 8) << (64 - sh);
+	return base + (w & LSM_MASK(bw));
+}

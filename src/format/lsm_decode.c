@@ -539,6 +539,312 @@ decode_varlen(LsmDecoded *d, uint8_t enc, const uint8_t *body,
 	return LSM_ERR_CORRUPT;
 }
 
+
+/* ---- one row (lsm_decode_chunk_row) ---- */
+
+/* Value `rank` of the m values of an INT chunk body (checks as decode_int). */
+static int
+one_int(LsmDecoded *d, int width, uint8_t enc, const uint8_t *body,
+		uint64_t blen, uint32_t m, uint32_t rank, uint64_t *v)
+{
+	int			bw;
+	uint32_t	k;
+
+	switch (enc)
+	{
+		case LSM_ENC_CONST:
+			if (blen != 8)
+				return LSM_ERR_CORRUPT;
+			*v = lsm_load64(body);
+			return LSM_OK;
+		case LSM_ENC_FOR:
+			if (blen < 9)
+				return LSM_ERR_CORRUPT;
+			bw = body[8];
+			if (!stream_fits(9, blen, m, bw) ||
+				9 + lsm_bitpack_size(m, bw) != blen)
+				return LSM_ERR_CORRUPT;
+			*v = lsm_bitunpack_one(body + 9, rank, bw, lsm_load64(body));
+			return LSM_OK;
+		case LSM_ENC_DELTA:
+			{
+				uint64_t	acc;
+				uint64_t   *tmp;
+
+				if (blen < 17 || m == 0)
+					return LSM_ERR_CORRUPT;
+				bw = body[16];
+				if (!stream_fits(17, blen, m - 1, bw) ||
+					17 + lsm_bitpack_size(m - 1, bw) != blen)
+					return LSM_ERR_CORRUPT;
+				acc = lsm_load64(body);
+				if (rank == 0)
+					*v = acc;
+				else if (bw == 0)
+					*v = acc + lsm_load64(body + 8) * rank;
+				else
+				{
+					/* the first `rank` deltas, summed */
+					tmp = get_tmp(d, rank);
+					if (tmp == NULL)
+						return LSM_ERR_NOMEM;
+					lsm_bitunpack(body + 17, rank, bw, lsm_load64(body + 8), tmp);
+					for (k = 0; k < rank; k++)
+						acc += tmp[k];
+					*v = acc;
+				}
+				return LSM_OK;
+			}
+		case LSM_ENC_RLE:
+			{
+				uint32_t	nruns;
+				int			lbw;
+				uint64_t	vpos;
+				uint64_t   *tmp;
+				uint32_t	r;
+				uint64_t	pos = 0;
+				bool		found = false;
+
+				if (blen < 14)
+					return LSM_ERR_CORRUPT;
+				nruns = lsm_load32(body);
+				bw = body[12];
+				lbw = body[13];
+				if (nruns == 0 || nruns > m || !stream_fits(14, blen, nruns, bw))
+					return LSM_ERR_CORRUPT;
+				vpos = 14 + lsm_bitpack_size(nruns, bw);
+				if (!stream_fits(vpos, blen, nruns, lbw) ||
+					vpos + lsm_bitpack_size(nruns, lbw) != blen)
+					return LSM_ERR_CORRUPT;
+				tmp = get_tmp(d, nruns);
+				if (tmp == NULL)
+					return LSM_ERR_NOMEM;
+				lsm_bitunpack(body + vpos, nruns, lbw, 1, tmp);
+				for (r = 0; r < nruns; r++)
+				{
+					if (tmp[r] == 0 || tmp[r] > m - pos)
+						return LSM_ERR_CORRUPT;
+					if (!found && rank < pos + tmp[r])
+					{
+						*v = lsm_bitunpack_one(body + 14, r, bw,
+											   lsm_load64(body + 4));
+						found = true;
+					}
+					pos += tmp[r];
+				}
+				if (pos != m || !found)
+					return LSM_ERR_CORRUPT;
+				return LSM_OK;
+			}
+		case LSM_ENC_PLAIN:
+			if (blen != (uint64_t) m * width)
+				return LSM_ERR_CORRUPT;
+			switch (width)
+			{
+				case 1:
+					*v = (uint64_t) (int64_t) (int8_t) body[rank];
+					break;
+				case 2:
+					*v = (uint64_t) (int64_t) (int16_t) lsm_load16(body + 2 * (size_t) rank);
+					break;
+				case 4:
+					*v = (uint64_t) (int64_t) (int32_t) lsm_load32(body + 4 * (size_t) rank);
+					break;
+				default:
+					*v = lsm_load64(body + 8 * (size_t) rank);
+					break;
+			}
+			return LSM_OK;
+	}
+	return LSM_ERR_CORRUPT;
+}
+
+/* Value `rank` of a FIXED chunk body: *p points at its w bytes. */
+static int
+one_fixed(size_t w, uint8_t enc, const uint8_t *body, uint64_t blen,
+		  uint32_t m, uint32_t rank, const uint8_t **p)
+{
+	switch (enc)
+	{
+		case LSM_ENC_CONST:
+			if (blen != w)
+				return LSM_ERR_CORRUPT;
+			*p = body;
+			return LSM_OK;
+		case LSM_ENC_PLAIN:
+			if (blen != (uint64_t) m * w)
+				return LSM_ERR_CORRUPT;
+			*p = body + (size_t) rank * w;
+			return LSM_OK;
+		case LSM_ENC_DICT:
+			{
+				uint32_t	ndict;
+				int			bw;
+				uint64_t	cpos;
+				uint64_t	code;
+
+				if (blen < 5)
+					return LSM_ERR_CORRUPT;
+				ndict = lsm_load32(body);
+				bw = body[4];
+				if (ndict == 0 || ndict > LSM_DICT_MAX || ndict > m ||
+					(uint64_t) ndict * w > blen - 5)
+					return LSM_ERR_CORRUPT;
+				cpos = 5 + (uint64_t) ndict * w;
+				if (!stream_fits(cpos, blen, m, bw) ||
+					cpos + lsm_bitpack_size(m, bw) != blen)
+					return LSM_ERR_CORRUPT;
+				code = lsm_bitunpack_one(body + cpos, rank, bw, 0);
+				if (code >= ndict)
+					return LSM_ERR_CORRUPT;
+				*p = body + 5 + (size_t) code * w;
+				return LSM_OK;
+			}
+	}
+	return LSM_ERR_CORRUPT;
+}
+
+/* Value `rank` of a VARLEN chunk body (owned by d): *data, *len. */
+static int
+one_varlen(LsmDecoded *d, uint8_t enc, const uint8_t *body, uint64_t blen,
+		   uint32_t m, uint32_t rank, const uint8_t **data, uint32_t *len)
+{
+	uint32_t	k;
+
+	switch (enc)
+	{
+		case LSM_ENC_CONST:
+			if (blen < 4)
+				return LSM_ERR_CORRUPT;
+			*len = lsm_load32(body);
+			if ((uint64_t) *len != blen - 4)
+				return LSM_ERR_CORRUPT;
+			*data = body + 4;
+			return LSM_OK;
+		case LSM_ENC_PLAIN:
+			{
+				int			bw;
+				uint64_t	pos;
+				uint64_t   *lens;
+
+				if (blen < 5)
+					return LSM_ERR_CORRUPT;
+				bw = body[4];
+				if (bw > 32 || !stream_fits(5, blen, m, bw))
+					return LSM_ERR_CORRUPT;
+				lens = get_tmp(d, (size_t) rank + 1);
+				if (lens == NULL)
+					return LSM_ERR_NOMEM;
+				lsm_bitunpack(body + 5, (size_t) rank + 1, bw, lsm_load32(body), lens);
+				pos = 5 + lsm_bitpack_size(m, bw);
+				for (k = 0; k <= rank; k++)
+				{
+					if (lens[k] > UINT32_MAX || lens[k] > blen - pos)
+						return LSM_ERR_CORRUPT;
+					if (k < rank)
+						pos += lens[k];
+				}
+				*len = (uint32_t) lens[rank];
+				*data = *len ? body + pos : empty_value;
+				return LSM_OK;
+			}
+		case LSM_ENC_DICT:
+			{
+				uint32_t	ndict;
+				int			lbw;
+				int			cbw;
+				uint64_t	pos;
+				uint64_t	start;
+				uint64_t	off = 0;
+				uint64_t	code;
+				uint64_t   *dlen;
+
+				if (blen < 9)
+					return LSM_ERR_CORRUPT;
+				ndict = lsm_load32(body);
+				lbw = body[8];
+				if (ndict == 0 || ndict > LSM_DICT_MAX || ndict > m ||
+					lbw > 32 || !stream_fits(9, blen, ndict, lbw))
+					return LSM_ERR_CORRUPT;
+				dlen = get_tmp(d, ndict);
+				if (dlen == NULL)
+					return LSM_ERR_NOMEM;
+				lsm_bitunpack(body + 9, ndict, lbw, lsm_load32(body + 4), dlen);
+				start = pos = 9 + lsm_bitpack_size(ndict, lbw);
+				for (k = 0; k < ndict; k++)
+				{
+					if (dlen[k] > UINT32_MAX || dlen[k] > blen - pos)
+						return LSM_ERR_CORRUPT;
+					pos += dlen[k];
+				}
+				if (blen - pos < 1)
+					return LSM_ERR_CORRUPT;
+				cbw = body[pos];
+				pos++;
+				if (!stream_fits(pos, blen, m, cbw) ||
+					pos + lsm_bitpack_size(m, cbw) != blen)
+					return LSM_ERR_CORRUPT;
+				code = lsm_bitunpack_one(body + pos, rank, cbw, 0);
+				if (code >= ndict)
+					return LSM_ERR_CORRUPT;
+				for (k = 0; k < code; k++)
+					off += dlen[k];
+				*len = (uint32_t) dlen[code];
+				*data = *len ? body + start + off : empty_value;
+				return LSM_OK;
+			}
+	}
+	return LSM_ERR_CORRUPT;
+}
+
+/*
+ * The row `row` of a chunk whose body (after the null bitmap) is at
+ * raw + bitmap_len, into out as a one-row result.  `rank` is the row's
+ * index among the non-null values.
+ */
+static int
+decode_one(const LsmChunkInfo *ci, const LsmColumnDesc *col, const uint8_t *raw,
+		   uint64_t raw_len, uint64_t bitmap_len, uint32_t m, uint32_t rank,
+		   LsmDecoded *out)
+{
+	const uint8_t *body = raw + bitmap_len;
+	uint64_t	blen = raw_len - bitmap_len;
+	int			rc;
+
+	out->nulls = get_slot(out, SLOT_NULLS, 1);
+	if (out->nulls == NULL)
+		return LSM_ERR_NOMEM;
+	out->nulls[0] = 0;
+	switch (col->kind)
+	{
+		case LSM_KIND_INT:
+			out->ints = get_slot(out, SLOT_VALUES, sizeof(int64_t));
+			if (out->ints == NULL)
+				return LSM_ERR_NOMEM;
+			return one_int(out, col->width, ci->encoding, body, blen, m, rank,
+						   (uint64_t *) out->ints);
+		case LSM_KIND_FIXED:
+			{
+				const uint8_t *p;
+
+				out->fixed = get_slot(out, SLOT_VALUES, col->width);
+				if (out->fixed == NULL)
+					return LSM_ERR_NOMEM;
+				rc = one_fixed(col->width, ci->encoding, body, blen, m, rank, &p);
+				if (rc == LSM_OK)
+					memcpy(out->fixed, p, col->width);
+				return rc;
+			}
+		default:
+			out->var_data = get_slot(out, SLOT_VARDATA, sizeof(uint8_t *));
+			out->var_len = get_slot(out, SLOT_VARLEN, sizeof(uint32_t));
+			if (out->var_data == NULL || out->var_len == NULL)
+				return LSM_ERR_NOMEM;
+			return one_varlen(out, ci->encoding, body, blen, m, rank,
+							  &out->var_data[0], &out->var_len[0]);
+	}
+}
+
 /*
  * Set up the output for a chunk whose every value is NULL.
  */
@@ -699,9 +1005,10 @@ spread_nulls(LsmDecoded *out, const LsmColumnDesc *col, uint32_t n, uint32_t m)
  * Returns LSM_OK, LSM_ERR_CHECKSUM, LSM_ERR_CORRUPT, LSM_ERR_ZSTD,
  * LSM_ERR_NOMEM or LSM_ERR_ARG.
  */
-int
-lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
-				 uint32_t nrows, const uint8_t *stored, LsmDecoded *out)
+static int
+decode_chunk_common(const LsmChunkInfo *ci, const LsmColumnDesc *col,
+					uint32_t nrows, const uint8_t *stored, int64_t row,
+					LsmDecoded *out)
 {
 	const uint8_t *raw;
 	uint64_t	raw_len;
@@ -732,14 +1039,20 @@ lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
 	nc = ci->null_count;
 	if (nc > n)
 		return LSM_ERR_CORRUPT;
+	if (row >= 0)
+	{
+		if (row >= n)
+			return LSM_ERR_ARG;
+		out->n = 1;
+	}
 	if (ci->encoding == LSM_ENC_NONE)
 	{
 		if (ci->stored_len != 0 || ci->raw_len != 0)
 			return LSM_ERR_CORRUPT;
-		return fill_all_null(out, col, n);
+		return fill_all_null(out, col, out->n);
 	}
 	if (col->flags & LSM_COLF_DROPPED)
-		return fill_all_null(out, col, n);
+		return fill_all_null(out, col, out->n);
 	if (ci->int_tag != 0)
 	{
 		/* a VARLEN chunk stored as i64 values: decode it as INT width 8 */
@@ -800,6 +1113,41 @@ lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
 	}
 	else
 		return LSM_ERR_CORRUPT;
+
+	/* one row: its bit in the null bitmap, then its value */
+	if (row >= 0)
+	{
+		uint32_t	rank = (uint32_t) row;
+
+		if (nc > 0)
+		{
+			uint32_t	i;
+			uint32_t	count = 0;
+
+			bitmap_len = ((uint64_t) n + 7) / 8;
+			if (raw_len < bitmap_len)
+				return LSM_ERR_CORRUPT;
+			for (i = 0; i < n / 8; i++)
+			{
+				if (i == (uint32_t) row / 8)
+					rank -= count;
+				count += bits_in_byte[raw[i]];
+			}
+			if (n % 8 != 0)
+			{
+				if (i == (uint32_t) row / 8)
+					rank -= count;
+				count += bits_in_byte[raw[i] & ((1u << (n % 8)) - 1)];
+			}
+			if (count != nc)
+				return LSM_ERR_CORRUPT;
+			/* the set bits before the row in its own byte */
+			rank -= bits_in_byte[raw[row / 8] & ((1u << (row % 8)) - 1)];
+			if ((raw[row / 8] >> (row % 8)) & 1)
+				return fill_all_null(out, col, 1);
+		}
+		return decode_one(ci, col, raw, raw_len, bitmap_len, m, rank, out);
+	}
 
 	/* the null bitmap */
 	if (nc > 0)
@@ -875,4 +1223,25 @@ lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
 	if (nc > 0)
 		spread_nulls(out, col, n, m);
 	return LSM_OK;
+}
+
+int
+lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
+				 uint32_t nrows, const uint8_t *stored, LsmDecoded *out)
+{
+	return decode_chunk_common(ci, col, nrows, stored, -1, out);
+}
+
+/*
+ * lsm_decode_chunk_row
+ *		Verify and decompress a chunk of nrows values like lsm_decode_chunk,
+ *		but decode only row `row`: out->n is 1 and out's arrays hold that
+ *		row's value.  A point read needs one value per column, not a block.
+ */
+int
+lsm_decode_chunk_row(const LsmChunkInfo *ci, const LsmColumnDesc *col,
+					 uint32_t nrows, const uint8_t *stored, uint32_t row,
+					 LsmDecoded *out)
+{
+	return decode_chunk_common(ci, col, nrows, stored, (int64_t) row, out);
 }

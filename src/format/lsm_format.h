@@ -323,6 +323,10 @@ extern void lsm_decoded_free(LsmDecoded *d);
 extern int	lsm_decode_chunk(const LsmChunkInfo *ci, const LsmColumnDesc *col,
 							 uint32_t nrows, const uint8_t *stored,
 							 LsmDecoded *out);
+extern int	lsm_decode_chunk_row(const LsmChunkInfo *ci,
+								 const LsmColumnDesc *col, uint32_t nrows,
+								 const uint8_t *stored, uint32_t row,
+								 LsmDecoded *out);
 extern const LsmColumnDesc *lsm_rowid_column(void);
 extern const LsmColumnDesc *lsm_cid_column(void);
 

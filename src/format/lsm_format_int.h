@@ -118,6 +118,8 @@ lsm_bitpack_size(uint64_t m, int bw)
 extern void lsm_bitpack(const uint64_t *vals, size_t m, int bw, uint8_t *out);
 extern void lsm_bitunpack(const uint8_t *in, size_t m, int bw, uint64_t base,
 						  uint64_t *out);
+extern uint64_t lsm_bitunpack_one(const uint8_t *in, uint64_t idx, int bw,
+								  uint64_t base);
 
 /* ---- growable byte buffer ---- */
 

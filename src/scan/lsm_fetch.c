@@ -588,8 +588,21 @@ lsm_fetch_deform(TupleTableSlot *slot)
 	f->have_storage = true;
 	lsm_read_state_use_desc(&f->rs, slot->tts_tupleDescriptor);
 	h = lsm_probe_handle(f, &d->seg);	/* cached by segment id */
-	lsm_block_decode(&f->rs, h, d->blockno, f->blk);
-	idx = lsm_block_find_rowid(f->blk, d->rowid, true);
+
+	/*
+	 * Only the row's values, unless this is the second row in a row read
+	 * from the same block: then the whole block, which the next ones will
+	 * find decoded.
+	 */
+	if (f->blk->valid && f->blk->single &&
+		f->blk->segment_id == d->seg.segment_id &&
+		f->blk->blockno == d->blockno && f->blk->rowids[0] != d->rowid)
+	{
+		lsm_block_decode(&f->rs, h, d->blockno, f->blk);
+		idx = lsm_block_find_rowid(f->blk, d->rowid, true);
+	}
+	else
+		idx = lsm_block_decode_row(&f->rs, h, d->blockno, d->rowid, f->blk);
 	if (idx < 0)
 		elog(ERROR, "row " INT64_FORMAT " of lsm relation \"%s\" is missing from segment " INT64_FORMAT " block %u",
 			 d->rowid, RelationGetRelationName(d->rel), d->seg.segment_id,

@@ -49,6 +49,7 @@ typedef struct LsmDecodedBlock
 	int64		segment_id;
 	uint32		blockno;
 	uint32		nrows;
+	bool		single;			/* holds one row of the block (a point read) */
 	int64	   *rowids;			/* points into rowdec */
 	int64	   *cids;			/* NULL unless the segment is our own */
 	Datum	  **values;			/* [attr][row] */
@@ -153,6 +154,9 @@ extern int64 *lsm_merge_rowids(const int64 *a, int na, const int64 *b, int nb,
 extern void lsm_block_init(LsmDecodedBlock *blk, MemoryContext parent);
 extern void lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h,
 							 uint32 blockno, LsmDecodedBlock *blk);
+extern int	lsm_block_decode_row(LsmReadState *rs, LsmSegmentHandle *h,
+								 uint32 blockno, int64 rowid,
+								 LsmDecodedBlock *blk);
 extern int	lsm_block_find_rowid(const LsmDecodedBlock *blk, int64 rowid,
 								 bool exact);
 extern int	lsm_segment_find_block(const LsmSegmentHandle *h, int64 rowid);

@@ -704,12 +704,15 @@ lsm_block_read_chunks(LsmReadState *rs, LsmSegmentHandle *h,
 
 /*
  * Decode one block into blk, unless it already holds it: every live column,
- * or those of rs->need_attrs.
+ * or those of rs->need_attrs; with only_rowid >= 0 just that row (see
+ * lsm_block_decode_row).
  */
-void
-lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
-				 LsmDecodedBlock *blk)
+static int
+lsm_block_decode_rows(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
+					  int64 only_rowid, LsmDecodedBlock *blk)
 {
+	uint32		nout;
+	int			only = -1;
 	const LsmBlockInfo *bi;
 	int			natts = rs->tupdesc->natts;
 	int			st;
@@ -720,7 +723,12 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 		lsm_segment_build_map(rs, h);
 	if (blk->valid && blk->segment_id == h->entry.segment_id &&
 		blk->blockno == blockno && blk->desc_gen == rs->desc_gen)
-		return;
+	{
+		if (!blk->single)
+			return only_rowid < 0 ? 0 : lsm_block_find_rowid(blk, only_rowid, true);
+		if (only_rowid >= 0 && blk->rowids[0] == only_rowid)
+			return 0;
+	}
 	blk->valid = false;
 	bi = lsm_segr_block(h->reader, blockno);
 	if (bi == NULL)
@@ -745,12 +753,39 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 	if (st != LSM_OK)
 		lsm_format_error(st, rs->rel, h->entry.segment_id, blockno, "rowid chunk");
 	blk->rowids = blk->rowdec.ints;
+	nout = bi->nrows;
+	if (only_rowid >= 0)
+	{
+		/* one row: find it, then decode only its value of each column */
+		int			lo = 0,
+					hi = (int) bi->nrows;
+
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (blk->rowids[mid] < only_rowid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= (int) bi->nrows || blk->rowids[lo] != only_rowid)
+			return -1;
+		only = lo;
+		blk->rowids += only;
+		nout = 1;
+	}
 	blk->cids = NULL;
 	if (h->entry.own_xact && bi->cids.stored_len > 0)
 	{
-		st = lsm_decode_chunk(&bi->cids, lsm_cid_column(), bi->nrows,
-							  lsm_chunk_bytes(rs, h, bi, &bi->cids, blockno, blk->raw),
-							  &blk->ciddec);
+		if (only >= 0)
+			st = lsm_decode_chunk_row(&bi->cids, lsm_cid_column(), bi->nrows,
+									  lsm_chunk_bytes(rs, h, bi, &bi->cids, blockno, blk->raw),
+									  (uint32) only, &blk->ciddec);
+		else
+			st = lsm_decode_chunk(&bi->cids, lsm_cid_column(), bi->nrows,
+								  lsm_chunk_bytes(rs, h, bi, &bi->cids, blockno, blk->raw),
+								  &blk->ciddec);
 		if (st != LSM_OK)
 			lsm_format_error(st, rs->rel, h->entry.segment_id, blockno,
 							 "command id chunk");
@@ -786,7 +821,7 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 
 			blk->no_nulls[i] = !isnull;
 
-			for (r = 0; r < bi->nrows; r++)
+			for (r = 0; r < nout; r++)
 			{
 				vals[r] = v;
 				nulls[r] = isnull;
@@ -795,21 +830,26 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 		}
 		d = &blk->coldec[c];
 		cd = &h->cols[c];
-		st = lsm_decode_chunk(&bi->cols[c], cd, bi->nrows,
-							  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], blockno, blk->raw),
-							  d);
+		if (only >= 0)
+			st = lsm_decode_chunk_row(&bi->cols[c], cd, bi->nrows,
+									  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], blockno, blk->raw),
+									  (uint32) only, d);
+		else
+			st = lsm_decode_chunk(&bi->cols[c], cd, bi->nrows,
+								  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], blockno, blk->raw),
+								  d);
 		if (st != LSM_OK)
 			lsm_format_error(st, rs->rel, h->entry.segment_id, blockno,
 							 NameStr(att->attname));
 		if (d->has_nulls)
-			memcpy(nulls, d->nulls, bi->nrows);
+			memcpy(nulls, d->nulls, nout);
 		else
-			memset(nulls, 0, bi->nrows);
+			memset(nulls, 0, nout);
 		blk->no_nulls[i] = !d->has_nulls;
 
 		if (cd->kind == LSM_KIND_INT)
 		{
-			for (r = 0; r < bi->nrows; r++)
+			for (r = 0; r < nout; r++)
 				vals[r] = (Datum) d->ints[r];
 		}
 		else if (cd->kind == LSM_KIND_FIXED)
@@ -820,18 +860,18 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 
 			if (aligned)
 			{
-				for (r = 0; r < bi->nrows; r++)
+				for (r = 0; r < nout; r++)
 					vals[r] = PointerGetDatum(d->fixed + (Size) r * cd->width);
 			}
 			else
 			{
 				Size		stride = TYPEALIGN(align, cd->width);
 				char	   *copy = MemoryContextAllocExtended(blk->arena,
-															  stride * bi->nrows + MAXIMUM_ALIGNOF,
+															  stride * nout + MAXIMUM_ALIGNOF,
 															  MCXT_ALLOC_HUGE);
 
 				copy = (char *) MAXALIGN(copy);
-				for (r = 0; r < bi->nrows; r++)
+				for (r = 0; r < nout; r++)
 				{
 					memcpy(copy + stride * r, d->fixed + (Size) r * cd->width, cd->width);
 					vals[r] = PointerGetDatum(copy + stride * r);
@@ -851,13 +891,13 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 			blk->scale[i] = (int16) LSM_NUMERIC_TAG_SCALE(d->int_tag);
 			if (rs->scaled_attrs == NULL ||
 				!bms_is_member(i + 1, rs->scaled_attrs))
-				lsm_numeric_build(d->ints, nulls, (int) bi->nrows,
+				lsm_numeric_build(d->ints, nulls, (int) nout,
 								  blk->scale[i], vals, &blk->numbuf[i],
 								  &blk->numbuf_cap[i], blk->cxt);
 		}
 		else
 		{
-			for (r = 0; r < bi->nrows; r++)
+			for (r = 0; r < nout; r++)
 			{
 				const uint8 *p = d->var_data[r];
 
@@ -888,9 +928,34 @@ lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 	}
 	blk->segment_id = h->entry.segment_id;
 	blk->blockno = blockno;
-	blk->nrows = bi->nrows;
+	blk->nrows = nout;
+	blk->single = (only >= 0);
 	blk->desc_gen = rs->desc_gen;
 	blk->valid = true;
+	return only >= 0 ? 0 : -1;
+}
+
+/*
+ * Decode block `blockno` of the segment into blk (a no-op if blk holds it
+ * already).
+ */
+void
+lsm_block_decode(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
+				 LsmDecodedBlock *blk)
+{
+	(void) lsm_block_decode_rows(rs, h, blockno, -1, blk);
+}
+
+/*
+ * Decode only the row `rowid` of block `blockno` (a point read): blk then
+ * holds that one row (index 0), or the whole block if it held it already.
+ * Returns the row's index in blk, or -1 if the block has no such row.
+ */
+int
+lsm_block_decode_row(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
+					 int64 rowid, LsmDecodedBlock *blk)
+{
+	return lsm_block_decode_rows(rs, h, blockno, rowid, blk);
 }
 
 /*

@@ -183,6 +183,57 @@ typedef struct RtResult
  * Write one block of one column, read it back and compare.  rowids are
  * 1000 + 3*i.
  */
+/*
+ * Row i of a chunk decoded alone (lsm_decode_chunk_row) equals row i of the
+ * whole chunk decoded (full).
+ */
+static bool
+row_matches(const LsmChunkInfo *ci, const LsmColumnDesc *col, uint32_t nrows,
+			const uint8_t *stored, const LsmDecoded *full, uint32_t i,
+			LsmDecoded *one)
+{
+	bool		fnull = full->has_nulls && full->nulls[i];
+	bool		onull;
+
+	if (lsm_decode_chunk_row(ci, col, nrows, stored, i, one) != LSM_OK ||
+		one->n != 1 || one->int_tag != full->int_tag)
+		return false;
+	onull = one->has_nulls && one->nulls[0];
+	if (onull != fnull)
+		return false;
+	if (fnull)
+		return true;
+	if (full->ints != NULL)
+		return one->ints != NULL && one->ints[0] == full->ints[i];
+	if (full->fixed != NULL)
+		return one->fixed != NULL &&
+			memcmp(one->fixed, full->fixed + (size_t) i * col->width, col->width) == 0;
+	return one->var_data != NULL && one->var_len[0] == full->var_len[i] &&
+		memcmp(one->var_data[0], full->var_data[i], full->var_len[i]) == 0;
+}
+
+/* Every row (up to 3000 rows; a sample beyond) decoded alone matches. */
+static bool
+rows_match(const LsmChunkInfo *ci, const LsmColumnDesc *col, uint32_t nrows,
+		   const uint8_t *stored, const LsmDecoded *full)
+{
+	LsmDecoded	one;
+	uint32_t	step = nrows <= 3000 ? 1 : nrows / 1000;
+	uint32_t	i;
+	bool		ok = true;
+
+	lsm_decoded_init(&one, &talloc);
+	for (i = 0; i < nrows && ok; i += step)
+		ok = row_matches(ci, col, nrows, stored, full, i, &one);
+	if (ok && nrows > 0)
+		ok = row_matches(ci, col, nrows, stored, full, nrows - 1, &one);
+	/* a row past the end is refused */
+	if (ok)
+		ok = lsm_decode_chunk_row(ci, col, nrows, stored, nrows, &one) == LSM_ERR_ARG;
+	lsm_decoded_free(&one);
+	return ok;
+}
+
 static RtResult
 roundtrip(LsmColumnDesc col, uint32_t n, const LsmColumnData *cd,
 		  int zstd_level)
@@ -224,9 +275,14 @@ roundtrip(LsmColumnDesc col, uint32_t n, const LsmColumnData *cd,
 	for (i = 0; i < n; i++)
 		if (d.ints[i] != rowids[i] || (d.has_nulls && d.nulls[i]))
 			goto done;
+	if (!rows_match(&b->rowids, NULL, b->nrows, seg + b->rowids.offset, &d))
+		goto done;
 	res.rc = lsm_decode_chunk(&b->cols[0], &lsm_segr_columns(r)[0], b->nrows,
 							  seg + b->cols[0].offset, &d);
 	if (res.rc != LSM_OK)
+		goto done;
+	if (!rows_match(&b->cols[0], &lsm_segr_columns(r)[0], b->nrows,
+					seg + b->cols[0].offset, &d))
 		goto done;
 	res.encoding = b->cols[0].encoding;
 	res.compression = b->cols[0].compression;
