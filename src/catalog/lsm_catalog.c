@@ -1662,6 +1662,52 @@ lsm_catalog_used_extents(uint64 storage_id, int *n)
 }
 
 /*
+ * Prune the pages of lsm.segment: take out the tuples of retired segments
+ * that no snapshot can see any more, so that their extents are free
+ * (lsm_space_find) without waiting for the next VACUUM of the catalog.
+ * Under a stream of small commits the extents retired between two VACUUMs
+ * made the file grow by that much.  Pruning is heap's own (with its WAL
+ * record, which makes a hot standby cancel queries that could still see
+ * the tuples).  Pages someone else has pinned are left alone.  Returns the
+ * tuples removed.
+ */
+int
+lsm_catalog_prune_segments(void)
+{
+	Relation	rel;
+	GlobalVisState *vistest;
+	BlockNumber nblocks;
+	BlockNumber blkno;
+	int			removed = 0;
+
+	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
+	vistest = GlobalVisTestFor(rel);
+	nblocks = RelationGetNumberOfBlocks(rel);
+	for (blkno = 0; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = ReadBuffer(rel, blkno);
+		Page		page = BufferGetPage(buf);
+		TransactionId prune_xid = ((PageHeader) page)->pd_prune_xid;
+
+		/* as heap_page_prune_opt: only pages with something to remove */
+		if (TransactionIdIsValid(prune_xid) &&
+			GlobalVisTestIsRemovableXid(vistest, prune_xid) &&
+			ConditionalLockBufferForCleanup(buf))
+		{
+			int			nnewlpdead;
+
+			removed += heap_page_prune(rel, buf, InvalidTransactionId, vistest,
+									   InvalidTransactionId, 0, &nnewlpdead,
+									   NULL);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(buf);
+	}
+	table_close(rel, AccessShareLock);
+	return removed;
+}
+
+/*
  * May some snapshot, now or later, see this lsm.segment tuple?  No if its
  * inserter aborted, or its deleter committed before every running
  * transaction's snapshot (horizon).  In doubt: yes.

@@ -153,6 +153,7 @@ typedef struct LsmExtent
 	uint32		nblocks;
 } LsmExtent;
 extern LsmExtent *lsm_catalog_used_extents(uint64 storage_id, int *n);
+extern int	lsm_catalog_prune_segments(void);
 extern int64 lsm_catalog_remove_deletes(uint64 storage_id, const int64 *rowids,
 										int n, TransactionId horizon);
 extern void lsm_catalog_compaction_state(uint64 storage_id,

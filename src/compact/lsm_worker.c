@@ -94,6 +94,13 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
  * milliseconds, and writers wait at lsm.compact_l0_stop
  */
 #define LSM_WORKER_L0_BREATH_MS	2L
+/*
+ * How often a busy worker prunes lsm.segment (lsm_catalog_prune_segments),
+ * so that retired segments' extents come free soon after no snapshot can
+ * read them.
+ */
+#define LSM_WORKER_PRUNE_MS		10
+
 /* how long a busy worker keeps going over the same tables before ranking again */
 #define LSM_WORKER_RELIST_MS	250
 
@@ -485,6 +492,8 @@ lsm_worker_candidates(void)
 static bool
 lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 {
+	static TimestampTz last_prune = 0;
+
 	Relation	rel;
 	LsmCompactResult res;
 	TimestampTz start;
@@ -510,6 +519,13 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("lsm compaction of %s",
 									RelationGetRelationName(rel)));
+	if (last_prune == 0 ||
+		TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(),
+								   LSM_WORKER_PRUNE_MS))
+	{
+		(void) lsm_catalog_prune_segments();
+		last_prune = GetCurrentTimestamp();
+	}
 	start = GetCurrentTimestamp();
 	lsm_compact_relation(rel, false, LSM_WORKER_WRITER_WAIT_MS,
 						 LSM_WORKER_MIGRATE_ROWS, level0_only, &res);

@@ -274,33 +274,62 @@ lsm_space_slot(uint64 storage_id)
 }
 
 /*
- * First fit for `npages` among the slot's extents below `nblocks`, taken
- * out of the list; InvalidBlockNumber if none.  Caller holds space_lock.
+ * The extent for `npages` among `gaps` (below `nblocks`): the smallest that
+ * fits, the lowest of equals (best fit).  Small segments -- a commit's
+ * level-0 segment, a delete map -- then fill the holes small segments left,
+ * and the large extent a rewritten segment left stays whole for the next
+ * rewrite; with first fit they were scattered over it, and each rewrite of
+ * a large segment extended the file.  -1 if none fits.
+ */
+static int
+lsm_space_best_fit(const LsmExtent *gaps, int ngaps, uint32 npages,
+				   BlockNumber nblocks)
+{
+	int			best = -1;
+	BlockNumber best_len = InvalidBlockNumber;
+	int			i;
+
+	for (i = 0; i < ngaps; i++)
+	{
+		BlockNumber len;
+
+		if (gaps[i].start >= nblocks)
+			continue;
+		len = Min(gaps[i].nblocks, nblocks - gaps[i].start);
+		if (len >= npages && (best < 0 || len < best_len))
+		{
+			best = i;
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+/*
+ * Take `npages` from the slot's extents (lsm_space_best_fit);
+ * InvalidBlockNumber if none fits.  Caller holds space_lock.
  */
 static BlockNumber
 lsm_space_take(LsmSpaceSlot *slot, uint32 npages, BlockNumber nblocks)
 {
 	int			i;
+	LsmExtent  *g;
+	BlockNumber found;
 
 	slot->used = ++space_shared->clock;
-	for (i = 0; i < slot->ngaps; i++)
+	i = lsm_space_best_fit(slot->gaps, slot->ngaps, npages, nblocks);
+	if (i < 0)
+		return InvalidBlockNumber;
+	g = &slot->gaps[i];
+	found = g->start;
+	g->start += npages;
+	g->nblocks -= npages;
+	if (g->nblocks == 0)
 	{
-		LsmExtent  *g = &slot->gaps[i];
-		BlockNumber found;
-
-		if (g->start >= nblocks || Min(g->nblocks, nblocks - g->start) < npages)
-			continue;
-		found = g->start;
-		g->start += npages;
-		g->nblocks -= npages;
-		if (g->nblocks == 0)
-		{
-			memmove(g, g + 1, sizeof(LsmExtent) * (slot->ngaps - i - 1));
-			slot->ngaps--;
-		}
-		return found;
+		memmove(g, g + 1, sizeof(LsmExtent) * (slot->ngaps - i - 1));
+		slot->ngaps--;
 	}
-	return InvalidBlockNumber;
+	return found;
 }
 
 /*
@@ -347,9 +376,9 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
 	gaps = lsm_space_scan_gaps(storage_id, nblocks, &ngaps);
 	if (space_shared == NULL || RELATION_IS_LOCAL(rel))
 	{
-		for (i = 0; i < ngaps && found == InvalidBlockNumber; i++)
-			if (gaps[i].nblocks >= npages)
-				found = gaps[i].start;
+		i = lsm_space_best_fit(gaps, ngaps, npages, nblocks);
+		if (i >= 0)
+			found = gaps[i].start;
 		pfree(gaps);
 		return found;
 	}
