@@ -190,7 +190,8 @@ lsm_space_scan_gaps(uint64 storage_id, BlockNumber nblocks, int *ngaps)
  * claimed it since the scan.  Extents freed after the scan (pruning of
  * retired segments' tuples) join at the next scan, which happens when no
  * listed extent fits and the last scan is more than LSM_SPACE_RESCAN_MS
- * old, or the scan found more extents than a slot holds.  Truncating the
+ * old, the request is of LSM_SPACE_RESCAN_PAGES or more, or the scan found
+ * more extents than a slot holds.  Truncating the
  * relation forgets the list (lsm_space_forget).  Without the list, each
  * segment written under a stream of single-row commits scanned every
  * segment tuple of the storage while holding the space lock.
@@ -198,6 +199,8 @@ lsm_space_scan_gaps(uint64 storage_id, BlockNumber nblocks, int *ngaps)
 #define LSM_SPACE_SLOTS		128
 #define LSM_SPACE_GAPS		64
 #define LSM_SPACE_RESCAN_MS	20
+/* ... or at once for an extent this large (a compaction's output) */
+#define LSM_SPACE_RESCAN_PAGES	8
 
 typedef struct LsmSpaceSlot
 {
@@ -361,7 +364,7 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
 		{
 			found = lsm_space_take(slot, npages, nblocks);
 			if (found != InvalidBlockNumber ||
-				(!slot->more &&
+				(!slot->more && npages < LSM_SPACE_RESCAN_PAGES &&
 				 !TimestampDifferenceExceeds(slot->scanned, GetCurrentTimestamp(),
 											 LSM_SPACE_RESCAN_MS)))
 			{
