@@ -205,6 +205,7 @@ lsm_space_scan_gaps(uint64 storage_id, BlockNumber nblocks, int *ngaps)
 typedef struct LsmSpaceSlot
 {
 	Oid			dbid;
+	Oid			relfilenode;	/* storage ids restart with the extension */
 	uint64		storage_id;		/* 0: unused */
 	BlockNumber nblocks;		/* the relation's size at the scan */
 	bool		more;			/* the scan found more than LSM_SPACE_GAPS */
@@ -262,7 +263,7 @@ lsm_space_shmem_init(void)
 
 /* The storage's slot, or NULL.  Caller holds space_lock. */
 static LsmSpaceSlot *
-lsm_space_slot(uint64 storage_id)
+lsm_space_slot(Relation rel, uint64 storage_id)
 {
 	int			i;
 
@@ -270,7 +271,8 @@ lsm_space_slot(uint64 storage_id)
 	{
 		LsmSpaceSlot *slot = &space_shared->slots[i];
 
-		if (slot->storage_id == storage_id && slot->dbid == MyDatabaseId)
+		if (slot->storage_id == storage_id && slot->dbid == MyDatabaseId &&
+			slot->relfilenode == rel->rd_node.relNode)
 			return slot;
 	}
 	return NULL;
@@ -359,7 +361,7 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
 	if (space_shared != NULL && !RELATION_IS_LOCAL(rel))
 	{
 		LWLockAcquire(space_lock, LW_EXCLUSIVE);
-		slot = lsm_space_slot(storage_id);
+		slot = lsm_space_slot(rel, storage_id);
 		if (slot != NULL && slot->nblocks <= nblocks)
 		{
 			found = lsm_space_take(slot, npages, nblocks);
@@ -386,7 +388,7 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
 		return found;
 	}
 	LWLockAcquire(space_lock, LW_EXCLUSIVE);
-	slot = lsm_space_slot(storage_id);
+	slot = lsm_space_slot(rel, storage_id);
 	if (slot == NULL)
 	{
 		/* a free slot, or the least recently used one */
@@ -396,6 +398,7 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
 				space_shared->slots[i].used < slot->used)
 				slot = &space_shared->slots[i];
 		slot->dbid = MyDatabaseId;
+		slot->relfilenode = rel->rd_node.relNode;
 		slot->storage_id = storage_id;
 	}
 	slot->nblocks = nblocks;
@@ -410,18 +413,19 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
 }
 
 /*
- * The relation of `storage_id` was truncated: its listed extents may lie
- * past the new end, where the next extension will put segments.
+ * `rel` was truncated: its listed extents may lie past the new end, where
+ * the next extension will put segments.  (lsm_space_find also rescans when
+ * the relation is shorter than at the last scan.)
  */
 void
-lsm_space_forget(uint64 storage_id)
+lsm_space_forget(Relation rel, uint64 storage_id)
 {
 	LsmSpaceSlot *slot;
 
 	if (space_shared == NULL)
 		return;
 	LWLockAcquire(space_lock, LW_EXCLUSIVE);
-	slot = lsm_space_slot(storage_id);
+	slot = lsm_space_slot(rel, storage_id);
 	if (slot != NULL)
 		slot->storage_id = 0;
 	LWLockRelease(space_lock);

@@ -82,7 +82,7 @@ extern void lsm_space_unlock(Relation rel, uint64 storage_id);
 extern BlockNumber lsm_space_find(Relation rel, uint64 storage_id,
 								  uint32 npages);
 extern BlockNumber lsm_space_used_end(Relation rel, uint64 storage_id);
-extern void lsm_space_forget(uint64 storage_id);
+extern void lsm_space_forget(Relation rel, uint64 storage_id);
 extern void lsm_space_shmem_init(void);
 extern BlockNumber lsm_pages_write(Relation rel, BlockNumber start,
 								   const char *data, Size len, uint32 *npages);

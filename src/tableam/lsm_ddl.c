@@ -451,7 +451,7 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 		if (end < old_nblocks)
 		{
 			RelationTruncate(rel, end);
-			lsm_space_forget(storage_id);
+			lsm_space_forget(rel, storage_id);
 			ereport(elevel,
 					(errmsg("\"%s\": truncated %u to %u pages",
 							RelationGetRelationName(rel), old_nblocks, end)));
