@@ -1404,7 +1404,25 @@ read_all(const uint8_t *seg, size_t len, LsmDecoded *d)
 				rc = LSM_ERR_CORRUPT;
 			}
 			else
+			{
 				rc = lsm_decode_chunk(ci, col, blk->nrows, seg + ci->offset, d);
+				/* and one row alone, the first, a middle and the last */
+				if (blk->nrows > 0)
+				{
+					uint32_t	rows[3] = {0, blk->nrows / 2, blk->nrows - 1};
+					int			k;
+
+					for (k = 0; k < 3; k++)
+					{
+						int			rc1 = lsm_decode_chunk_row(ci, col, blk->nrows,
+															   seg + ci->offset,
+															   rows[k], d);
+
+						if (rc == LSM_OK)
+							rc = rc1;
+					}
+				}
+			}
 			if (rc != LSM_OK && first == LSM_OK)
 				first = rc;
 		}
@@ -1665,6 +1683,8 @@ test_forged_chunks(void)
 			ci.raw_len = (uint32_t) (rnd() % 1000);
 		}
 		(void) lsm_decode_chunk(&ci, &col, nrows, buf, &d);
+		(void) lsm_decode_chunk_row(&ci, &col, nrows, buf,
+									(uint32_t) (rnd() % nrows), &d);
 	}
 	lsm_decoded_free(&d);
 }
