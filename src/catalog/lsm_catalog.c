@@ -1662,6 +1662,90 @@ lsm_catalog_used_extents(uint64 storage_id, int *n)
 }
 
 /*
+ * Add the inserter of `tup` to xids if `snapshot` does not see it (it was
+ * running when the snapshot was taken, or began later) and it is not ours.
+ */
+static void
+lsm_note_concurrent_xmin(HeapTuple tup, Snapshot snapshot,
+						 TransactionId **xids, int *n, int *cap)
+{
+	TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+
+	if (!TransactionIdIsNormal(xmin) ||
+		HeapTupleHeaderXminInvalid(tup->t_data) ||
+		TransactionIdIsCurrentTransactionId(xmin))
+		return;
+	if (TransactionIdPrecedes(xmin, snapshot->xmax) &&
+		!XidInMVCCSnapshot(xmin, snapshot))
+		return;					/* committed before the snapshot, or aborted */
+	if (*n == *cap)
+	{
+		*cap = *cap == 0 ? 16 : *cap * 2;
+		*xids = *xids ? repalloc(*xids, sizeof(TransactionId) * *cap) :
+			palloc(sizeof(TransactionId) * *cap);
+	}
+	(*xids)[(*n)++] = xmin;
+}
+
+/*
+ * The transactions that wrote rows of a storage that `snapshot` does not
+ * see: inserters of its level-0 segments and of its delete records, and
+ * writers whose rows are still in their buffers (lsm.inflight), running
+ * or committed after the snapshot was taken, this transaction excepted.
+ * Every (sub)transaction id once at most per catalog; NULL when none.
+ * The rows of a segment a compaction has merged since are still found:
+ * the snapshot keeps the retired catalog tuple from being pruned.
+ */
+TransactionId *
+lsm_catalog_concurrent_writers(uint64 storage_id, Snapshot snapshot, int *n)
+{
+	static const char *const cats[3][2] = {
+		{"segment", "segment_rowid_idx"},
+		{"deleted", "deleted_pkey"},
+		{"inflight", "inflight_rowid_idx"}
+	};
+	TransactionId *xids = NULL;
+	int			cap = 0;
+	int			c;
+
+	*n = 0;
+	for (c = 0; c < 3; c++)
+	{
+		Relation	rel;
+		SysScanDesc scan;
+		ScanKeyData key;
+		HeapTuple	tup;
+		TransactionId last = InvalidTransactionId;
+
+		rel = table_open(lsm_catalog_relid(cats[c][0]), AccessShareLock);
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum((int64) storage_id));
+		scan = systable_beginscan(rel, lsm_catalog_relid(cats[c][1]), true,
+								  SnapshotAny, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			if (c == 0)
+			{
+				bool		isnull;
+
+				/* level 1 and above are compactions' copies, not writes */
+				if (DatumGetInt32(heap_getattr(tup, Anum_seg_level,
+											   RelationGetDescr(rel),
+											   &isnull)) != 0)
+					continue;
+			}
+			if (HeapTupleHeaderGetRawXmin(tup->t_data) == last)
+				continue;
+			last = HeapTupleHeaderGetRawXmin(tup->t_data);
+			lsm_note_concurrent_xmin(tup, snapshot, &xids, n, &cap);
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+	}
+	return xids;
+}
+
+/*
  * Prune the pages of lsm.segment: take out the tuples of retired segments
  * that no snapshot can see any more, so that their extents are free
  * (lsm_space_find) without waiting for the next VACUUM of the catalog.

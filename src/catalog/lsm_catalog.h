@@ -154,6 +154,8 @@ typedef struct LsmExtent
 } LsmExtent;
 extern LsmExtent *lsm_catalog_used_extents(uint64 storage_id, int *n);
 extern int	lsm_catalog_prune_segments(void);
+extern TransactionId *lsm_catalog_concurrent_writers(uint64 storage_id,
+													 Snapshot snapshot, int *n);
 extern int64 lsm_catalog_remove_deletes(uint64 storage_id, const int64 *rowids,
 										int n, TransactionId horizon);
 extern void lsm_catalog_compaction_state(uint64 storage_id,

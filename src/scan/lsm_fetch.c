@@ -683,7 +683,7 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		snapshot->speculativeToken = 0;
 	}
 	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
-		PredicateLockRelation(f->rs.rel, snapshot);
+		lsm_predicate_read(f->rs.rel, snapshot);
 
 	if (!lsm_fetch_delete_check(f, rowid, snapshot))
 		return false;

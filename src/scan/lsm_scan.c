@@ -286,7 +286,7 @@ lsm_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	if (flags & SO_TYPE_SEQSCAN)
 		pgstat_count_heap_scan(rel);
 	if (scan->base.rs_snapshot->snapshot_type == SNAPSHOT_MVCC)
-		PredicateLockRelation(rel, scan->base.rs_snapshot);
+		lsm_predicate_read(rel, scan->base.rs_snapshot);
 	MemoryContextSwitchTo(old);
 	return (TableScanDesc) scan;
 }

@@ -47,8 +47,9 @@ static void
 lsm_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 int options, BulkInsertState bistate)
 {
-	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+	/* after the row's rowids are findable (see lsm_predicate_read) */
 	lsm_memtable_insert(rel, slot, cid, false);
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	pgstat_count_heap_insert(rel, 1);
 }
 
@@ -66,6 +67,7 @@ lsm_tuple_insert_speculative(Relation rel, TupleTableSlot *slot,
 	lsm_memtable_insert(rel, slot, cid, true);
 	lsm_specins_begin(lsm_relation_storage_id(rel),
 					  lsm_tid_to_rowid(&slot->tts_tid), specToken);
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	pgstat_count_heap_insert(rel, 1);
 }
 
@@ -86,9 +88,10 @@ lsm_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 {
 	int			i;
 
-	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	for (i = 0; i < ntuples; i++)
 		lsm_memtable_insert(rel, slots[i], cid, false);
+	if (ntuples > 0)
+		CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	pgstat_count_heap_insert(rel, ntuples);
 }
 

@@ -346,8 +346,12 @@ lsm_memtable_get(Relation rel)
 		mt->seen_desc = RelationGetDescr(rel);
 		mt->batch_size = LSM_FIRST_BATCH;
 		mt->cur_run = -1;
-		mt->publish = rel->rd_rel->relhasindex;
-		mt->flush_each_row = mt->publish && lsm_rel_has_exclusion(rel);
+		/*
+		 * Published for unique checks, and under SERIALIZABLE for readers
+		 * looking for concurrent writers (lsm_predicate_read)
+		 */
+		mt->publish = rel->rd_rel->relhasindex || IsolationIsSerializable();
+		mt->flush_each_row = rel->rd_rel->relhasindex && lsm_rel_has_exclusion(rel);
 		mt->temp = (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP);
 		mt->next = memtables;
 		memtables = mt;

@@ -87,6 +87,7 @@ extern void lsm_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid);
 extern void lsm_dml_subxact_end(bool commit);
 extern void lsm_dml_release_locks(void);
 extern void lsm_dml_xact_end(void);
+extern void lsm_predicate_read(Relation rel, Snapshot snapshot);
 
 /* lsm_specins.c */
 typedef enum LsmSpecState
