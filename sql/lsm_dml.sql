@@ -800,3 +800,12 @@ DROP FUNCTION fp_records();
 
 DROP TABLE d, d_h, d_arch, src_h, src_l, t, ix, ix_h, m, m_src, m_src2, oc;
 DROP FUNCTION same(text, text, text), scan_nodes(text);
+
+-- RETURNING system columns of new rows, as heap: xmin is ours, xmax 0
+CREATE TABLE dml_ret (a int PRIMARY KEY, b text) USING lsm;
+INSERT INTO dml_ret VALUES (1, 'x')
+  RETURNING tableoid::regclass, xmin = pg_current_xact_id()::xid AS xmin_ok, xmax = 0 AS xmax_ok;
+INSERT INTO dml_ret VALUES (1, 'y') ON CONFLICT (a) DO UPDATE SET b = excluded.b
+  RETURNING b, xmin = pg_current_xact_id()::xid AS xmin_ok;
+UPDATE dml_ret SET b = 'z' RETURNING b, xmin = pg_current_xact_id()::xid AS xmin_ok;
+DROP TABLE dml_ret;

@@ -490,6 +490,8 @@ lsm_memtable_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 
 	lsm_rowid_to_tid(rowid, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
+	/* RETURNING xmin, as heap: our transaction's */
+	lsm_slot_set_xmin(slot, true, InvalidTransactionId);
 
 	/* a speculative row must stay removable until it is confirmed */
 	if (!speculative)
