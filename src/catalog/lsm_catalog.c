@@ -184,6 +184,7 @@ typedef struct LsmProbeScan
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
 	SnapshotData dirty;
+	Snapshot	judge;			/* MVCC snapshot applied here, not by the scan */
 } LsmProbeScan;
 
 static LsmProbeScan probe_scans[LSM_NUM_PROBES] = {
@@ -265,6 +266,23 @@ lsm_probe_begin_snapshot(LsmProbeKind kind, ScanKey key, Snapshot snapshot)
 		}
 		InitDirtySnapshot(p->dirty);
 		p->scan->xs_snapshot = snapshot ? snapshot : &p->dirty;
+		p->judge = NULL;
+
+		/*
+		 * Under SERIALIZABLE an MVCC scan of a catalog would take SIREAD
+		 * locks on its pages, and every flush that inserts into the same
+		 * pages would then count as a rw-conflict with every such reader:
+		 * PostgreSQL's SSI exempts only its own catalogs.  So the probe
+		 * scans with SnapshotAny, which takes no predicate locks, and
+		 * applies the snapshot itself (lsm_probe_next_dir).  lsm_am
+		 * reports the conflicts of the user's table on its own.
+		 */
+		if (snapshot != NULL && IsMVCCSnapshot(snapshot) &&
+			IsolationIsSerializable())
+		{
+			p->judge = snapshot;
+			p->scan->xs_snapshot = SnapshotAny;
+		}
 		index_rescan(p->scan, ikey, p->nkeys, NULL, 0);
 		PROBE_LEAVE();
 	}
@@ -277,16 +295,32 @@ lsm_probe_next_dir(LsmProbeScan *p, ScanDirection dir)
 {
 	bool		shouldfree;
 	bool		found;
+	HeapTuple	tup;
 
+	for (;;)
 	{
-		PROBE_ENTER();
-		found = index_getnext_slot(p->scan, dir, p->slot);
-		PROBE_LEAVE();
+		{
+			PROBE_ENTER();
+			found = index_getnext_slot(p->scan, dir, p->slot);
+			PROBE_LEAVE();
+		}
+		if (!found)
+			return NULL;
+		/* a buffer heap slot: the tuple stays valid until the slot is cleared */
+		tup = ExecFetchSlotHeapTuple(p->slot, false, &shouldfree);
+		if (p->judge != NULL)
+		{
+			Buffer		buf = ((BufferHeapTupleTableSlot *) p->slot)->buffer;
+			bool		visible;
+
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			visible = HeapTupleSatisfiesVisibility(tup, p->judge, buf);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+			if (!visible)
+				continue;
+		}
+		return tup;
 	}
-	if (!found)
-		return NULL;
-	/* a buffer heap slot: the tuple stays valid until the slot is cleared */
-	return ExecFetchSlotHeapTuple(p->slot, false, &shouldfree);
 }
 
 static HeapTuple
@@ -304,6 +338,7 @@ lsm_probe_end(LsmProbeScan *p)
 	index_rescan(p->scan, p->scan->keyData, p->nkeys, NULL, 0);
 	PROBE_LEAVE();
 	p->scan->xs_snapshot = &p->dirty;	/* the caller's may go away */
+	p->judge = NULL;
 	probe_active = false;
 }
 

@@ -670,6 +670,8 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 	LsmSegmentHandle *h = NULL;
 	int			idx;
 	int			b;
+	bool		ssi;
+	bool		covered = false;
 
 	if (lender == f)
 		lender = NULL;			/* blk may be decoded again below */
@@ -682,11 +684,20 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 		snapshot->xmax = InvalidTransactionId;
 		snapshot->speculativeToken = 0;
 	}
-	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
-		lsm_predicate_read(f->rs.rel, snapshot);
+	ssi = snapshot->snapshot_type == SNAPSHOT_MVCC &&
+		CheckForSerializableConflictOutNeeded(f->rs.rel, snapshot);
 
 	if (!lsm_fetch_delete_check(f, rowid, snapshot))
 		return false;
+	if (ssi)
+	{
+		LsmDeleteProbe probe;
+
+		/* a delete the snapshot does not see: a rw-conflict out */
+		lsm_catalog_probe_delete(f->storage_id, rowid, &probe);
+		if (probe.state == LSM_DEL_IN_PROGRESS || probe.state == LSM_DEL_COMMITTED)
+			lsm_predicate_conflict_out_xid(f->rs.rel, probe.xid, snapshot);
+	}
 
 	f->last_cid = InvalidCommandId;
 	row = lsm_memtable_find(f->rs.rel, rowid, &rowdesc);
@@ -747,6 +758,13 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 			}
 		}
 	}
+	/*
+	 * A rowid in the range of a segment the snapshot sees belongs to no
+	 * concurrent writer: segments never span rowids another transaction
+	 * still holds, and one merged from a writer's later commit is not
+	 * visible to a snapshot that misses that commit
+	 */
+	covered = (seg != NULL);
 	/* a row in the segment's persisted delete map is gone for everyone */
 	if (seg != NULL && seg->delmap_bytes > 0 &&
 		lsm_segment_delmap_has(f->rs.rel, seg, rowid))
@@ -776,6 +794,15 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 				if (snapshot->snapshot_type == SNAPSHOT_DIRTY &&
 					TransactionIdIsValid(seg->inserting_xid))
 					snapshot->xmin = seg->inserting_xid;
+				if (ssi)
+				{
+					/* SIREAD on the row read, as heap (not the table) */
+					ItemPointerData tid;
+
+					lsm_rowid_to_tid(rowid, &tid);
+					PredicateLockTID(f->rs.rel, &tid, snapshot,
+									 InvalidTransactionId);
+				}
 				if (defer)
 				{
 					lsm_fetch_store_deferred(f, seg, (uint32) b, rowid, slot);
@@ -828,6 +855,14 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 			return true;
 		}
 	}
+
+	/*
+	 * A row no segment the snapshot sees covers: heap would report a
+	 * rw-conflict out to its inserter if that is concurrent; we look for
+	 * the table's concurrent writers (once per transaction)
+	 */
+	if (ssi && !covered)
+		lsm_predicate_conflicts_out(f->rs.rel, snapshot);
 	return false;
 }
 

@@ -292,7 +292,7 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 	if (rowid < 0)
 		elog(ERROR, "invalid TID for lsm table \"%s\"", RelationGetRelationName(rel));
 	lsm_rowid_to_tid(rowid, &tid);
-	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+	CheckForSerializableConflictIn(rel, &tid, ItemPointerGetBlockNumber(&tid));
 
 	for (;;)
 	{
@@ -390,7 +390,7 @@ lsm_delete_row(Relation rel, int64 rowid, int64 successor, CommandId cid,
 	 * (lsm_predicate_read); one that locks it later is found here.
 	 */
 	if (result == TM_Ok)
-		CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+		CheckForSerializableConflictIn(rel, &tid, ItemPointerGetBlockNumber(&tid));
 	lsm_unguard_row(rel, &tid);
 	lsm_leave_queue(rel, &tid, mode, &have_tuplock);
 	return result;
@@ -752,25 +752,37 @@ lsm_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 
 /*
  * lsm_predicate_read
- *		A read of `rel` under `snapshot` for SERIALIZABLE: the table-level
- *		SIREAD lock (an lsm read locks the whole table), and, once per
- *		transaction and table, the rw-conflicts out to the transactions
- *		whose writes to the table the snapshot does not see.
+ *		A read of `rel` under `snapshot` for SERIALIZABLE (scans): the
+ *		table-level SIREAD lock, and the table's rw-conflicts out
+ *		(lsm_predicate_conflicts_out).
+ */
+void
+lsm_predicate_read(Relation rel, Snapshot snapshot)
+{
+	PredicateLockRelation(rel, snapshot);
+	lsm_predicate_conflicts_out(rel, snapshot);
+}
+
+/*
+ * lsm_predicate_conflicts_out
+ *		Once per transaction and table: the rw-conflicts out to the
+ *		transactions whose writes to the table `snapshot` does not see.
  *
  * Heap finds those conflicts tuple by tuple as it reads: a row it sees
  * although a concurrent transaction deleted it, a row it does not see
- * because a concurrent transaction inserted it.  lsm reads at table
- * granularity, so every writer of the table the snapshot does not see
- * counts (lsm_catalog_concurrent_writers).  Writers that come after the
- * lock meet it in their own CheckForSerializableConflictIn; a writer makes
- * its write findable (delete record, rowids in lsm.inflight) before that
- * check, so none falls between the two.  Without this, write skew where
- * the read came after the other transaction's write went undetected.
+ * because a concurrent transaction inserted it.  A scan of an lsm table
+ * reads at table granularity, so every writer of the table the snapshot
+ * does not see counts (lsm_catalog_concurrent_writers).  Writers that come
+ * after the reader's lock meet it in their own
+ * CheckForSerializableConflictIn; a writer makes its write findable
+ * (delete record, rowids in lsm.inflight) before that check, so none falls
+ * between the two.  Point reads check the row they read instead
+ * (lsm_fetch.c), and come here only for a row they cannot see.
  */
 #define LSM_SSI_CHECKED		16
 
 void
-lsm_predicate_read(Relation rel, Snapshot snapshot)
+lsm_predicate_conflicts_out(Relation rel, Snapshot snapshot)
 {
 	static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
 	static Oid	checked[LSM_SSI_CHECKED];
@@ -781,7 +793,6 @@ lsm_predicate_read(Relation rel, Snapshot snapshot)
 	int			n;
 	int			i;
 
-	PredicateLockRelation(rel, snapshot);
 	if (!CheckForSerializableConflictOutNeeded(rel, snapshot))
 		return;
 	if (checked_lxid != MyProc->lxid)
@@ -797,15 +808,25 @@ lsm_predicate_read(Relation rel, Snapshot snapshot)
 		return;
 	xids = lsm_catalog_concurrent_writers(storage_id, snapshot, &n);
 	for (i = 0; i < n; i++)
-	{
-		TransactionId top = SubTransGetTopmostTransaction(xids[i]);
-
-		if (TransactionIdPrecedes(top, TransactionXmin))
-			continue;
-		CheckForSerializableConflictOut(rel, top, snapshot);
-	}
+		lsm_predicate_conflict_out_xid(rel, xids[i], snapshot);
 	if (xids)
 		pfree(xids);
 	if (nchecked < LSM_SSI_CHECKED)
 		checked[nchecked++] = relid;
+}
+
+/* A rw-conflict out to the (sub)transaction `xid`, as heap reports one. */
+void
+lsm_predicate_conflict_out_xid(Relation rel, TransactionId xid,
+							   Snapshot snapshot)
+{
+	TransactionId top;
+
+	if (!TransactionIdIsNormal(xid) || TransactionIdIsCurrentTransactionId(xid) ||
+		TransactionIdPrecedes(xid, TransactionXmin))
+		return;
+	top = SubTransGetTopmostTransaction(xid);
+	if (TransactionIdPrecedes(top, TransactionXmin))
+		return;
+	CheckForSerializableConflictOut(rel, top, snapshot);
 }

@@ -88,6 +88,9 @@ extern void lsm_dml_subxact_end(bool commit);
 extern void lsm_dml_release_locks(void);
 extern void lsm_dml_xact_end(void);
 extern void lsm_predicate_read(Relation rel, Snapshot snapshot);
+extern void lsm_predicate_conflicts_out(Relation rel, Snapshot snapshot);
+extern void lsm_predicate_conflict_out_xid(Relation rel, TransactionId xid,
+										   Snapshot snapshot);
 
 /* lsm_specins.c */
 typedef enum LsmSpecState
