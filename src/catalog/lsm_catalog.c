@@ -610,6 +610,36 @@ lsm_segment_skip_dirty(HeapTuple tup, TupleDesc desc, SnapshotData *dirty)
 }
 
 /*
+ * Under SERIALIZABLE, catalog scans with an MVCC snapshot run with
+ * SnapshotAny and judge visibility themselves, so that they take no
+ * predicate locks on the lsm catalogs (see lsm_probe_begin_snapshot).
+ * lsm_cat_scan_snapshot gives the snapshot to scan with; lsm_cat_visible
+ * whether `want` sees a tuple such a scan returned.
+ */
+static Snapshot
+lsm_cat_scan_snapshot(Snapshot want)
+{
+	if (want != NULL && IsMVCCSnapshot(want) && IsolationIsSerializable())
+		return SnapshotAny;
+	return want;
+}
+
+static bool
+lsm_cat_visible(SysScanDesc scan, HeapTuple tup, Snapshot want, Snapshot used)
+{
+	Buffer		buf;
+	bool		visible;
+
+	if (used == want)
+		return true;
+	buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	visible = HeapTupleSatisfiesVisibility(tup, want, buf);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	return visible;
+}
+
+/*
  * List the segments of a storage visible to `snapshot`, sorted by rowid.
  * Allocated in the current memory context.
  */
@@ -636,11 +666,13 @@ lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
 	ScanKeyInit(&key, Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
 	scan = systable_beginscan(rel, lsm_catalog_relid("segment_rowid_idx"),
-							  true, scansnap, 1, &key);
+							  true, lsm_cat_scan_snapshot(scansnap), 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		LsmSegmentEntry *seg;
 
+		if (!lsm_cat_visible(scan, tup, scansnap, lsm_cat_scan_snapshot(scansnap)))
+			continue;
 		if (scansnap == &dirty &&
 			lsm_segment_skip_dirty(tup, RelationGetDescr(rel), &dirty))
 			continue;
@@ -1317,10 +1349,14 @@ lsm_catalog_collect_deleted(uint64 storage_id, Snapshot snapshot,
 	ScanKeyInit(&key[1], 2, BTGreaterEqualStrategyNumber, F_INT8GE,
 				Int64GetDatum(from_rowid));
 	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
-							  snapshot, from_rowid > 0 ? 2 : 1, key);
+							  lsm_cat_scan_snapshot(snapshot),
+							  from_rowid > 0 ? 2 : 1, key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
+
+		if (!lsm_cat_visible(scan, tup, snapshot, lsm_cat_scan_snapshot(snapshot)))
+			continue;
 
 		if (TransactionIdIsValid(horizon))
 		{
