@@ -1985,7 +1985,8 @@ lsm_catalog_remove_deletes(uint64 storage_id, const int64 *rowids, int n,
 
 	if (n == 0)
 		return 0;
-	lsm_delcache_touch(storage_id);
+	/* the rows stay deleted for everyone: cached sets still filter right */
+	lsm_delcache_touch_fold(storage_id);
 	rel = table_open(lsm_catalog_relid("deleted"), RowExclusiveLock);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));

@@ -122,6 +122,7 @@ extern const int64 *lsm_deleted_rowids_with_maps(Relation rel, uint64 storage_id
 												 const LsmSegmentList *segs,
 												 int *n);
 extern void lsm_delcache_touch(uint64 storage_id);
+extern void lsm_delcache_touch_fold(uint64 storage_id);
 extern void lsm_delcache_pre_commit(void);
 extern void lsm_delcache_xact_end(void);
 

@@ -28,7 +28,15 @@
  *	   remembers the counter as it was before the build scan started.  A
  *	   transaction that wrote its records before the scan began is seen by
  *	   the scan (committed or pending); one that writes later moves the
- *	   counter before anyone can see its records.
+ *	   counter before anyone can see its records.  A compaction removing
+ *	   the records of rows it folded into delete maps (or dropped) moves a
+ *	   second counter instead: those rows stay deleted for every snapshot,
+ *	   so an entry that still lists them filters a scan right (a superset
+ *	   of rows nobody sees), and it keeps serving scans; only the callers
+ *	   that count the records (lsm_deleted_rowids: lsm.stats, row
+ *	   estimates) need the second counter unchanged too.  An entry built
+ *	   after the fold left the records out and passes the second test only
+ *	   for snapshots that see the fold.
  *
  * An entry that fails the first two tests is simply not used for that
  * snapshot (an older REPEATABLE READ snapshot reads lsm.deleted itself);
@@ -82,6 +90,7 @@ typedef struct LsmDelCacheEntry
 {
 	uint64		storage_id;
 	uint64		generation;		/* slot counter before the build scan */
+	uint64		folds;			/* slot's fold counter before the build scan */
 	TransactionId newest_xmin;
 	TransactionId newest_xmax;
 	TransactionId *pending;
@@ -99,6 +108,7 @@ typedef struct LsmDelCacheEntry
 } LsmDelCacheEntry;
 
 static pg_atomic_uint64 *delcache_generations = NULL;
+static pg_atomic_uint64 *delcache_folds = NULL;	/* compactions' removals */
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -113,13 +123,17 @@ static uint64 delcache_clock = 0;
 static uint64 *touched = NULL;
 static int	ntouched = 0;
 static int	maxtouched = 0;
+/* ... and whose folded records it removed (compaction) */
+static uint64 *fold_touched = NULL;
+static int	nfold_touched = 0;
+static int	maxfold_touched = 0;
 
 static void
 lsm_delcache_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(sizeof(pg_atomic_uint64) * LSM_DELCACHE_SLOTS);
+	RequestAddinShmemSpace(sizeof(pg_atomic_uint64) * LSM_DELCACHE_SLOTS * 2);
 }
 
 static void
@@ -131,13 +145,14 @@ lsm_delcache_shmem_startup(void)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	delcache_generations = ShmemInitStruct("lsm delete set generations",
-										   sizeof(pg_atomic_uint64) * LSM_DELCACHE_SLOTS,
+										   sizeof(pg_atomic_uint64) * LSM_DELCACHE_SLOTS * 2,
 										   &found);
+	delcache_folds = delcache_generations + LSM_DELCACHE_SLOTS;
 	if (!found)
 	{
 		int			i;
 
-		for (i = 0; i < LSM_DELCACHE_SLOTS; i++)
+		for (i = 0; i < LSM_DELCACHE_SLOTS * 2; i++)
 			pg_atomic_init_u64(&delcache_generations[i], 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -153,12 +168,49 @@ lsm_delcache_shmem_init(void)
 	shmem_startup_hook = lsm_delcache_shmem_startup;
 }
 
-static inline pg_atomic_uint64 *
-lsm_delcache_slot(uint64 storage_id)
+static inline int
+lsm_delcache_slotno(uint64 storage_id)
 {
 	uint64		h = storage_id * UINT64CONST(0x9E3779B97F4A7C15);
 
-	return &delcache_generations[(h >> 32) % LSM_DELCACHE_SLOTS];
+	return (int) ((h >> 32) % LSM_DELCACHE_SLOTS);
+}
+
+static inline pg_atomic_uint64 *
+lsm_delcache_slot(uint64 storage_id)
+{
+	return &delcache_generations[lsm_delcache_slotno(storage_id)];
+}
+
+static inline pg_atomic_uint64 *
+lsm_delcache_fold_slot(uint64 storage_id)
+{
+	return &delcache_folds[lsm_delcache_slotno(storage_id)];
+}
+
+/*
+ * This transaction (a compaction) is about to remove records of
+ * `storage_id` whose rows it folded into delete maps or dropped: those rows
+ * stay deleted for every snapshot, so cached sets that still list them
+ * serve scans (a superset filters the same rows), but not counts
+ * (lsm_deleted_rowids).  Its pre-commit moves the fold counter only.
+ */
+void
+lsm_delcache_touch_fold(uint64 storage_id)
+{
+	int			i;
+
+	for (i = 0; i < nfold_touched; i++)
+		if (fold_touched[i] == storage_id)
+			return;
+	if (nfold_touched == maxfold_touched)
+	{
+		maxfold_touched = maxfold_touched == 0 ? 8 : maxfold_touched * 2;
+		fold_touched = fold_touched ?
+			repalloc(fold_touched, sizeof(uint64) * maxfold_touched) :
+			MemoryContextAlloc(TopMemoryContext, sizeof(uint64) * maxfold_touched);
+	}
+	fold_touched[nfold_touched++] = storage_id;
 }
 
 /*
@@ -198,6 +250,8 @@ lsm_delcache_pre_commit(void)
 		return;
 	for (i = 0; i < ntouched; i++)
 		pg_atomic_fetch_add_u64(lsm_delcache_slot(touched[i]), 1);
+	for (i = 0; i < nfold_touched; i++)
+		pg_atomic_fetch_add_u64(lsm_delcache_fold_slot(fold_touched[i]), 1);
 }
 
 static void
@@ -276,6 +330,7 @@ lsm_delcache_xact_end(void)
 	Size		limit = (Size) lsm_deleted_cache_kb * 1024;
 
 	ntouched = 0;
+	nfold_touched = 0;
 	list_free_deep(retired_arrays);
 	retired_arrays = NIL;
 	while (delcache_retired)
@@ -306,12 +361,15 @@ typedef enum
 } LsmDelCacheFit;
 
 static LsmDelCacheFit
-lsm_delcache_fit(LsmDelCacheEntry *e, Snapshot snapshot)
+lsm_delcache_fit(LsmDelCacheEntry *e, Snapshot snapshot, bool exact)
 {
 	int			i;
 
 	pg_memory_barrier();
 	if (pg_atomic_read_u64(lsm_delcache_slot(e->storage_id)) != e->generation)
+		return LSM_DELCACHE_STALE;
+	if (exact &&
+		pg_atomic_read_u64(lsm_delcache_fold_slot(e->storage_id)) != e->folds)
 		return LSM_DELCACHE_STALE;
 	for (i = 0; i < e->npending; i++)
 	{
@@ -336,10 +394,12 @@ lsm_delcache_build(uint64 storage_id)
 	LsmJudgedDeletes judged;
 	Snapshot	snap;
 	uint64		generation;
+	uint64		folds;
 	MemoryContext old;
 
-	/* the counter first: a writer that moves it later is caught by it */
+	/* the counters first: a writer that moves one later is caught by it */
 	generation = pg_atomic_read_u64(lsm_delcache_slot(storage_id));
+	folds = pg_atomic_read_u64(lsm_delcache_fold_slot(storage_id));
 	pg_memory_barrier();
 	snap = RegisterSnapshot(GetLatestSnapshot());
 
@@ -351,6 +411,7 @@ lsm_delcache_build(uint64 storage_id)
 
 	e->storage_id = storage_id;
 	e->generation = generation;
+	e->folds = folds;
 	e->newest_xmin = judged.newest_xmin;
 	e->newest_xmax = judged.newest_xmax;
 	e->pending = judged.pending;
@@ -372,14 +433,15 @@ lsm_delcache_build(uint64 storage_id)
  * the transaction.
  */
 static const int64 *lsm_delcache_lookup(uint64 storage_id, Snapshot snapshot,
-										int *n, LsmDelCacheEntry **entry);
+										int *n, LsmDelCacheEntry **entry,
+										bool exact);
 
 const int64 *
 lsm_deleted_rowids(uint64 storage_id, Snapshot snapshot, int *n)
 {
 	LsmDelCacheEntry *e;
 
-	return lsm_delcache_lookup(storage_id, snapshot, n, &e);
+	return lsm_delcache_lookup(storage_id, snapshot, n, &e, true);
 }
 
 /*
@@ -404,7 +466,8 @@ lsm_deleted_rowids_with_maps(Relation rel, uint64 storage_id,
 	int64	   *merged;
 	int			nmerged;
 
-	set = lsm_delcache_lookup(storage_id, snapshot, &nset, &e);
+	/* a scan only filters: a set that still lists folded rows will do */
+	set = lsm_delcache_lookup(storage_id, snapshot, &nset, &e, false);
 	for (i = 0; i < segs->nsegs; i++)
 		if (segs->segs[i].delmap_bytes > 0)
 			nids++;
@@ -472,7 +535,7 @@ lsm_deleted_rowids_with_maps(Relation rel, uint64 storage_id,
 
 static const int64 *
 lsm_delcache_lookup(uint64 storage_id, Snapshot snapshot, int *n,
-					LsmDelCacheEntry **entry)
+					LsmDelCacheEntry **entry, bool exact)
 {
 	LsmDelCacheEntry *e;
 	int			i;
@@ -487,6 +550,9 @@ lsm_delcache_lookup(uint64 storage_id, Snapshot snapshot, int *n,
 	for (i = 0; i < ntouched; i++)
 		if (touched[i] == storage_id)
 			return lsm_catalog_deleted_set(storage_id, snapshot, n);
+	for (i = 0; i < nfold_touched; i++)
+		if (fold_touched[i] == storage_id)
+			return lsm_catalog_deleted_set(storage_id, snapshot, n);
 
 	if (delcache_cxt == NULL)
 		delcache_cxt = AllocSetContextCreate(TopMemoryContext,
@@ -497,7 +563,7 @@ lsm_delcache_lookup(uint64 storage_id, Snapshot snapshot, int *n,
 			break;
 	if (e)
 	{
-		switch (lsm_delcache_fit(e, snapshot))
+		switch (lsm_delcache_fit(e, snapshot, exact))
 		{
 			case LSM_DELCACHE_OK:
 				e->last_used = ++delcache_clock;
@@ -517,7 +583,7 @@ lsm_delcache_lookup(uint64 storage_id, Snapshot snapshot, int *n,
 		return lsm_catalog_deleted_set(storage_id, snapshot, n);
 	e = lsm_delcache_build(storage_id);
 	e->last_used = ++delcache_clock;
-	if (lsm_delcache_fit(e, snapshot) != LSM_DELCACHE_OK)
+	if (lsm_delcache_fit(e, snapshot, exact) != LSM_DELCACHE_OK)
 		return lsm_catalog_deleted_set(storage_id, snapshot, n);
 	*n = e->n;
 	*entry = e;
