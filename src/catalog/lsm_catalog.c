@@ -655,6 +655,7 @@ lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
 	SnapshotData own;
 	SnapshotData dirty;
 	Snapshot	scansnap;
+	Snapshot	usedsnap;
 
 	list->segs = palloc(sizeof(LsmSegmentEntry) * cap);
 	if (storage_id == 0)
@@ -665,13 +666,14 @@ lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
 	rel = table_open(lsm_catalog_relid("segment"), AccessShareLock);
 	ScanKeyInit(&key, Anum_seg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
+	usedsnap = lsm_cat_scan_snapshot(scansnap);
 	scan = systable_beginscan(rel, lsm_catalog_relid("segment_rowid_idx"),
-							  true, lsm_cat_scan_snapshot(scansnap), 1, &key);
+							  true, usedsnap, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		LsmSegmentEntry *seg;
 
-		if (!lsm_cat_visible(scan, tup, scansnap, lsm_cat_scan_snapshot(scansnap)))
+		if (!lsm_cat_visible(scan, tup, scansnap, usedsnap))
 			continue;
 		if (scansnap == &dirty &&
 			lsm_segment_skip_dirty(tup, RelationGetDescr(rel), &dirty))
@@ -1339,6 +1341,7 @@ lsm_catalog_collect_deleted(uint64 storage_id, Snapshot snapshot,
 	HeapTuple	tup;
 	int64	   *set = NULL;
 	int			cap = 0;
+	Snapshot	usedsnap;
 
 	*n = 0;
 	if (storage_id == 0)
@@ -1348,14 +1351,14 @@ lsm_catalog_collect_deleted(uint64 storage_id, Snapshot snapshot,
 				Int64GetDatum((int64) storage_id));
 	ScanKeyInit(&key[1], 2, BTGreaterEqualStrategyNumber, F_INT8GE,
 				Int64GetDatum(from_rowid));
+	usedsnap = lsm_cat_scan_snapshot(snapshot);
 	scan = systable_beginscan(rel, lsm_catalog_relid("deleted_pkey"), true,
-							  lsm_cat_scan_snapshot(snapshot),
-							  from_rowid > 0 ? 2 : 1, key);
+							  usedsnap, from_rowid > 0 ? 2 : 1, key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
 
-		if (!lsm_cat_visible(scan, tup, snapshot, lsm_cat_scan_snapshot(snapshot)))
+		if (!lsm_cat_visible(scan, tup, snapshot, usedsnap))
 			continue;
 
 		if (TransactionIdIsValid(horizon))

@@ -188,6 +188,36 @@ lsm_delcache_fold_slot(uint64 storage_id)
 	return &delcache_folds[lsm_delcache_slotno(storage_id)];
 }
 
+/* Add `storage_id` to a transaction's list of storages, once. */
+static void
+lsm_storage_list_add(uint64 **list, int *n, int *cap, uint64 storage_id)
+{
+	int			i;
+
+	for (i = 0; i < *n; i++)
+		if ((*list)[i] == storage_id)
+			return;
+	if (*n == *cap)
+	{
+		*cap = *cap == 0 ? 8 : *cap * 2;
+		*list = *list ?
+			repalloc(*list, sizeof(uint64) * *cap) :
+			MemoryContextAlloc(TopMemoryContext, sizeof(uint64) * *cap);
+	}
+	(*list)[(*n)++] = storage_id;
+}
+
+static bool
+lsm_storage_list_has(const uint64 *list, int n, uint64 storage_id)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (list[i] == storage_id)
+			return true;
+	return false;
+}
+
 /*
  * This transaction (a compaction) is about to remove records of
  * `storage_id` whose rows it folded into delete maps or dropped: those rows
@@ -198,19 +228,8 @@ lsm_delcache_fold_slot(uint64 storage_id)
 void
 lsm_delcache_touch_fold(uint64 storage_id)
 {
-	int			i;
-
-	for (i = 0; i < nfold_touched; i++)
-		if (fold_touched[i] == storage_id)
-			return;
-	if (nfold_touched == maxfold_touched)
-	{
-		maxfold_touched = maxfold_touched == 0 ? 8 : maxfold_touched * 2;
-		fold_touched = fold_touched ?
-			repalloc(fold_touched, sizeof(uint64) * maxfold_touched) :
-			MemoryContextAlloc(TopMemoryContext, sizeof(uint64) * maxfold_touched);
-	}
-	fold_touched[nfold_touched++] = storage_id;
+	lsm_storage_list_add(&fold_touched, &nfold_touched, &maxfold_touched,
+						 storage_id);
 }
 
 /*
@@ -221,19 +240,7 @@ lsm_delcache_touch_fold(uint64 storage_id)
 void
 lsm_delcache_touch(uint64 storage_id)
 {
-	int			i;
-
-	for (i = 0; i < ntouched; i++)
-		if (touched[i] == storage_id)
-			return;
-	if (ntouched == maxtouched)
-	{
-		maxtouched = maxtouched == 0 ? 8 : maxtouched * 2;
-		touched = touched ?
-			repalloc(touched, sizeof(uint64) * maxtouched) :
-			MemoryContextAlloc(TopMemoryContext, sizeof(uint64) * maxtouched);
-	}
-	touched[ntouched++] = storage_id;
+	lsm_storage_list_add(&touched, &ntouched, &maxtouched, storage_id);
 }
 
 /*
@@ -538,7 +545,6 @@ lsm_delcache_lookup(uint64 storage_id, Snapshot snapshot, int *n,
 					LsmDelCacheEntry **entry, bool exact)
 {
 	LsmDelCacheEntry *e;
-	int			i;
 
 	*entry = NULL;
 
@@ -547,12 +553,9 @@ lsm_delcache_lookup(uint64 storage_id, Snapshot snapshot, int *n,
 		snapshot->snapshot_type != SNAPSHOT_MVCC ||
 		RecoveryInProgress())
 		return lsm_catalog_deleted_set(storage_id, snapshot, n);
-	for (i = 0; i < ntouched; i++)
-		if (touched[i] == storage_id)
-			return lsm_catalog_deleted_set(storage_id, snapshot, n);
-	for (i = 0; i < nfold_touched; i++)
-		if (fold_touched[i] == storage_id)
-			return lsm_catalog_deleted_set(storage_id, snapshot, n);
+	if (lsm_storage_list_has(touched, ntouched, storage_id) ||
+		lsm_storage_list_has(fold_touched, nfold_touched, storage_id))
+		return lsm_catalog_deleted_set(storage_id, snapshot, n);
 
 	if (delcache_cxt == NULL)
 		delcache_cxt = AllocSetContextCreate(TopMemoryContext,

@@ -214,6 +214,138 @@ stream_fits(uint64_t pos, uint64_t blen, uint64_t m, int bw)
 	return bw <= 64 && pos <= blen && lsm_bitpack_size(m, bw) <= blen - pos;
 }
 
+/*
+ * The layouts of the encodings with headers: each checks that the body is
+ * exactly what its header says (stream widths and lengths) and returns
+ * where the parts are.  Shared by the whole-chunk and one-row decoders.
+ */
+
+/* FOR: base (8 bytes), bit width, m packed values */
+static int
+for_layout(const uint8_t *body, uint64_t blen, uint32_t m, int *bw)
+{
+	if (blen < 9)
+		return LSM_ERR_CORRUPT;
+	*bw = body[8];
+	if (!stream_fits(9, blen, m, *bw) || 9 + lsm_bitpack_size(m, *bw) != blen)
+		return LSM_ERR_CORRUPT;
+	return LSM_OK;
+}
+
+/* DELTA: first value, delta base (8 bytes each), bit width, m - 1 deltas */
+static int
+delta_layout(const uint8_t *body, uint64_t blen, uint32_t m, int *bw)
+{
+	if (blen < 17 || m == 0)
+		return LSM_ERR_CORRUPT;
+	*bw = body[16];
+	if (!stream_fits(17, blen, m - 1, *bw) ||
+		17 + lsm_bitpack_size(m - 1, *bw) != blen)
+		return LSM_ERR_CORRUPT;
+	return LSM_OK;
+}
+
+/*
+ * RLE: run count (4), value base (8), value and length bit widths, the
+ * values, then the lengths at *vpos
+ */
+static int
+rle_layout(const uint8_t *body, uint64_t blen, uint32_t m, uint32_t *nruns,
+		   int *bw, int *lbw, uint64_t *vpos)
+{
+	if (blen < 14)
+		return LSM_ERR_CORRUPT;
+	*nruns = lsm_load32(body);
+	*bw = body[12];
+	*lbw = body[13];
+	if (*nruns == 0 || *nruns > m || !stream_fits(14, blen, *nruns, *bw))
+		return LSM_ERR_CORRUPT;
+	*vpos = 14 + lsm_bitpack_size(*nruns, *bw);
+	if (!stream_fits(*vpos, blen, *nruns, *lbw) ||
+		*vpos + lsm_bitpack_size(*nruns, *lbw) != blen)
+		return LSM_ERR_CORRUPT;
+	return LSM_OK;
+}
+
+/* FIXED DICT: entry count (4), code width, entries of w bytes, codes at *cpos */
+static int
+fixed_dict_layout(const uint8_t *body, uint64_t blen, uint32_t m, size_t w,
+				  uint32_t *ndict, int *bw, uint64_t *cpos)
+{
+	if (blen < 5)
+		return LSM_ERR_CORRUPT;
+	*ndict = lsm_load32(body);
+	*bw = body[4];
+	if (*ndict == 0 || *ndict > LSM_DICT_MAX || *ndict > m ||
+		(uint64_t) *ndict * w > blen - 5)
+		return LSM_ERR_CORRUPT;
+	*cpos = 5 + (uint64_t) *ndict * w;
+	if (!stream_fits(*cpos, blen, m, *bw) || *cpos + lsm_bitpack_size(m, *bw) != blen)
+		return LSM_ERR_CORRUPT;
+	return LSM_OK;
+}
+
+/* VARLEN PLAIN: length base (4), length width, m lengths, then the bytes */
+static int
+varlen_plain_layout(const uint8_t *body, uint64_t blen, uint32_t m, int *bw)
+{
+	if (blen < 5)
+		return LSM_ERR_CORRUPT;
+	*bw = body[4];
+	if (*bw > 32 || !stream_fits(5, blen, m, *bw))
+		return LSM_ERR_CORRUPT;
+	return LSM_OK;
+}
+
+/*
+ * VARLEN DICT: entry count (4), length base (4), length width, the entries'
+ * lengths, their bytes, code width, m codes.  Fills dlen/doff (ndict each,
+ * d's temporary array) with each entry's length and offset in body; *cpos
+ * and *cbw locate the codes.
+ */
+static int
+varlen_dict_layout(LsmDecoded *d, const uint8_t *body, uint64_t blen,
+				   uint32_t m, uint32_t *ndict, uint64_t **dlen,
+				   uint64_t **doff, uint64_t *cpos, int *cbw)
+{
+	int			lbw;
+	uint64_t	pos;
+	uint64_t	avail;
+	uint32_t	k;
+
+	if (blen < 9)
+		return LSM_ERR_CORRUPT;
+	*ndict = lsm_load32(body);
+	lbw = body[8];
+	if (*ndict == 0 || *ndict > LSM_DICT_MAX || *ndict > m ||
+		lbw > 32 || !stream_fits(9, blen, *ndict, lbw))
+		return LSM_ERR_CORRUPT;
+	*dlen = get_tmp(d, (size_t) *ndict * 2);
+	if (*dlen == NULL)
+		return LSM_ERR_NOMEM;
+	*doff = *dlen + *ndict;
+	lsm_bitunpack(body + 9, *ndict, lbw, lsm_load32(body + 4), *dlen);
+	pos = 9 + lsm_bitpack_size(*ndict, lbw);
+	avail = blen - pos;
+	for (k = 0; k < *ndict; k++)
+	{
+		if ((*dlen)[k] > UINT32_MAX || (*dlen)[k] > avail)
+			return LSM_ERR_CORRUPT;
+		(*doff)[k] = pos;
+		pos += (*dlen)[k];
+		avail -= (*dlen)[k];
+	}
+	if (avail < 1)
+		return LSM_ERR_CORRUPT;
+	*cbw = body[pos];
+	pos++;
+	if (!stream_fits(pos, blen, m, *cbw) ||
+		pos + lsm_bitpack_size(m, *cbw) != blen)
+		return LSM_ERR_CORRUPT;
+	*cpos = pos;
+	return LSM_OK;
+}
+
 /* ---- INT ---- */
 
 /*
@@ -241,11 +373,7 @@ decode_int(LsmDecoded *d, int width, uint8_t enc, const uint8_t *body,
 				return LSM_OK;
 			}
 		case LSM_ENC_FOR:
-			if (blen < 9)
-				return LSM_ERR_CORRUPT;
-			bw = body[8];
-			if (!stream_fits(9, blen, m, bw) ||
-				9 + lsm_bitpack_size(m, bw) != blen)
+			if (for_layout(body, blen, m, &bw) != LSM_OK)
 				return LSM_ERR_CORRUPT;
 			lsm_bitunpack(body + 9, m, bw, lsm_load64(body), out);
 			return LSM_OK;
@@ -253,11 +381,7 @@ decode_int(LsmDecoded *d, int width, uint8_t enc, const uint8_t *body,
 			{
 				uint64_t	acc;
 
-				if (blen < 17 || m == 0)
-					return LSM_ERR_CORRUPT;
-				bw = body[16];
-				if (!stream_fits(17, blen, m - 1, bw) ||
-					17 + lsm_bitpack_size(m - 1, bw) != blen)
+				if (delta_layout(body, blen, m, &bw) != LSM_OK)
 					return LSM_ERR_CORRUPT;
 				acc = lsm_load64(body);
 				if (bw == 0)
@@ -307,16 +431,7 @@ decode_int(LsmDecoded *d, int width, uint8_t enc, const uint8_t *body,
 				uint32_t	r;
 				uint32_t	pos = 0;
 
-				if (blen < 14)
-					return LSM_ERR_CORRUPT;
-				nruns = lsm_load32(body);
-				bw = body[12];
-				lbw = body[13];
-				if (nruns == 0 || nruns > m || !stream_fits(14, blen, nruns, bw))
-					return LSM_ERR_CORRUPT;
-				vpos = 14 + lsm_bitpack_size(nruns, bw);
-				if (!stream_fits(vpos, blen, nruns, lbw) ||
-					vpos + lsm_bitpack_size(nruns, lbw) != blen)
+				if (rle_layout(body, blen, m, &nruns, &bw, &lbw, &vpos) != LSM_OK)
 					return LSM_ERR_CORRUPT;
 				tmp = get_tmp(d, (size_t) nruns * 2);
 				if (tmp == NULL)
@@ -397,16 +512,7 @@ decode_fixed(LsmDecoded *d, size_t w, uint8_t enc, const uint8_t *body,
 				uint64_t   *codes;
 				const uint8_t *dict = body + 5;
 
-				if (blen < 5)
-					return LSM_ERR_CORRUPT;
-				ndict = lsm_load32(body);
-				bw = body[4];
-				if (ndict == 0 || ndict > LSM_DICT_MAX || ndict > m ||
-					(uint64_t) ndict * w > blen - 5)
-					return LSM_ERR_CORRUPT;
-				cpos = 5 + (uint64_t) ndict * w;
-				if (!stream_fits(cpos, blen, m, bw) ||
-					cpos + lsm_bitpack_size(m, bw) != blen)
+				if (fixed_dict_layout(body, blen, m, w, &ndict, &bw, &cpos) != LSM_OK)
 					return LSM_ERR_CORRUPT;
 				codes = get_tmp(d, m);
 				if (codes == NULL)
@@ -461,10 +567,7 @@ decode_varlen(LsmDecoded *d, uint8_t enc, const uint8_t *body,
 				uint64_t	pos;
 				uint64_t	avail;
 
-				if (blen < 5)
-					return LSM_ERR_CORRUPT;
-				bw = body[4];
-				if (bw > 32 || !stream_fits(5, blen, m, bw))
+				if (varlen_plain_layout(body, blen, m, &bw) != LSM_OK)
 					return LSM_ERR_CORRUPT;
 				lsm_bitunpack(body + 5, m, bw, lsm_load32(body), tmpvals);
 				pos = 5 + lsm_bitpack_size(m, bw);
@@ -487,42 +590,16 @@ decode_varlen(LsmDecoded *d, uint8_t enc, const uint8_t *body,
 		case LSM_ENC_DICT:
 			{
 				uint32_t	ndict;
-				int			lbw;
 				int			cbw;
 				uint64_t	pos;
-				uint64_t	avail;
 				uint64_t   *dlen;
 				uint64_t   *doff;
+				int			rc;
 
-				if (blen < 9)
-					return LSM_ERR_CORRUPT;
-				ndict = lsm_load32(body);
-				lbw = body[8];
-				if (ndict == 0 || ndict > LSM_DICT_MAX || ndict > m ||
-					lbw > 32 || !stream_fits(9, blen, ndict, lbw))
-					return LSM_ERR_CORRUPT;
-				dlen = get_tmp(d, (size_t) ndict * 2);
-				if (dlen == NULL)
-					return LSM_ERR_NOMEM;
-				doff = dlen + ndict;
-				lsm_bitunpack(body + 9, ndict, lbw, lsm_load32(body + 4), dlen);
-				pos = 9 + lsm_bitpack_size(ndict, lbw);
-				avail = blen - pos;
-				for (k = 0; k < ndict; k++)
-				{
-					if (dlen[k] > UINT32_MAX || dlen[k] > avail)
-						return LSM_ERR_CORRUPT;
-					doff[k] = pos;
-					pos += dlen[k];
-					avail -= dlen[k];
-				}
-				if (avail < 1)
-					return LSM_ERR_CORRUPT;
-				cbw = body[pos];
-				pos++;
-				if (!stream_fits(pos, blen, m, cbw) ||
-					pos + lsm_bitpack_size(m, cbw) != blen)
-					return LSM_ERR_CORRUPT;
+				rc = varlen_dict_layout(d, body, blen, m, &ndict, &dlen, &doff,
+										&pos, &cbw);
+				if (rc != LSM_OK)
+					return rc;
 				lsm_bitunpack(body + pos, m, cbw, 0, tmpvals);
 				for (k = 0; k < m; k++)
 				{
@@ -558,11 +635,7 @@ one_int(LsmDecoded *d, int width, uint8_t enc, const uint8_t *body,
 			*v = lsm_load64(body);
 			return LSM_OK;
 		case LSM_ENC_FOR:
-			if (blen < 9)
-				return LSM_ERR_CORRUPT;
-			bw = body[8];
-			if (!stream_fits(9, blen, m, bw) ||
-				9 + lsm_bitpack_size(m, bw) != blen)
+			if (for_layout(body, blen, m, &bw) != LSM_OK)
 				return LSM_ERR_CORRUPT;
 			*v = lsm_bitunpack_one(body + 9, rank, bw, lsm_load64(body));
 			return LSM_OK;
@@ -571,11 +644,7 @@ one_int(LsmDecoded *d, int width, uint8_t enc, const uint8_t *body,
 				uint64_t	acc;
 				uint64_t   *tmp;
 
-				if (blen < 17 || m == 0)
-					return LSM_ERR_CORRUPT;
-				bw = body[16];
-				if (!stream_fits(17, blen, m - 1, bw) ||
-					17 + lsm_bitpack_size(m - 1, bw) != blen)
+				if (delta_layout(body, blen, m, &bw) != LSM_OK)
 					return LSM_ERR_CORRUPT;
 				acc = lsm_load64(body);
 				if (rank == 0)
@@ -605,16 +674,7 @@ one_int(LsmDecoded *d, int width, uint8_t enc, const uint8_t *body,
 				uint64_t	pos = 0;
 				bool		found = false;
 
-				if (blen < 14)
-					return LSM_ERR_CORRUPT;
-				nruns = lsm_load32(body);
-				bw = body[12];
-				lbw = body[13];
-				if (nruns == 0 || nruns > m || !stream_fits(14, blen, nruns, bw))
-					return LSM_ERR_CORRUPT;
-				vpos = 14 + lsm_bitpack_size(nruns, bw);
-				if (!stream_fits(vpos, blen, nruns, lbw) ||
-					vpos + lsm_bitpack_size(nruns, lbw) != blen)
+				if (rle_layout(body, blen, m, &nruns, &bw, &lbw, &vpos) != LSM_OK)
 					return LSM_ERR_CORRUPT;
 				tmp = get_tmp(d, nruns);
 				if (tmp == NULL)
@@ -683,16 +743,7 @@ one_fixed(size_t w, uint8_t enc, const uint8_t *body, uint64_t blen,
 				uint64_t	cpos;
 				uint64_t	code;
 
-				if (blen < 5)
-					return LSM_ERR_CORRUPT;
-				ndict = lsm_load32(body);
-				bw = body[4];
-				if (ndict == 0 || ndict > LSM_DICT_MAX || ndict > m ||
-					(uint64_t) ndict * w > blen - 5)
-					return LSM_ERR_CORRUPT;
-				cpos = 5 + (uint64_t) ndict * w;
-				if (!stream_fits(cpos, blen, m, bw) ||
-					cpos + lsm_bitpack_size(m, bw) != blen)
+				if (fixed_dict_layout(body, blen, m, w, &ndict, &bw, &cpos) != LSM_OK)
 					return LSM_ERR_CORRUPT;
 				code = lsm_bitunpack_one(body + cpos, rank, bw, 0);
 				if (code >= ndict)
@@ -727,10 +778,7 @@ one_varlen(LsmDecoded *d, uint8_t enc, const uint8_t *body, uint64_t blen,
 				uint64_t	pos;
 				uint64_t   *lens;
 
-				if (blen < 5)
-					return LSM_ERR_CORRUPT;
-				bw = body[4];
-				if (bw > 32 || !stream_fits(5, blen, m, bw))
+				if (varlen_plain_layout(body, blen, m, &bw) != LSM_OK)
 					return LSM_ERR_CORRUPT;
 				lens = get_tmp(d, (size_t) rank + 1);
 				if (lens == NULL)
@@ -751,46 +799,22 @@ one_varlen(LsmDecoded *d, uint8_t enc, const uint8_t *body, uint64_t blen,
 		case LSM_ENC_DICT:
 			{
 				uint32_t	ndict;
-				int			lbw;
 				int			cbw;
-				uint64_t	pos;
-				uint64_t	start;
-				uint64_t	off = 0;
+				uint64_t	cpos;
 				uint64_t	code;
 				uint64_t   *dlen;
+				uint64_t   *doff;
+				int			rc;
 
-				if (blen < 9)
-					return LSM_ERR_CORRUPT;
-				ndict = lsm_load32(body);
-				lbw = body[8];
-				if (ndict == 0 || ndict > LSM_DICT_MAX || ndict > m ||
-					lbw > 32 || !stream_fits(9, blen, ndict, lbw))
-					return LSM_ERR_CORRUPT;
-				dlen = get_tmp(d, ndict);
-				if (dlen == NULL)
-					return LSM_ERR_NOMEM;
-				lsm_bitunpack(body + 9, ndict, lbw, lsm_load32(body + 4), dlen);
-				start = pos = 9 + lsm_bitpack_size(ndict, lbw);
-				for (k = 0; k < ndict; k++)
-				{
-					if (dlen[k] > UINT32_MAX || dlen[k] > blen - pos)
-						return LSM_ERR_CORRUPT;
-					pos += dlen[k];
-				}
-				if (blen - pos < 1)
-					return LSM_ERR_CORRUPT;
-				cbw = body[pos];
-				pos++;
-				if (!stream_fits(pos, blen, m, cbw) ||
-					pos + lsm_bitpack_size(m, cbw) != blen)
-					return LSM_ERR_CORRUPT;
-				code = lsm_bitunpack_one(body + pos, rank, cbw, 0);
+				rc = varlen_dict_layout(d, body, blen, m, &ndict, &dlen, &doff,
+										&cpos, &cbw);
+				if (rc != LSM_OK)
+					return rc;
+				code = lsm_bitunpack_one(body + cpos, rank, cbw, 0);
 				if (code >= ndict)
 					return LSM_ERR_CORRUPT;
-				for (k = 0; k < code; k++)
-					off += dlen[k];
 				*len = (uint32_t) dlen[code];
-				*data = *len ? body + start + off : empty_value;
+				*data = *len ? body + doff[code] : empty_value;
 				return LSM_OK;
 			}
 	}
