@@ -808,4 +808,8 @@ INSERT INTO dml_ret VALUES (1, 'x')
 INSERT INTO dml_ret VALUES (1, 'y') ON CONFLICT (a) DO UPDATE SET b = excluded.b
   RETURNING b, xmin = pg_current_xact_id()::xid AS xmin_ok;
 UPDATE dml_ret SET b = 'z' RETURNING b, xmin = pg_current_xact_id()::xid AS xmin_ok;
+-- documented differences from heap: another transaction's rows read xmin
+-- as FrozenTransactionId (2), and cmin/cmax cannot be read
+SELECT xmin::text AS committed_xmin FROM dml_ret;
+SELECT cmin FROM dml_ret;
 DROP TABLE dml_ret;
