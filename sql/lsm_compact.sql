@@ -165,6 +165,42 @@ INSERT INTO cmp_v VALUES (50000, 'new');
 SELECT count(*), max(id) FROM cmp_v;
 SELECT rows_checked FROM lsm.verify('cmp_v');
 
-DROP TABLE cmp_heap, cmp_a, cmp_b, cmp_c, cmp_d, cmp_t, cmp_u, cmp_s, cmp_v;
+-- a segment larger than every free extent is split over several of them
+-- (listed in order in lsm.segments.extents) before the file is extended
+SET lsm.segment_rows = 1000;
+CREATE TABLE cmp_x (id int, v text) USING lsm;
+INSERT INTO cmp_x SELECT g, md5(g::text) FROM generate_series(1, 3000) g;
+INSERT INTO cmp_x SELECT g, 'keep' FROM generate_series(100001, 100600) g;
+INSERT INTO cmp_x SELECT g, md5(g::text) FROM generate_series(3001, 6000) g;
+INSERT INTO cmp_x SELECT g, 'keep' FROM generate_series(100601, 101200) g;
+DELETE FROM cmp_x WHERE id <= 6000;
+-- the md5 segments go (all rows deleted), the 'keep' ones stay between them
+SELECT segments_in, segments_out, rows_in, rows_out FROM lsm.compact('cmp_x');
+VACUUM lsm.segment;
+RESET lsm.segment_rows;
+SELECT count(*) AS kept, max(array_length(extents, 1)) / 2 AS runs FROM lsm.segments('cmp_x');
+SELECT relation_bytes AS x0 FROM lsm.stats('cmp_x') \gset
+INSERT INTO cmp_x SELECT g, md5(g::text) FROM generate_series(200001, 205000) g;
+SELECT relation_bytes = :x0 AS not_extended FROM lsm.stats('cmp_x');
+SELECT row_count, array_length(extents, 1) / 2 AS runs, extents[1] AS first_block,
+       nblocks = (SELECT sum(e) FROM unnest(extents) WITH ORDINALITY u(e, k) WHERE k % 2 = 0) AS pages_add_up
+  FROM lsm.segments('cmp_x') WHERE row_count = 5000;
+SELECT count(*), sum(id), count(DISTINCT v) FROM cmp_x;
+SELECT rows_checked FROM lsm.verify('cmp_x');
+CREATE INDEX cmp_x_id ON cmp_x (id);
+SET enable_seqscan = off;
+SELECT v = md5('204321') AS same FROM cmp_x WHERE id = 204321;
+RESET enable_seqscan;
+-- a damaged extent list is reported, not followed
+BEGIN;
+UPDATE lsm.segment SET extents = '{1,2,3}'
+ WHERE storage_id = (SELECT storage_id FROM lsm.stats('cmp_x')) AND extents IS NOT NULL;
+SELECT count(*) FROM cmp_x;
+ROLLBACK;
+SELECT segments_in, segments_out, rows_out FROM lsm.compact('cmp_x', true);
+SELECT count(*), sum(id), count(DISTINCT v) FROM cmp_x;
+SELECT rows_checked FROM lsm.verify('cmp_x');
+
+DROP TABLE cmp_heap, cmp_a, cmp_b, cmp_c, cmp_d, cmp_t, cmp_u, cmp_s, cmp_v, cmp_x;
 SELECT count(*) FROM lsm.compaction c
  WHERE NOT EXISTS (SELECT 1 FROM lsm.storage s WHERE s.storage_id = c.storage_id);

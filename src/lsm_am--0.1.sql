@@ -39,6 +39,10 @@ CREATE TABLE lsm.segment (
 	-- settled deletes into; delmap_bytes = 0 when there is none
 	delmap_start	bigint	NOT NULL,
 	delmap_bytes	int4	NOT NULL,
+	-- the runs of pages holding the segment, in the order of its bytes, as
+	-- {start, pages, start, pages, ...} (docs/FORMAT.md); NULL when it lies
+	-- in one run (start_block, nblocks)
+	extents			int8[],
 	PRIMARY KEY (storage_id, segment_id)
 ) USING heap;
 CREATE INDEX segment_rowid_idx ON lsm.segment (storage_id, min_rowid);
@@ -133,7 +137,8 @@ COMMENT ON ACCESS METHOD lsm IS 'log-structured, columnar table access method';
 CREATE FUNCTION lsm.segments(rel regclass,
 	OUT segment_id bigint, OUT level int4, OUT min_rowid bigint, OUT max_rowid bigint,
 	OUT row_count bigint, OUT deleted_count bigint, OUT schema_version int4,
-	OUT start_block bigint, OUT nblocks int4, OUT bytes bigint, OUT uncompressed_bytes bigint)
+	OUT start_block bigint, OUT nblocks int4, OUT bytes bigint, OUT uncompressed_bytes bigint,
+	OUT extents bigint[])
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'lsm_segments'
 LANGUAGE C;

@@ -16,6 +16,7 @@
 
 #include "access/relation.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -23,6 +24,7 @@
 #include "miscadmin.h"
 #include "storage/smgr.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -78,6 +80,21 @@ lsm_open_argument(FunctionCallInfo fcinfo)
 	return rel;
 }
 
+/* Do any pages of the runs a[] and b[] coincide? */
+static bool
+lsm_extents_overlap(const LsmExtent *a, int na, const LsmExtent *b, int nb)
+{
+	int			i;
+	int			j;
+
+	for (i = 0; i < na; i++)
+		for (j = 0; j < nb; j++)
+			if (a[i].start < b[j].start + b[j].nblocks &&
+				b[j].start < a[i].start + a[i].nblocks)
+				return true;
+	return false;
+}
+
 Datum
 lsm_segments(PG_FUNCTION_ARGS)
 {
@@ -91,8 +108,10 @@ lsm_segments(PG_FUNCTION_ARGS)
 	for (i = 0; i < segs->nsegs; i++)
 	{
 		LsmSegmentEntry *s = &segs->segs[i];
-		Datum		values[11];
-		bool		nulls[11];
+		Datum		values[12];
+		bool		nulls[12];
+		Datum		ext[2 * LSM_SEG_MAX_EXTENTS];
+		int			j;
 
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = Int64GetDatum(s->segment_id);
@@ -106,6 +125,14 @@ lsm_segments(PG_FUNCTION_ARGS)
 		values[8] = Int32GetDatum((int32) s->nblocks);
 		values[9] = Int64GetDatum(s->total_bytes);
 		values[10] = Int64GetDatum(s->raw_bytes);
+		for (j = 0; j < s->nextents; j++)
+		{
+			ext[2 * j] = Int64GetDatum((int64) s->extents[j].start);
+			ext[2 * j + 1] = Int64GetDatum((int64) s->extents[j].nblocks);
+		}
+		values[11] = PointerGetDatum(construct_array(ext, 2 * s->nextents,
+													 INT8OID, 8, FLOAT8PASSBYVAL,
+													 TYPALIGN_DOUBLE));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	relation_close(rel, AccessShareLock);
@@ -317,9 +344,10 @@ lsm_verify(PG_FUNCTION_ARGS)
 		if (s->min_rowid > s->max_rowid || s->max_rowid >= meta.next_rowid)
 			lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
 							 "rowid range is outside what the metapage handed out");
-		if (s->start_block == LSM_METAPAGE_BLKNO)
-			lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
-							 "segment overlaps the metapage");
+		for (j = 0; j < s->nextents; j++)
+			if (s->extents[j].start == LSM_METAPAGE_BLKNO)
+				lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
+								 "segment overlaps the metapage");
 		for (j = 0; j < i; j++)
 		{
 			LsmSegmentEntry *o = &segs->segs[j];
@@ -327,11 +355,15 @@ lsm_verify(PG_FUNCTION_ARGS)
 			if (o->max_rowid >= s->min_rowid)
 				lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
 								 "rowid range overlaps another segment");
-			if (s->start_block < o->start_block + o->nblocks &&
-				o->start_block < s->start_block + s->nblocks)
+			if (lsm_extents_overlap(s->extents, s->nextents,
+									o->extents, o->nextents))
 				lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
 								 "pages overlap another segment");
 		}
+		for (j = 1; j < s->nextents; j++)
+			if (lsm_extents_overlap(s->extents, j, &s->extents[j], 1))
+				lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
+								 "the segment's extents overlap each other");
 		h = lsm_segment_open(&rs, s);
 		lsm_verify_schema_version(rel, h, versions, nversions);
 		if (segs->segs[i].delmap_bytes > 0)

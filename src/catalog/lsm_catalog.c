@@ -32,12 +32,14 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/procarray.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -71,7 +73,8 @@
 #define Anum_seg_written_xid	13
 #define Anum_seg_delmap_start	14
 #define Anum_seg_delmap_bytes	15
-#define Natts_seg				15
+#define Anum_seg_extents		16
+#define Natts_seg				16
 
 static Oid
 lsm_namespace(bool missing_ok)
@@ -503,6 +506,84 @@ lsm_catalog_reserved_segment_ids(void)
 	return reserved_seg_end - reserved_seg_first;
 }
 
+/*
+ * Set the pages of `seg`: the runs `extents` (in the order of its bytes),
+ * and from them its first block and page count.
+ */
+void
+lsm_segment_set_pages(LsmSegmentEntry *seg, const LsmExtent *extents, int n)
+{
+	int			i;
+
+	Assert(n >= 1 && n <= LSM_SEG_MAX_EXTENTS);
+	seg->nextents = n;
+	seg->nblocks = 0;
+	for (i = 0; i < n; i++)
+	{
+		seg->extents[i] = extents[i];
+		seg->nblocks += extents[i].nblocks;
+	}
+	seg->start_block = extents[0].start;
+}
+
+/*
+ * The runs of pages an lsm.segment tuple lists in its extents column (NULL
+ * when the segment lies in one run: start_block, nblocks), into ext[];
+ * returns their count.  Errors out on a malformed list.
+ */
+static int
+lsm_extents_from_datum(Datum d, bool isnull, BlockNumber start, uint32 nblocks,
+					   int64 segment_id, LsmExtent *ext)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *enulls;
+	int			nelems;
+	int			n;
+	int			i;
+	uint64		total = 0;
+
+	if (isnull)
+	{
+		ext[0].start = start;
+		ext[0].nblocks = nblocks;
+		return 1;
+	}
+	arr = DatumGetArrayTypeP(d);
+	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &enulls, &nelems);
+	n = nelems / 2;
+	if (ARR_NDIM(arr) != 1 || nelems % 2 != 0 || n < 1 ||
+		n > LSM_SEG_MAX_EXTENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("lsm segment " INT64_FORMAT " has a malformed extent list in lsm.segment",
+						segment_id)));
+	for (i = 0; i < n; i++)
+	{
+		int64		s = DatumGetInt64(elems[2 * i]);
+		int64		len = DatumGetInt64(elems[2 * i + 1]);
+
+		if (enulls[2 * i] || enulls[2 * i + 1] || s <= LSM_METAPAGE_BLKNO ||
+			len <= 0 || s + len > (int64) MaxBlockNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("lsm segment " INT64_FORMAT " has a malformed extent list in lsm.segment",
+							segment_id)));
+		ext[i].start = (BlockNumber) s;
+		ext[i].nblocks = (uint32) len;
+		total += (uint64) len;
+	}
+	if (ext[0].start != start || total != nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("lsm segment " INT64_FORMAT ": its extent list disagrees with start_block and nblocks in lsm.segment",
+						segment_id)));
+	pfree(elems);
+	pfree(enulls);
+	return n;
+}
+
 /* Record a newly written segment; visible when this (sub)xact commits. */
 void
 lsm_catalog_insert_segment(uint64 storage_id, const LsmSegmentEntry *seg)
@@ -512,7 +593,24 @@ lsm_catalog_insert_segment(uint64 storage_id, const LsmSegmentEntry *seg)
 	bool		nulls[Natts_seg];
 	HeapTuple	tup;
 
+	Assert(seg->nextents >= 1 && seg->start_block == seg->extents[0].start);
 	memset(nulls, 0, sizeof(nulls));
+	if (seg->nextents > 1)
+	{
+		Datum		elems[2 * LSM_SEG_MAX_EXTENTS];
+		int			i;
+
+		for (i = 0; i < seg->nextents; i++)
+		{
+			elems[2 * i] = Int64GetDatum((int64) seg->extents[i].start);
+			elems[2 * i + 1] = Int64GetDatum((int64) seg->extents[i].nblocks);
+		}
+		values[Anum_seg_extents - 1] =
+			PointerGetDatum(construct_array(elems, 2 * seg->nextents, INT8OID, 8,
+											FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
+	else
+		nulls[Anum_seg_extents - 1] = true;
 	values[Anum_seg_storage_id - 1] = Int64GetDatum((int64) storage_id);
 	values[Anum_seg_segment_id - 1] = Int64GetDatum(seg->segment_id);
 	values[Anum_seg_level - 1] = Int32GetDatum(seg->level);
@@ -557,6 +655,10 @@ lsm_segment_from_tuple(HeapTuple tup, TupleDesc desc, LsmSegmentEntry *seg)
 	seg->raw_bytes = DatumGetInt64(values[Anum_seg_raw_bytes - 1]);
 	seg->delmap_start = (BlockNumber) DatumGetInt64(values[Anum_seg_delmap_start - 1]);
 	seg->delmap_bytes = (uint32) DatumGetInt32(values[Anum_seg_delmap_bytes - 1]);
+	seg->nextents = lsm_extents_from_datum(values[Anum_seg_extents - 1],
+										   nulls[Anum_seg_extents - 1],
+										   seg->start_block, seg->nblocks,
+										   seg->segment_id, seg->extents);
 	seg->own_xact =
 		TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
 	seg->inserting_xid = InvalidTransactionId;
@@ -1692,41 +1794,45 @@ lsm_catalog_used_extents(uint64 storage_id, int *n)
 							  true, SnapshotAny, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		LsmExtent	segext[LSM_SEG_MAX_EXTENTS + 1];
+		int			nseg;
 		bool		isnull;
+		Datum		d;
+		uint32		dbytes;
+		int			i;
+		BlockNumber start;
+		uint32		nblocks;
+		int64		segment_id;
+		bool		ext_null;
 
-		if (*n == cap)
+		start = (BlockNumber)
+			DatumGetInt64(heap_getattr(tup, Anum_seg_start_block, desc, &isnull));
+		nblocks = (uint32)
+			DatumGetInt32(heap_getattr(tup, Anum_seg_nblocks, desc, &isnull));
+		segment_id = DatumGetInt64(heap_getattr(tup, Anum_seg_segment_id, desc,
+												&isnull));
+		d = heap_getattr(tup, Anum_seg_extents, desc, &ext_null);
+		nseg = lsm_extents_from_datum(d, ext_null, start, nblocks, segment_id,
+									  segext);
+		/* the segment's delete map, if it has one */
+		dbytes = (uint32) DatumGetInt32(heap_getattr(tup, Anum_seg_delmap_bytes,
+													 desc, &isnull));
+		if (dbytes > 0)
 		{
-			cap = cap == 0 ? 64 : cap * 2;
+			segext[nseg].start = (BlockNumber)
+				DatumGetInt64(heap_getattr(tup, Anum_seg_delmap_start, desc, &isnull));
+			segext[nseg].nblocks = LSM_DELMAP_NPAGES(dbytes);
+			nseg++;
+		}
+		if (*n + nseg > cap)
+		{
+			cap = Max(cap * 2, 64);
 			ext = ext ? repalloc(ext, sizeof(LsmExtent) * cap) :
 				palloc(sizeof(LsmExtent) * cap);
 		}
-		ext[*n].start = (BlockNumber)
-			DatumGetInt64(heap_getattr(tup, Anum_seg_start_block,
-									   RelationGetDescr(rel), &isnull));
-		ext[*n].nblocks = (uint32)
-			DatumGetInt32(heap_getattr(tup, Anum_seg_nblocks,
-									   RelationGetDescr(rel), &isnull));
-		(*n)++;
-		/* the segment's delete map, if it has one */
-		{
-			uint32		dbytes = (uint32)
-				DatumGetInt32(heap_getattr(tup, Anum_seg_delmap_bytes,
-										   RelationGetDescr(rel), &isnull));
-
-			if (dbytes > 0)
-			{
-				if (*n == cap)
-				{
-					cap *= 2;
-					ext = repalloc(ext, sizeof(LsmExtent) * cap);
-				}
-				ext[*n].start = (BlockNumber)
-					DatumGetInt64(heap_getattr(tup, Anum_seg_delmap_start,
-											   RelationGetDescr(rel), &isnull));
-				ext[*n].nblocks = LSM_DELMAP_NPAGES(dbytes);
-				(*n)++;
-			}
-		}
+		for (i = 0; i < nseg; i++)
+			ext[(*n)++] = segext[i];
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);

@@ -13,6 +13,8 @@
 #include "storage/block.h"
 #include "utils/snapshot.h"
 
+#include "storage/lsm_storage.h"
+
 typedef struct LsmSegmentEntry
 {
 	int64		segment_id;
@@ -22,8 +24,10 @@ typedef struct LsmSegmentEntry
 	int64		row_count;
 	int64		deleted_count;
 	int32		schema_version;
-	BlockNumber start_block;
-	uint32		nblocks;
+	BlockNumber start_block;	/* first page (of the first extent) */
+	uint32		nblocks;		/* pages, all extents together */
+	int			nextents;		/* the runs of pages holding the segment's */
+	LsmExtent	extents[LSM_SEG_MAX_EXTENTS];	/* bytes, in order */
 	int64		total_bytes;
 	int64		raw_bytes;
 	BlockNumber delmap_start;	/* the persisted delete map's first page */
@@ -44,6 +48,8 @@ extern uint64 lsm_catalog_new_storage(Oid relid);
 extern int64 lsm_catalog_next_segment_id(void);
 extern void lsm_catalog_reserve_segment_ids(int n);
 extern int	lsm_catalog_reserved_segment_ids(void);
+extern void lsm_segment_set_pages(LsmSegmentEntry *seg,
+								  const LsmExtent *extents, int n);
 extern void lsm_catalog_insert_segment(uint64 storage_id,
 									   const LsmSegmentEntry *seg);
 extern LsmSegmentList *lsm_catalog_segments(uint64 storage_id,
@@ -148,11 +154,6 @@ typedef struct LsmCompactionState
 
 extern void lsm_catalog_delete_segment(uint64 storage_id, int64 segment_id);
 
-typedef struct LsmExtent
-{
-	BlockNumber start;
-	uint32		nblocks;
-} LsmExtent;
 extern LsmExtent *lsm_catalog_used_extents(uint64 storage_id, int *n);
 extern int	lsm_catalog_prune_segments(void);
 extern TransactionId *lsm_catalog_concurrent_writers(uint64 storage_id,

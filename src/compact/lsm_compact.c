@@ -441,10 +441,14 @@ lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
 	out.deleted_count = nall;
 	out.delmap_bytes = (uint32) len;
 	lsm_space_lock(rel, storage_id);
-	out.delmap_start = lsm_pages_write(rel,
-									   lsm_space_find(rel, storage_id,
-													  LSM_DELMAP_NPAGES(len)),
-									   (const char *) buf, len, &npages);
+	{
+		LsmExtent	ext;
+
+		/* a delete map lies in one run of pages */
+		(void) lsm_pages_store(rel, storage_id, (const char *) buf, len, 1,
+							   &ext, &npages);
+		out.delmap_start = ext.start;
+	}
 	lsm_catalog_delete_segment(storage_id, seg->segment_id);
 	lsm_catalog_insert_segment(storage_id, &out);
 	lsm_space_unlock(rel, storage_id);

@@ -270,6 +270,7 @@ lsm_segment_delmap(Relation rel, const LsmSegmentEntry *seg, int *n)
 	char	   *buf;
 	uint32		count;
 	int			st;
+	LsmExtent	dm;
 
 	*n = 0;
 	if (seg->delmap_bytes == 0)
@@ -294,8 +295,10 @@ lsm_segment_delmap(Relation rel, const LsmSegmentEntry *seg, int *n)
 	}
 
 	buf = palloc(seg->delmap_bytes);
-	lsm_pages_read(rel, seg->delmap_start, LSM_DELMAP_NPAGES(seg->delmap_bytes),
-				   0, seg->delmap_bytes, buf, NULL, seg->segment_id);
+	dm.start = seg->delmap_start;
+	dm.nblocks = LSM_DELMAP_NPAGES(seg->delmap_bytes);
+	lsm_pages_read(rel, &dm, 1, 0, seg->delmap_bytes, buf, NULL,
+				   seg->segment_id);
 	st = lsm_delmap_count((const uint8 *) buf, seg->delmap_bytes, &count);
 	if (st == LSM_OK && (int64) count > seg->row_count)
 		st = LSM_ERR_CORRUPT;
@@ -473,7 +476,7 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 	if (entry->total_bytes < LSM_SEG_HEADER_SIZE)
 		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
 						 "catalog size of segment is too small");
-	lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
+	lsm_pages_read(rs->rel, entry->extents, entry->nextents, 0,
 				   LSM_SEG_HEADER_SIZE, hdrbuf, rs->strategy, entry->segment_id);
 	st = lsm_seg_parse_header((const uint8 *) hdrbuf, LSM_SEG_HEADER_SIZE, &hdr);
 	if (st != LSM_OK)
@@ -488,7 +491,7 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 	meta = MemoryContextAllocHuge(reader_cxt, hdr.meta_len);
 	PG_TRY();
 	{
-		lsm_pages_read(rs->rel, entry->start_block, entry->nblocks, 0,
+		lsm_pages_read(rs->rel, entry->extents, entry->nextents, 0,
 					   hdr.meta_len, meta, rs->strategy, entry->segment_id);
 	}
 	PG_CATCH();
@@ -647,7 +650,7 @@ lsm_block_read_chunks(LsmReadState *rs, LsmSegmentHandle *h,
 
 	if (rs->need_attrs == NULL)
 	{
-		lsm_pages_read(rs->rel, h->entry.start_block, h->entry.nblocks,
+		lsm_pages_read(rs->rel, h->entry.extents, h->entry.nextents,
 					   bi->data_offset, bi->data_len, raw, rs->strategy,
 					   h->entry.segment_id);
 		return;
@@ -694,7 +697,7 @@ lsm_block_read_chunks(LsmReadState *rs, LsmSegmentHandle *h,
 		for (i++; i < nwant && want[i]->offset < hi + LSM_PAGE_PAYLOAD; i++)
 			hi = Max(hi, want[i]->offset + want[i]->stored_len);
 		if (hi > lo)
-			lsm_pages_read(rs->rel, h->entry.start_block, h->entry.nblocks,
+			lsm_pages_read(rs->rel, h->entry.extents, h->entry.nextents,
 						   lo, hi - lo, raw + (lo - bi->data_offset),
 						   rs->strategy, h->entry.segment_id);
 	}
@@ -1215,10 +1218,11 @@ lsm_verify_segment(LsmReadState *rs, LsmSegmentHandle *h, int64 *blocks,
 	int			st;
 
 	lsm_decoded_init(&dec, &rs->alloc);
-	if (h->entry.start_block + h->entry.nblocks >
-		smgrnblocks(RelationGetSmgr(rs->rel), MAIN_FORKNUM))
-		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id, -1,
-						 "segment pages lie beyond the end of the relation");
+	for (c = 0; c < h->entry.nextents; c++)
+		if (h->entry.extents[c].start + h->entry.extents[c].nblocks >
+			smgrnblocks(RelationGetSmgr(rs->rel), MAIN_FORKNUM))
+			lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id, -1,
+							 "segment pages lie beyond the end of the relation");
 	for (b = 0; b < hdr->nblocks; b++)
 	{
 		const LsmBlockInfo *bi = lsm_segr_block(h->reader, b);
@@ -1231,7 +1235,7 @@ lsm_verify_segment(LsmReadState *rs, LsmSegmentHandle *h, int64 *blocks,
 			raw = palloc_extended(bi->data_len + 8, MCXT_ALLOC_HUGE);
 			raw_cap = bi->data_len;
 		}
-		lsm_pages_read(rs->rel, h->entry.start_block, h->entry.nblocks,
+		lsm_pages_read(rs->rel, h->entry.extents, h->entry.nextents,
 					   bi->data_offset, bi->data_len, raw, rs->strategy,
 					   h->entry.segment_id);
 		st = lsm_decode_chunk(&bi->rowids, lsm_rowid_column(), bi->nrows,

@@ -5,17 +5,22 @@
  *
  * NOTES
  *	  A segment is written once, all at once: the caller hands us the whole
- *	  encoded byte string.  We extend the relation by as many pages as it
- *	  needs while holding the relation extension lock, so the pages are
- *	  consecutive, and write each page through shared (or, for temporary
- *	  tables, local) buffers.  Each new page is WAL-logged as a full page
- *	  image inside the critical section that fills it (standard page layout,
- *	  so the unused tail of the last page is not logged).  Unlogged and
- *	  temporary relations, and relations created in this transaction under
- *	  wal_level = minimal, write no WAL (RelationNeedsWAL).
+ *	  encoded byte string.  Its pages are free extents of the relation --
+ *	  those of segments retired by compactions that no snapshot can read
+ *	  any more -- and, for what they do not hold, pages added at the end
+ *	  under the relation extension lock.  A segment may be split over up
+ *	  to LSM_SEG_MAX_EXTENTS runs of consecutive pages, listed in order in
+ *	  its catalog tuple, so free space a large retired segment leaves in
+ *	  pieces is used again by the next large one instead of extending the
+ *	  file.  Each page is written through shared (or, for temporary
+ *	  tables, local) buffers and WAL-logged as a full page image inside the
+ *	  critical section that fills it (standard page layout, so the unused
+ *	  tail of the last page is not logged).  Unlogged and temporary
+ *	  relations, and relations created in this transaction under wal_level
+ *	  = minimal, write no WAL (RelationNeedsWAL).
  *
- *	  Pages are immutable once written; a reader still takes a share lock
- *	  while copying so that a later space-reuse scheme stays safe.
+ *	  Pages are immutable while a catalog tuple points at them; a reader
+ *	  takes a share lock while copying.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,72 +42,87 @@
 #include "storage/lsm_storage.h"
 
 /*
- * lsm_pages_write
- *		Write `len` bytes as consecutive pages starting at block `start`
- *		(pages of a free extent), or at the end of the relation if start is
- *		InvalidBlockNumber.  Each page is a full-page image WAL record
- *		written in its own critical section.  Returns the first block;
- *		*npages receives the page count.  The caller holds the space lock
- *		(lsm_space_lock) until the segment is catalogued, so no other
- *		backend writes into the same pages.
+ * Fill `buf` (locked, zeroed) with page `pageno` of the `len`-byte string
+ * `data`, WAL-logged as a full-page image inside the critical section.
  */
-BlockNumber
-lsm_pages_write(Relation rel, BlockNumber start, const char *data, Size len,
-				uint32 *npages)
+static void
+lsm_page_fill(Buffer buf, const char *data, Size len, uint32 pageno,
+			  bool needs_wal)
 {
-	uint32		n = (uint32) ((len + LSM_PAGE_PAYLOAD - 1) / LSM_PAGE_PAYLOAD);
-	BlockNumber first = InvalidBlockNumber;
-	bool		needs_wal = RelationNeedsWAL(rel);
-	bool		local = RELATION_IS_LOCAL(rel);
-	bool		extend = (start == InvalidBlockNumber);
-	uint32		i;
+	Page		page = BufferGetPage(buf);
+	Size		off = (Size) pageno * LSM_PAGE_PAYLOAD;
+	Size		chunk = off < len ? Min(LSM_PAGE_PAYLOAD, len - off) : 0;
 
-	if (n == 0)
-		n = 1;
-	if (extend && !local)
-		LockRelationForExtension(rel, ExclusiveLock);
-	for (i = 0; i < n; i++)
-	{
-		Buffer		buf;
-		Page		page;
-		Size		off = (Size) i * LSM_PAGE_PAYLOAD;
-		Size		chunk = Min(LSM_PAGE_PAYLOAD, len - off);
-
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, extend ? P_NEW : start + i,
-								 RBM_ZERO_AND_LOCK, NULL);
-		if (i == 0)
-			first = BufferGetBlockNumber(buf);
-		else if (BufferGetBlockNumber(buf) != first + i)
-			elog(ERROR, "lsm relation \"%s\" was extended concurrently",
-				 RelationGetRelationName(rel));
-		page = BufferGetPage(buf);
-
-		START_CRIT_SECTION();
-		PageInit(page, BLCKSZ, 0);
-		if (off < len)
-			memcpy(PageGetContents(page), data + off, chunk);
-		else
-			chunk = 0;
-		((PageHeader) page)->pd_lower = SizeOfPageHeaderData + chunk;
-		MarkBufferDirty(buf);
-		if (needs_wal)
-			log_newpage_buffer(buf, true);
-		END_CRIT_SECTION();
-
-		UnlockReleaseBuffer(buf);
-	}
-	if (extend && !local)
-		UnlockRelationForExtension(rel, ExclusiveLock);
-	*npages = n;
-	return first;
+	START_CRIT_SECTION();
+	PageInit(page, BLCKSZ, 0);
+	if (chunk > 0)
+		memcpy(PageGetContents(page), data + off, chunk);
+	((PageHeader) page)->pd_lower = SizeOfPageHeaderData + chunk;
+	MarkBufferDirty(buf);
+	if (needs_wal)
+		log_newpage_buffer(buf, true);
+	END_CRIT_SECTION();
 }
 
-/* Write at the end of the relation (see lsm_pages_write). */
-BlockNumber
-lsm_pages_append(Relation rel, const char *data, Size len, uint32 *npages)
+/*
+ * lsm_pages_write
+ *		Write `len` bytes over the pages of `plan` (free extents, in order),
+ *		then over `extend` pages added at the end of the relation while
+ *		holding the relation extension lock.  The runs the bytes went to go
+ *		to `out` (at most max_extents; new pages that follow the last
+ *		planned extent join it); returns their count.  The caller holds the
+ *		space lock (lsm_space_lock) until the segment is catalogued, so no
+ *		other backend writes into the same pages.
+ */
+static int
+lsm_pages_write(Relation rel, const LsmExtent *plan, int nplan, uint32 extend,
+				const char *data, Size len, int max_extents, LsmExtent *out)
 {
-	return lsm_pages_write(rel, InvalidBlockNumber, data, len, npages);
+	bool		needs_wal = RelationNeedsWAL(rel);
+	bool		local = RELATION_IS_LOCAL(rel);
+	uint32		pageno = 0;
+	int			nout = 0;
+	int			e;
+
+	for (e = 0; e <= nplan; e++)
+	{
+		bool		extending = (e == nplan);
+		uint32		n = extending ? extend : plan[e].nblocks;
+		uint32		i;
+
+		if (n == 0)
+			continue;
+		if (extending && !local)
+			LockRelationForExtension(rel, ExclusiveLock);
+		for (i = 0; i < n; i++, pageno++)
+		{
+			Buffer		buf;
+			BlockNumber blk;
+
+			CHECK_FOR_INTERRUPTS();
+			buf = ReadBufferExtended(rel, MAIN_FORKNUM,
+									 extending ? P_NEW : plan[e].start + i,
+									 RBM_ZERO_AND_LOCK, NULL);
+			blk = BufferGetBlockNumber(buf);
+			lsm_page_fill(buf, data, len, pageno, needs_wal);
+			UnlockReleaseBuffer(buf);
+
+			if (nout > 0 && out[nout - 1].start + out[nout - 1].nblocks == blk)
+				out[nout - 1].nblocks++;
+			else if (nout < max_extents)
+			{
+				out[nout].start = blk;
+				out[nout].nblocks = 1;
+				nout++;
+			}
+			else
+				elog(ERROR, "lsm relation \"%s\" was extended concurrently",
+					 RelationGetRelationName(rel));
+		}
+		if (extending && !local)
+			UnlockRelationForExtension(rel, ExclusiveLock);
+	}
+	return nout;
 }
 
 /*
@@ -279,16 +299,16 @@ lsm_space_slot(Relation rel, uint64 storage_id)
 }
 
 /*
- * The extent for `npages` among `gaps` (below `nblocks`): the smallest that
+ * The gap for `npages` among `gaps` (below `nblocks`): the smallest that
  * fits, the lowest of equals (best fit).  Small segments -- a commit's
  * level-0 segment, a delete map -- then fill the holes small segments left,
- * and the large extent a rewritten segment left stays whole for the next
- * rewrite; with first fit they were scattered over it, and each rewrite of
- * a large segment extended the file.  -1 if none fits.
+ * and a large extent stays whole for the next large segment.  The tail gap
+ * (the one reaching `nblocks`) is left out unless `tail_ok`.  -1 if none
+ * fits.
  */
 static int
 lsm_space_best_fit(const LsmExtent *gaps, int ngaps, uint32 npages,
-				   BlockNumber nblocks)
+				   BlockNumber nblocks, bool tail_ok)
 {
 	int			best = -1;
 	BlockNumber best_len = InvalidBlockNumber;
@@ -298,9 +318,11 @@ lsm_space_best_fit(const LsmExtent *gaps, int ngaps, uint32 npages,
 	{
 		BlockNumber len;
 
-		if (gaps[i].start >= nblocks)
+		if (gaps[i].start >= nblocks || gaps[i].nblocks == 0)
 			continue;
 		len = Min(gaps[i].nblocks, nblocks - gaps[i].start);
+		if (!tail_ok && gaps[i].start + len == nblocks)
+			continue;
 		if (len >= npages && (best < 0 || len < best_len))
 		{
 			best = i;
@@ -310,51 +332,126 @@ lsm_space_best_fit(const LsmExtent *gaps, int ngaps, uint32 npages,
 	return best;
 }
 
-/*
- * Take `npages` from the slot's extents (lsm_space_best_fit);
- * InvalidBlockNumber if none fits.  Caller holds space_lock.
- */
-static BlockNumber
-lsm_space_take(LsmSpaceSlot *slot, uint32 npages, BlockNumber nblocks)
+/* Move `n` pages from the front of gaps[i] to the plan. */
+static void
+lsm_space_take_from(LsmExtent *gaps, int i, uint32 n, LsmExtent *plan,
+					int *nplan)
 {
-	int			i;
-	LsmExtent  *g;
-	BlockNumber found;
-
-	slot->used = ++space_shared->clock;
-	i = lsm_space_best_fit(slot->gaps, slot->ngaps, npages, nblocks);
-	if (i < 0)
-		return InvalidBlockNumber;
-	g = &slot->gaps[i];
-	found = g->start;
-	g->start += npages;
-	g->nblocks -= npages;
-	if (g->nblocks == 0)
-	{
-		memmove(g, g + 1, sizeof(LsmExtent) * (slot->ngaps - i - 1));
-		slot->ngaps--;
-	}
-	return found;
+	plan[*nplan].start = gaps[i].start;
+	plan[*nplan].nblocks = n;
+	(*nplan)++;
+	gaps[i].start += n;
+	gaps[i].nblocks -= n;
 }
 
 /*
- * First block of a free extent of `npages` pages below the end of the
- * relation, or InvalidBlockNumber (extend).  Only tables a compaction has
- * retired segments from are searched.  Caller holds the space lock, and
- * writes the pages and catalogs them before releasing it.
+ * Choose free pages for a segment of `npages` pages among `gaps` (below
+ * `nblocks`), taking them out of `gaps`: one gap that holds it all if there
+ * is one (best fit); else, if it may be split (max_extents > 1), the
+ * largest gaps whole and then the best fit for what is left, up to
+ * max_extents - 1 of them, and last the tail gap, which the pages added at
+ * the end of the relation then continue.  The plan goes to plan (*nplan runs);
+ * returns how many pages it covers (the rest: extend the relation).
  */
-BlockNumber
-lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
+static uint32
+lsm_space_plan(LsmExtent *gaps, int *ngaps, uint32 npages, BlockNumber nblocks,
+			   int max_extents, LsmExtent *plan, int *nplan)
+{
+	uint32		remaining = npages;
+	int			tail = -1;
+	int			i;
+	int			j;
+
+	*nplan = 0;
+	i = lsm_space_best_fit(gaps, *ngaps, npages, nblocks, true);
+	if (i >= 0)
+	{
+		lsm_space_take_from(gaps, i, npages, plan, nplan);
+		remaining = 0;
+	}
+	else
+	{
+		for (i = 0; i < *ngaps; i++)
+			if (gaps[i].start < nblocks && gaps[i].nblocks > 0 &&
+				gaps[i].start + Min(gaps[i].nblocks, nblocks - gaps[i].start) == nblocks)
+				tail = i;
+		while (remaining > 0 && *nplan < max_extents - 1)
+		{
+			int			largest = -1;
+
+			i = lsm_space_best_fit(gaps, *ngaps, remaining, nblocks, false);
+			if (i >= 0)
+			{
+				lsm_space_take_from(gaps, i, remaining, plan, nplan);
+				remaining = 0;
+				break;
+			}
+			for (j = 0; j < *ngaps; j++)
+				if (j != tail && gaps[j].start < nblocks && gaps[j].nblocks > 0 &&
+					(largest < 0 || gaps[j].nblocks > gaps[largest].nblocks))
+					largest = j;
+			if (largest < 0)
+				break;
+			remaining -= gaps[largest].nblocks;
+			lsm_space_take_from(gaps, largest, gaps[largest].nblocks,
+								plan, nplan);
+		}
+		if (remaining > 0 && tail >= 0)
+		{
+			uint32		n = Min(remaining, nblocks - gaps[tail].start);
+
+			lsm_space_take_from(gaps, tail, n, plan, nplan);
+			remaining -= n;
+		}
+	}
+
+	/* drop emptied gaps */
+	for (i = 0, j = 0; i < *ngaps; i++)
+		if (gaps[i].nblocks > 0)
+			gaps[j++] = gaps[i];
+	*ngaps = j;
+	return npages - remaining;
+}
+
+static int
+lsm_extent_len_desc(const void *a, const void *b)
+{
+	uint32		x = ((const LsmExtent *) a)->nblocks;
+	uint32		y = ((const LsmExtent *) b)->nblocks;
+
+	return (x < y) - (x > y);
+}
+
+static int
+lsm_extent_start_asc(const void *a, const void *b)
+{
+	BlockNumber x = ((const LsmExtent *) a)->start;
+	BlockNumber y = ((const LsmExtent *) b)->start;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Free pages for a segment of `npages` pages below the end of the relation
+ * (lsm_space_plan), in plan (*nplan runs); returns how many pages they cover, the
+ * rest to be added at the end.  Only tables a compaction has retired
+ * segments from are searched.  Caller holds the space lock, and writes the
+ * pages and catalogs them before releasing it.
+ */
+static uint32
+lsm_space_find(Relation rel, uint64 storage_id, uint32 npages, int max_extents,
+			   LsmExtent *plan, int *nplan)
 {
 	BlockNumber nblocks;
 	LsmExtent  *gaps;
 	int			ngaps;
 	LsmSpaceSlot *slot;
-	BlockNumber found = InvalidBlockNumber;
+	uint32		found = 0;
 	int			i;
 
+	*nplan = 0;
 	if ((lsm_meta_flags(rel) & LSM_META_HAS_RETIRED) == 0)
-		return InvalidBlockNumber;
+		return 0;
 	nblocks = smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM);
 
 	/* what the last scan left, if it is recent enough */
@@ -364,12 +461,20 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
 		slot = lsm_space_slot(rel, storage_id);
 		if (slot != NULL && slot->nblocks <= nblocks)
 		{
-			found = lsm_space_take(slot, npages, nblocks);
-			if (found != InvalidBlockNumber ||
+			LsmExtent	local[LSM_SPACE_GAPS];
+			int			nlocal = slot->ngaps;
+
+			slot->used = ++space_shared->clock;
+			memcpy(local, slot->gaps, sizeof(LsmExtent) * nlocal);
+			found = lsm_space_plan(local, &nlocal, npages, nblocks,
+								   max_extents, plan, nplan);
+			if (found == npages ||
 				(!slot->more && npages < LSM_SPACE_RESCAN_PAGES &&
 				 !TimestampDifferenceExceeds(slot->scanned, GetCurrentTimestamp(),
 											 LSM_SPACE_RESCAN_MS)))
 			{
+				memcpy(slot->gaps, local, sizeof(LsmExtent) * nlocal);
+				slot->ngaps = nlocal;
 				LWLockRelease(space_lock);
 				return found;
 			}
@@ -379,13 +484,18 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
 
 	/* scan the catalog */
 	gaps = lsm_space_scan_gaps(storage_id, nblocks, &ngaps);
+	found = lsm_space_plan(gaps, &ngaps, npages, nblocks, max_extents,
+						   plan, nplan);
 	if (space_shared == NULL || RELATION_IS_LOCAL(rel))
 	{
-		i = lsm_space_best_fit(gaps, ngaps, npages, nblocks);
-		if (i >= 0)
-			found = gaps[i].start;
 		pfree(gaps);
 		return found;
+	}
+	/* keep the largest gaps, in block order */
+	if (ngaps > LSM_SPACE_GAPS)
+	{
+		qsort(gaps, ngaps, sizeof(LsmExtent), lsm_extent_len_desc);
+		qsort(gaps, LSM_SPACE_GAPS, sizeof(LsmExtent), lsm_extent_start_asc);
 	}
 	LWLockAcquire(space_lock, LW_EXCLUSIVE);
 	slot = lsm_space_slot(rel, storage_id);
@@ -406,10 +516,38 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages)
 	slot->more = ngaps > LSM_SPACE_GAPS;
 	memcpy(slot->gaps, gaps, sizeof(LsmExtent) * slot->ngaps);
 	slot->scanned = GetCurrentTimestamp();
-	found = lsm_space_take(slot, npages, nblocks);
+	slot->used = ++space_shared->clock;
 	LWLockRelease(space_lock);
 	pfree(gaps);
 	return found;
+}
+
+/*
+ * lsm_pages_store
+ *		Write the `len`-byte string `data` into free pages of the relation
+ *		(lsm_space_find) and, for the rest, pages added at its end.  The
+ *		runs of pages it went to, in order, go to `extents` (at most
+ *		max_extents: 1 keeps it in consecutive pages); returns their count,
+ *		and the page count in *npages.  The caller holds the space lock
+ *		(lsm_space_lock) and catalogs the pages before releasing it.
+ */
+int
+lsm_pages_store(Relation rel, uint64 storage_id, const char *data, Size len,
+				int max_extents, LsmExtent *extents, uint32 *npages)
+{
+	uint32		n = (uint32) ((len + LSM_PAGE_PAYLOAD - 1) / LSM_PAGE_PAYLOAD);
+	LsmExtent	plan[LSM_SEG_MAX_EXTENTS];
+	int			nplan;
+	uint32		planned;
+
+	Assert(max_extents >= 1 && max_extents <= LSM_SEG_MAX_EXTENTS);
+	if (n == 0)
+		n = 1;
+	planned = lsm_space_find(rel, storage_id, n, max_extents, plan, &nplan);
+	Assert(planned <= n);
+	*npages = n;
+	return lsm_pages_write(rel, plan, nplan, n - planned, data, len,
+						   max_extents, extents);
 }
 
 /*
@@ -451,13 +589,23 @@ lsm_space_used_end(Relation rel, uint64 storage_id)
 	return end;
 }
 
+/*
+ * lsm_pages_read
+ *		Copy `len` bytes from offset `offset` of the segment (or delete map)
+ *		laid over `extents` into `dst`.
+ */
 void
-lsm_pages_read(Relation rel, BlockNumber start, uint32 npages,
+lsm_pages_read(Relation rel, const LsmExtent *extents, int nextents,
 			   uint64 offset, Size len, char *dst,
 			   BufferAccessStrategy strategy, int64 segment_id)
 {
-	BlockNumber blk = start + (BlockNumber) (offset / LSM_PAGE_PAYLOAD);
+	uint64		pageno = offset / LSM_PAGE_PAYLOAD;
 	Size		inpage = (Size) (offset % LSM_PAGE_PAYLOAD);
+	int			e = 0;
+
+	/* the extent holding the first page */
+	while (e < nextents && pageno >= extents[e].nblocks)
+		pageno -= extents[e++].nblocks;
 
 	while (len > 0)
 	{
@@ -465,13 +613,14 @@ lsm_pages_read(Relation rel, BlockNumber start, uint32 npages,
 		Page		page;
 		Size		n = Min(len, LSM_PAGE_PAYLOAD - inpage);
 		PageHeader	ph;
+		BlockNumber blk;
 
-		if (blk >= start + npages)
+		if (e >= nextents)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("lsm relation \"%s\" segment " INT64_FORMAT ": read past its last block %u",
-							RelationGetRelationName(rel), segment_id,
-							start + npages - 1)));
+					 errmsg("lsm relation \"%s\" segment " INT64_FORMAT ": read past its last page",
+							RelationGetRelationName(rel), segment_id)));
+		blk = extents[e].start + (BlockNumber) pageno;
 		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
@@ -493,6 +642,10 @@ lsm_pages_read(Relation rel, BlockNumber start, uint32 npages,
 		dst += n;
 		len -= n;
 		inpage = 0;
-		blk++;
+		if (++pageno == extents[e].nblocks)
+		{
+			e++;
+			pageno = 0;
+		}
 	}
 }

@@ -3,9 +3,11 @@
  * lsm_storage.h
  *	  The relation's own pages: metapage, segment extents, WAL-logged I/O.
  *
- * Block 0 of the main fork is the metapage.  Segment byte strings occupy
- * runs of consecutive pages after it; each page is a standard-layout page
- * whose contents are LSM_PAGE_PAYLOAD bytes of the segment.
+ * Block 0 of the main fork is the metapage.  A segment's byte string
+ * occupies up to LSM_SEG_MAX_EXTENTS runs of consecutive pages after it
+ * (extents, in the order of its bytes); each page is a standard-layout
+ * page whose contents are LSM_PAGE_PAYLOAD bytes of the segment.  A
+ * persisted delete map occupies one run.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,12 +25,24 @@
  * change it.
  */
 #define LSM_META_VERSION		1
-#define LSM_META_VERSION		1
 #define LSM_METAPAGE_BLKNO		0
 #define LSM_PAGE_PAYLOAD		(BLCKSZ - SizeOfPageHeaderData)
 /* pages a delete map of `bytes` bytes occupies */
 #define LSM_DELMAP_NPAGES(bytes) \
 	((uint32) (((bytes) + LSM_PAGE_PAYLOAD - 1) / LSM_PAGE_PAYLOAD))
+
+/* A run of consecutive pages. */
+typedef struct LsmExtent
+{
+	BlockNumber start;
+	uint32		nblocks;
+} LsmExtent;
+
+/*
+ * Most runs one segment's pages may be split into: a large segment fills
+ * the free extents compactions left before the relation is extended.
+ */
+#define LSM_SEG_MAX_EXTENTS		8
 
 /* metapage flags */
 #define LSM_META_FROM_INIT_FORK	0x0001	/* copy of the init fork: reset */
@@ -79,17 +93,14 @@ extern void lsm_meta_set_flag(Relation rel, uint32 flag);
 extern uint32 lsm_meta_flags(Relation rel);
 extern void lsm_space_lock(Relation rel, uint64 storage_id);
 extern void lsm_space_unlock(Relation rel, uint64 storage_id);
-extern BlockNumber lsm_space_find(Relation rel, uint64 storage_id,
-								  uint32 npages);
 extern BlockNumber lsm_space_used_end(Relation rel, uint64 storage_id);
 extern void lsm_space_forget(Relation rel, uint64 storage_id);
 extern void lsm_space_shmem_init(void);
-extern BlockNumber lsm_pages_write(Relation rel, BlockNumber start,
-								   const char *data, Size len, uint32 *npages);
-extern BlockNumber lsm_pages_append(Relation rel, const char *data, Size len,
-									uint32 *npages);
-extern void lsm_pages_read(Relation rel, BlockNumber start, uint32 npages,
-						   uint64 offset, Size len, char *dst,
+extern int	lsm_pages_store(Relation rel, uint64 storage_id,
+							const char *data, Size len, int max_extents,
+							LsmExtent *extents, uint32 *npages);
+extern void lsm_pages_read(Relation rel, const LsmExtent *extents,
+						   int nextents, uint64 offset, Size len, char *dst,
 						   BufferAccessStrategy strategy, int64 segment_id);
 
 #endif							/* LSM_STORAGE_H */

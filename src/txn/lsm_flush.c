@@ -885,10 +885,15 @@ lsm_segbuilder_finish(LsmSegBuilder *b, uint64 storage_id, int level,
 		lsm_level0_admit(b->rel, storage_id);
 	else
 		lsm_space_lock(b->rel, storage_id);
-	seg.start_block = lsm_pages_write(b->rel,
-									  lsm_space_find(b->rel, storage_id,
-													 (uint32) ((out_len + LSM_PAGE_PAYLOAD - 1) / LSM_PAGE_PAYLOAD)),
-									  (const char *) out, out_len, &seg.nblocks);
+	{
+		LsmExtent	ext[LSM_SEG_MAX_EXTENTS];
+		uint32		npages;
+		int			n;
+
+		n = lsm_pages_store(b->rel, storage_id, (const char *) out, out_len,
+							LSM_SEG_MAX_EXTENTS, ext, &npages);
+		lsm_segment_set_pages(&seg, ext, n);
+	}
 	lsm_catalog_insert_segment(storage_id, &seg);
 	lsm_space_unlock(b->rel, storage_id);
 	lsm_note_flush();
