@@ -19,14 +19,18 @@
 #      the worker's compactions (its LOG lines) / bytes written by the
 #      clients' flushes (one single-row level-0 segment per transaction,
 #      of the sampled size), and / bytes of the rows after lsm.compact(full)
-#   D. UPDATE workload: 4 pgbench clients updating one row by id per
-#      transaction for BENCH_SECONDS with the worker on; the relation size
-#      is sampled every 2 s; space amplification = relation file (and live
-#      segment bytes) / live segment bytes after lsm.compact(full)
+#   D. UPDATE workload: rows/4 rows bulk-loaded in BENCH_D_SEGMENTS (16)
+#      segments (lsm.segment_rows set for the phase, unless
+#      BENCH_SEGMENT_ROWS is given), 4 pgbench clients updating one row by
+#      id per transaction for BENCH_SECONDS with the worker on; the
+#      relation size is sampled every 2 s; space amplification = relation
+#      file (and live segment bytes) / live segment bytes after
+#      lsm.compact(full); then the same workload on a heap table: its file
+#      / its file after VACUUM FULL
 #
 # Environment: BENCH_SECONDS=20, BENCH_RUNS=5, BENCH_PHASES="A B C D" (the
 # phases to run), BENCH_SEGMENT_ROWS (lsm.segment_rows of the cluster; the
-# default is lsm_am's), BENCH_L0_STOP (lsm.compact_l0_stop of the cluster;
+# default is lsm_am's), BENCH_D_SEGMENTS (16), BENCH_L0_STOP (lsm.compact_l0_stop of the cluster;
 # 0 = twice the trigger), BENCH_NO_BUILD=1, LSM_KEEP=1.  pgbench outputs
 # and samples are written to the cluster directory, which LSM_KEEP=1 keeps
 # (with the server log).
@@ -173,7 +177,14 @@ fi
 # ------------------------------------------------------------------ D. UPDATE
 if phase D; then
 	DROWS=$((ROWS / 4))
-	lsm_log "D: single-row UPDATEs on $DROWS rows for ${SECONDS_RUN}s with the worker on"
+	D_SEGMENTS=${BENCH_D_SEGMENTS:-16}
+	if [ -z "${BENCH_SEGMENT_ROWS:-}" ]; then
+		# the table spans D_SEGMENTS segments, as a table of D_SEGMENTS x
+		# lsm.segment_rows rows does under the default
+		lsm_psql -c "ALTER SYSTEM SET lsm.segment_rows = $(((DROWS + D_SEGMENTS - 1) / D_SEGMENTS))" -c "SELECT pg_reload_conf()" >/dev/null
+	fi
+	D_SEGROWS=$(lsm_psql_value "SHOW lsm.segment_rows")
+	lsm_log "D: single-row UPDATEs on $DROWS rows (segments of $D_SEGROWS rows) for ${SECONDS_RUN}s with the worker on"
 	lsm_psql -c "SELECT bench.create_events('ev_d', 'lsm')" \
 		-c "INSERT INTO ev_d SELECT * FROM bench.events($DROWS)" -c "ALTER TABLE ev_d ADD PRIMARY KEY (id)" >/dev/null
 	D_START=$(lsm_psql_value "SELECT bytes FROM lsm.stats('ev_d')")
@@ -184,7 +195,8 @@ if phase D; then
 	(
 		end=$((SECONDS + SECONDS_RUN + 1))
 		while [ $SECONDS -lt $end ]; do
-			lsm_psql_value "SELECT relation_bytes FROM lsm.stats('ev_d')" >>"$LSM_TMP/d.samples" 2>/dev/null || true
+			# relation file, pages of the segments a fresh snapshot sees, their bytes
+			lsm_psql -At -F ' ' -c "SELECT s.relation_bytes, (SELECT sum(nblocks) * 8192 FROM lsm.segments('ev_d')), s.bytes FROM lsm.stats('ev_d') s" >>"$LSM_TMP/d.samples" 2>/dev/null || true
 			sleep 2
 		done
 	) &
@@ -194,7 +206,7 @@ if phase D; then
 	sleep 3
 	worker off
 	read -r D_SEGS D_L0 D_BYTES D_FILE D_DELS <<<"$(lsm_psql -At -F ' ' -c "SELECT segments, l0_segments, bytes, relation_bytes, delete_records FROM lsm.stats('ev_d')")"
-	D_MAXFILE=$(sort -n "$LSM_TMP/d.samples" | tail -n 1)
+	D_MAXFILE=$(sort -n "$LSM_TMP/d.samples" | tail -n 1 | cut -d ' ' -f 1)
 	D_MAXFILE=$((D_MAXFILE > D_FILE ? D_MAXFILE : D_FILE))
 	D_HALF=$(awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] + 0 }' "$LSM_TMP/d.samples")
 	lsm_psql -c "SELECT * FROM lsm.compact('ev_d', full => true)" >/dev/null
@@ -203,6 +215,24 @@ if phase D; then
 	D_FAMP=$(awk -v a="$D_FILE" -v b="$D_FULL" 'BEGIN { printf "%.2f", a / b }')
 	D_MAXAMP=$(awk -v a="$D_MAXFILE" -v b="$D_FULL" 'BEGIN { printf "%.2f", a / b }')
 	D_HALFAMP=$(awk -v a="$D_HALF" -v b="$D_FULL" 'BEGIN { printf "%.2f", a / b }')
+	if [ -z "${BENCH_SEGMENT_ROWS:-}" ]; then
+		lsm_psql -c "ALTER SYSTEM RESET lsm.segment_rows" -c "SELECT pg_reload_conf()" >/dev/null
+	fi
+
+	# heap under the same workload (autovacuum on): its file at the end
+	# against the file after VACUUM FULL
+	lsm_log "D: the same on heap"
+	lsm_psql -c "SELECT bench.create_events('ev_dh', 'heap')" \
+		-c "INSERT INTO ev_dh SELECT * FROM bench.events($DROWS)" -c "ALTER TABLE ev_dh ADD PRIMARY KEY (id)" \
+		-c "VACUUM ANALYZE ev_dh" >/dev/null
+	sed 's/ev_d /ev_dh /' "$LSM_TMP/upd.sql" >"$LSM_TMP/updh.sql"
+	chmod 644 "$LSM_TMP/updh.sql"
+	D_HTPS=$(run_pgbench updateh -M prepared -c 4 -j 2 -T "$SECONDS_RUN" -f "$LSM_TMP/updh.sql")
+	sleep 3
+	D_HFILE=$(lsm_psql_value "SELECT pg_relation_size('ev_dh')")
+	lsm_psql -c "VACUUM FULL ev_dh" >/dev/null
+	D_HFULL=$(lsm_psql_value "SELECT pg_relation_size('ev_dh')")
+	D_HAMP=$(awk -v a="$D_HFILE" -v b="$D_HFULL" 'BEGIN { printf "%.2f", a / b }')
 
 fi
 
@@ -237,11 +267,13 @@ if phase C; then
 	echo "| C. compaction bytes / bytes of the rows after lsm.compact(full) | $C_WAD ($C_COMPACTED / $C_DATA) |"
 fi
 if phase D; then
-	echo "| D. UPDATE TPS (4 clients) | $D_TPS |"
+	echo "| D. table: $DROWS rows bulk-loaded in segments of $D_SEGROWS rows | |"
+	echo "| D. UPDATE TPS (4 clients): lsm; heap | $D_TPS; $D_HTPS |"
 	echo "| D. after the run: segments / level-0 / delete records | $D_SEGS / $D_L0 / $D_DELS |"
 	echo "| D. space amplification, relation file at the end / live bytes after lsm.compact(full) | $D_FAMP |"
 	echo "| D. space amplification, largest relation file sampled / after full; at mid-run | $D_MAXAMP; $D_HALFAMP |"
 	echo "| D. live segment bytes at the end / after lsm.compact(full) | $D_AMP |"
+	echo "| D. heap, same workload: file at the end / after VACUUM FULL ($D_HFILE / $D_HFULL bytes) | $D_HAMP |"
 	echo "| D. bytes at start / live after the run / relation file / after full compaction | $D_START / $D_BYTES / $D_FILE / $D_FULL |"
 fi
 echo

@@ -1968,6 +1968,8 @@ lsm_catalog_prune_segments(void)
 		ReleaseBuffer(buf);
 	}
 	table_close(rel, AccessShareLock);
+	if (removed > 0)
+		lsm_space_note_freed();
 	return removed;
 }
 

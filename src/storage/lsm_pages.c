@@ -208,10 +208,12 @@ lsm_space_scan_gaps(uint64 storage_id, BlockNumber nblocks, int *ngaps)
  * its pages under the storage's space lock, here, and takes them out of
  * the list, so an extent in the list stays free: no one else can have
  * claimed it since the scan.  Extents freed after the scan (pruning of
- * retired segments' tuples) join at the next scan, which happens when no
- * listed extent fits and the last scan is more than LSM_SPACE_RESCAN_MS
- * old, the request is of LSM_SPACE_RESCAN_PAGES or more, or the scan found
- * more extents than a slot holds.  Truncating the
+ * retired segments' tuples) join at the next scan, which happens when the
+ * list cannot hold a request and the worker has pruned lsm.segment since
+ * the scan (lsm_space_note_freed), the last scan is more than
+ * LSM_SPACE_RESCAN_MS old, the request is of LSM_SPACE_RESCAN_PAGES or
+ * more, or the scan found more extents than a slot holds.  A list keeps
+ * the largest extents.  Truncating the
  * relation forgets the list (lsm_space_forget).  Without the list, each
  * segment written under a stream of single-row commits scanned every
  * segment tuple of the storage while holding the space lock.
@@ -224,6 +226,7 @@ lsm_space_scan_gaps(uint64 storage_id, BlockNumber nblocks, int *ngaps)
 
 typedef struct LsmSpaceSlot
 {
+	uint64		freed;			/* space_shared->freed at the scan */
 	Oid			dbid;
 	Oid			relfilenode;	/* storage ids restart with the extension */
 	uint64		storage_id;		/* 0: unused */
@@ -238,6 +241,7 @@ typedef struct LsmSpaceSlot
 typedef struct LsmSpaceShared
 {
 	uint64		clock;
+	pg_atomic_uint64 freed;		/* moved when lsm.segment tuples are pruned */
 	LsmSpaceSlot slots[LSM_SPACE_SLOTS];
 } LsmSpaceShared;
 
@@ -266,7 +270,10 @@ lsm_space_shmem_startup(void)
 	space_shared = ShmemInitStruct("lsm free space", sizeof(LsmSpaceShared),
 								   &found);
 	if (!found)
+	{
 		memset(space_shared, 0, sizeof(LsmSpaceShared));
+		pg_atomic_init_u64(&space_shared->freed, 0);
+	}
 	space_lock = &(GetNamedLWLockTranche("lsm free space"))->lock;
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -447,6 +454,7 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages, int max_extents,
 	int			ngaps;
 	LsmSpaceSlot *slot;
 	uint32		found = 0;
+	uint64		freed = 0;
 	int			i;
 
 	*nplan = 0;
@@ -470,6 +478,7 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages, int max_extents,
 								   max_extents, plan, nplan);
 			if (found == npages ||
 				(!slot->more && npages < LSM_SPACE_RESCAN_PAGES &&
+				 slot->freed == pg_atomic_read_u64(&space_shared->freed) &&
 				 !TimestampDifferenceExceeds(slot->scanned, GetCurrentTimestamp(),
 											 LSM_SPACE_RESCAN_MS)))
 			{
@@ -483,6 +492,8 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages, int max_extents,
 	}
 
 	/* scan the catalog */
+	if (space_shared != NULL)
+		freed = pg_atomic_read_u64(&space_shared->freed);
 	gaps = lsm_space_scan_gaps(storage_id, nblocks, &ngaps);
 	found = lsm_space_plan(gaps, &ngaps, npages, nblocks, max_extents,
 						   plan, nplan);
@@ -512,6 +523,7 @@ lsm_space_find(Relation rel, uint64 storage_id, uint32 npages, int max_extents,
 		slot->storage_id = storage_id;
 	}
 	slot->nblocks = nblocks;
+	slot->freed = freed;
 	slot->ngaps = Min(ngaps, LSM_SPACE_GAPS);
 	slot->more = ngaps > LSM_SPACE_GAPS;
 	memcpy(slot->gaps, gaps, sizeof(LsmExtent) * slot->ngaps);
@@ -548,6 +560,20 @@ lsm_pages_store(Relation rel, uint64 storage_id, const char *data, Size len,
 	*npages = n;
 	return lsm_pages_write(rel, plan, nplan, n - planned, data, len,
 						   max_extents, extents);
+}
+
+/*
+ * Pruning removed lsm.segment tuples: extents may have come free that the
+ * lists do not hold yet.  A writer that finds no room in its storage's
+ * list then scans the catalog again at once instead of extending the file
+ * (LSM_SPACE_RESCAN_MS still bounds how stale a list gets when freed space
+ * comes from elsewhere: VACUUM, pruning by readers).
+ */
+void
+lsm_space_note_freed(void)
+{
+	if (space_shared != NULL)
+		pg_atomic_fetch_add_u64(&space_shared->freed, 1);
 }
 
 /*

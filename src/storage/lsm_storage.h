@@ -95,6 +95,7 @@ extern void lsm_space_lock(Relation rel, uint64 storage_id);
 extern void lsm_space_unlock(Relation rel, uint64 storage_id);
 extern BlockNumber lsm_space_used_end(Relation rel, uint64 storage_id);
 extern void lsm_space_forget(Relation rel, uint64 storage_id);
+extern void lsm_space_note_freed(void);
 extern void lsm_space_shmem_init(void);
 extern int	lsm_pages_store(Relation rel, uint64 storage_id,
 							const char *data, Size len, int max_extents,
