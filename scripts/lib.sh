@@ -192,7 +192,8 @@ lsm_bench_cluster_start()
 		"checkpoint_timeout = '1h'" \
 		"autovacuum = off" \
 		"jit = off" \
-		"max_parallel_workers_per_gather = $2"
+		"max_parallel_workers_per_gather = $2" \
+		"huge_pages = ${BENCH_HUGE_PAGES:-try}"
 }
 
 # lsm_time_query RUNS SQL [SETUP]: run SETUP (if given) and SQL once to warm
