@@ -822,6 +822,7 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 	stop = Max(stop, lsm_compact_l0_trigger + 1);
 	for (;;)
 	{
+		/* the count that admits us is taken under the space lock */
 		lsm_space_lock(rel, storage_id);
 		if (lsm_catalog_count_level0(storage_id) < stop)
 			return;
@@ -831,10 +832,21 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 											lsm_compact_l0_stall_timeout))
 			return;
 		lsm_space_unlock(rel, storage_id);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * Wait without it: the worker's pass needs the lock to write its
+		 * output, and waiting writers that queued for it on every poll
+		 * slowed the very pass they wait for.
+		 */
+		do
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 1L, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		} while (lsm_catalog_count_level0(storage_id) >= stop &&
+				 !TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+											 lsm_compact_l0_stall_timeout));
 	}
 }
 
