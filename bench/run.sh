@@ -11,6 +11,7 @@
 #   BENCH_SHARED_BUFFERS=2GB   shared_buffers of the throwaway cluster
 #   BENCH_PARALLEL=0           max_parallel_workers_per_gather (0 compares one
 #                              process against one; bench/parallel.sh compares 0 with N)
+#   BENCH_SEGMENT_ROWS         lsm.segment_rows of the cluster (default: lsm_am's)
 #   BENCH_NO_BUILD=1           do not run make && make install first
 #   BENCH_SKIP_LSM=1           heap only (to test the script without lsm_am)
 #   LSM_KEEP=1                 keep the cluster directory afterwards
@@ -41,6 +42,9 @@ fi
 lsm_bench_cluster_start "$SHARED_BUFFERS" "$PARALLEL"
 
 [ "$SKIP_LSM" = 1 ] || lsm_psql -c "CREATE EXTENSION lsm_am"
+if [ "$SKIP_LSM" != 1 ] && [ -n "${BENCH_SEGMENT_ROWS:-}" ]; then
+	lsm_psql -c "ALTER SYSTEM SET lsm.segment_rows = $BENCH_SEGMENT_ROWS" -c "SELECT pg_reload_conf()" >/dev/null
+fi
 lsm_psql <"$BENCH_DIR/gen.sql" >/dev/null
 
 # ------------------------------------------------------------------ data

@@ -51,7 +51,7 @@
 PG_MODULE_MAGIC;
 
 int			lsm_block_rows = 1024;
-int			lsm_segment_rows = 1048576;
+int			lsm_segment_rows = 131072;
 int			lsm_memtable_limit_kb = 131072;
 int			lsm_compression_level = 1;
 int			lsm_zstd_min_gain = 30;
@@ -399,7 +399,7 @@ _PG_init(void)
 	DefineCustomIntVariable("lsm.segment_rows",
 							"Rows a write buffer holds before it is flushed into a segment.",
 							NULL,
-							&lsm_segment_rows, 1048576, 1, INT_MAX,
+							&lsm_segment_rows, 131072, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lsm.memtable_limit",
 							"Memory a write buffer may use before it is flushed into a segment.",
