@@ -22,6 +22,13 @@ CREATE PUBLICATION p1 FOR TABLE pub_lsm.l (a) WHERE (a > 0);
 -- FOR TABLES IN SCHEMA of a schema holding an lsm table: refused
 CREATE PUBLICATION p2 FOR TABLES IN SCHEMA pub_lsm;
 SELECT count(*) FROM pg_publication WHERE pubname = 'p2';
+-- with several lsm tables the error names the first created (lowest OID)
+CREATE SCHEMA pub_two;
+CREATE TABLE pub_two.z (a int) USING lsm;
+CREATE TABLE pub_two.a (a int) USING lsm;
+CREATE PUBLICATION p2 FOR TABLES IN SCHEMA pub_two;
+CREATE PUBLICATION p2 FOR TABLE pub_two.a, pub_two.z;
+DROP SCHEMA pub_two CASCADE;
 -- heap tables and heap-only schemas are fine
 CREATE PUBLICATION p3 FOR TABLE pub_heap.h1, pub_lsm.h;
 CREATE PUBLICATION p4 FOR TABLES IN SCHEMA pub_heap;

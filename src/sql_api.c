@@ -399,7 +399,8 @@ lsm_collect_garbage(PG_FUNCTION_ARGS)
  * decoding would silently publish nothing of them.  Refuse any command that
  * leaves a permanent lsm table in a publication: named in it, in one of its
  * schemas, under a published partitioned table, or covered by FOR ALL
- * TABLES.  Only the publications and tables the command touched are checked.
+ * TABLES.  Only the publications and tables the command touched are checked;
+ * the error names the one with the lowest OID, the same on every run.
  */
 Datum
 lsm_refuse_publication(PG_FUNCTION_ARGS)
@@ -427,7 +428,7 @@ lsm_refuse_publication(PG_FUNCTION_ARGS)
 		"    OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = p.oid"
 		"               AND (pr.prrelid = l.oid OR pr.prrelid IN"
 		"                    (SELECT relid FROM pg_partition_ancestors(l.oid)))))"
-		" LIMIT 1";
+		" ORDER BY l.oid LIMIT 1";
 	char	   *name = NULL;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
