@@ -195,12 +195,37 @@ RESET enable_seqscan;
 BEGIN;
 UPDATE lsm.segment SET extents = '{1,2,3}'
  WHERE storage_id = (SELECT storage_id FROM lsm.stats('cmp_x')) AND extents IS NOT NULL;
-SELECT count(*) FROM cmp_x;
+DO $$
+BEGIN
+  PERFORM count(*) FROM cmp_x;
+EXCEPTION WHEN data_corrupted THEN
+  RAISE NOTICE '%', regexp_replace(SQLERRM, 'segment [0-9]+', 'segment N');
+END $$;
 ROLLBACK;
 SELECT segments_in, segments_out, rows_out FROM lsm.compact('cmp_x', true);
 SELECT count(*), sum(id), count(DISTINCT v) FROM cmp_x;
 SELECT rows_checked FROM lsm.verify('cmp_x');
 
-DROP TABLE cmp_heap, cmp_a, cmp_b, cmp_c, cmp_d, cmp_t, cmp_u, cmp_s, cmp_v, cmp_x;
+-- a segment larger than the free extent ending the file fills it and
+-- continues at the end: one run of pages, the file grows by the rest only
+SET lsm.segment_rows = 1000;
+CREATE TABLE cmp_y (id int, v text) USING lsm;
+INSERT INTO cmp_y SELECT g, 'keep' FROM generate_series(100001, 100600) g;
+INSERT INTO cmp_y SELECT g, md5(g::text) FROM generate_series(1, 3000) g;
+DELETE FROM cmp_y WHERE id <= 3000;
+SELECT segments_in, segments_out FROM lsm.compact('cmp_y');
+VACUUM lsm.segment;
+RESET lsm.segment_rows;
+SELECT start_block + nblocks AS y_free, relation_bytes / 8192 AS y_pages
+  FROM lsm.segments('cmp_y'), lsm.stats('cmp_y') \gset
+SELECT :y_pages > :y_free AS free_tail;
+INSERT INTO cmp_y SELECT g, md5(g::text) FROM generate_series(200001, 205000) g;
+SELECT array_length(extents, 1) / 2 AS runs, start_block = :y_free AS in_the_free_tail,
+       (SELECT relation_bytes / 8192 FROM lsm.stats('cmp_y')) = start_block + nblocks AS file_ends_with_it
+  FROM lsm.segments('cmp_y') WHERE row_count = 5000;
+SELECT count(*), sum(id) FROM cmp_y;
+SELECT rows_checked FROM lsm.verify('cmp_y');
+
+DROP TABLE cmp_heap, cmp_a, cmp_b, cmp_c, cmp_d, cmp_t, cmp_u, cmp_s, cmp_v, cmp_x, cmp_y;
 SELECT count(*) FROM lsm.compaction c
  WHERE NOT EXISTS (SELECT 1 FROM lsm.storage s WHERE s.storage_id = c.storage_id);
