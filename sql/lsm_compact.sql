@@ -157,6 +157,9 @@ DELETE FROM cmp_v WHERE id > 10000;
 SELECT segments_in, segments_out, rows_out FROM lsm.compact('cmp_v');
 VACUUM lsm.segment;
 SELECT relation_bytes > :v0 AS grown FROM lsm.stats('cmp_v');
+-- not with TRUNCATE false, as for heap
+VACUUM (TRUNCATE false) cmp_v;
+SELECT relation_bytes > :v0 AS still_grown FROM lsm.stats('cmp_v');
 VACUUM cmp_v;
 SELECT relation_bytes = :v0 AS truncated FROM lsm.stats('cmp_v');
 SELECT count(*), max(id) FROM cmp_v;

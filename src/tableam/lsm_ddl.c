@@ -350,6 +350,35 @@ lsm_vacuum_tid_dead(ItemPointer itemptr, void *state)
 }
 
 /*
+ * The lock to truncate the relation with, as heap's VACUUM takes it: try
+ * every LSM_TRUNCATE_LOCK_WAIT_MS, give up after LSM_TRUNCATE_LOCK_TIMEOUT_MS.
+ */
+#define LSM_TRUNCATE_LOCK_WAIT_MS		50
+#define LSM_TRUNCATE_LOCK_TIMEOUT_MS	5000
+
+static bool
+lsm_vacuum_truncate_lock(Relation rel, int elevel)
+{
+	int			tries = 0;
+
+	while (!ConditionalLockRelation(rel, AccessExclusiveLock))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (++tries > LSM_TRUNCATE_LOCK_TIMEOUT_MS / LSM_TRUNCATE_LOCK_WAIT_MS)
+		{
+			ereport(elevel,
+					(errmsg("\"%s\": stopping truncate due to conflicting lock request",
+							RelationGetRelationName(rel))));
+			return false;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 LSM_TRUNCATE_LOCK_WAIT_MS, WAIT_EVENT_VACUUM_TRUNCATE);
+		ResetLatch(MyLatch);
+	}
+	return true;
+}
+
+/*
  * Plain VACUUM (and autovacuum): remove the index entries of rows that no
  * snapshot can see any more: rows whose delete every snapshot sees (settled
  * deletes older than the table's visibility horizon), and rowids below the
@@ -438,12 +467,15 @@ lsm_relation_vacuum(Relation rel, struct VacuumParams *params,
 
 	/*
 	 * Give free extents at the end of the file back to the filesystem, as
-	 * heap's VACUUM does: only if the AccessExclusiveLock is free right now
-	 * (no writer or reader holds the table), and released at once.
+	 * heap's VACUUM does (unless TRUNCATE false or the vacuum_truncate
+	 * option says not to): with the AccessExclusiveLock, taken only when no
+	 * one holds the table, retried like heap for up to 5 s, and released
+	 * at once.
 	 */
-	if (storage_id != 0 && (lsm_meta_flags(rel) & LSM_META_HAS_RETIRED) &&
+	if (storage_id != 0 && params->truncate != VACOPTVALUE_DISABLED &&
+		(lsm_meta_flags(rel) & LSM_META_HAS_RETIRED) &&
 		lsm_space_used_end(rel, storage_id) < smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) &&
-		ConditionalLockRelation(rel, AccessExclusiveLock))
+		lsm_vacuum_truncate_lock(rel, elevel))
 	{
 		BlockNumber old_nblocks = smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM);
 		BlockNumber end = lsm_space_used_end(rel, storage_id);
