@@ -52,6 +52,7 @@
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/bufmgr.h"
+#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -132,6 +133,7 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
 typedef struct LsmWorkerShared
 {
 	slock_t		mutex;
+	ConditionVariable merged;	/* broadcast after every pass a worker ends */
 	Latch	   *launcher_latch;
 	int			nrequests;
 	Oid			requests[LSM_WORKER_REQUESTS];
@@ -172,6 +174,7 @@ lsm_worker_shmem_startup(void)
 	{
 		memset(worker_shared, 0, lsm_worker_shared_size());
 		SpinLockInit(&worker_shared->mutex);
+		ConditionVariableInit(&worker_shared->merged);
 		worker_shared->nslots = Max(lsm_max_workers, 1);
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -206,6 +209,27 @@ lsm_worker_request(Oid dbid)
 	SpinLockRelease(&worker_shared->mutex);
 	if (latch)
 		SetLatch(latch);
+}
+
+/*
+ * Wait at most `timeout_ms` for a worker to end a compaction pass (any
+ * table, any database: the caller counts its level 0 again).  Without
+ * preloading, just sleep.
+ */
+void
+lsm_worker_wait_for_pass(long timeout_ms)
+{
+	if (worker_shared == NULL)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		return;
+	}
+	ConditionVariablePrepareToSleep(&worker_shared->merged);
+	(void) ConditionVariableTimedSleep(&worker_shared->merged, timeout_ms,
+									   PG_WAIT_EXTENSION);
+	ConditionVariableCancelSleep();
 }
 
 void
@@ -548,6 +572,9 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	relation_close(rel, NoLock);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* writers waiting at lsm.compact_l0_stop count again */
+	if (res.segments_in > 0)
+		ConditionVariableBroadcast(&worker_shared->merged);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	*l0 = res.l0_segments;
 	return res.segments_in > 0;

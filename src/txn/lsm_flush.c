@@ -797,6 +797,9 @@ lsm_segbuilder_nrows(const LsmSegBuilder *b)
  * at all without a running worker, for a temporary table, or while this
  * transaction holds a lock on the table that would keep the worker out.
  */
+/* how often a writer stalled at lsm.compact_l0_stop counts when no pass ends */
+#define LSM_L0_STALL_POLL_MS	5L
+
 static void
 lsm_level0_admit(Relation rel, uint64 storage_id)
 {
@@ -836,13 +839,13 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 		/*
 		 * Wait without it: the worker's pass needs the lock to write its
 		 * output, and waiting writers that queued for it on every poll
-		 * slowed the very pass they wait for.
+		 * slowed the very pass they wait for.  Count again when a worker
+		 * ends a pass (or after LSM_L0_STALL_POLL_MS): counting every
+		 * millisecond took CPU from the worker on a small machine.
 		 */
 		do
 		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 1L, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
+			lsm_worker_wait_for_pass(LSM_L0_STALL_POLL_MS);
 			CHECK_FOR_INTERRUPTS();
 		} while (lsm_catalog_count_level0(storage_id) >= stop &&
 				 !TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
