@@ -130,6 +130,24 @@ UPDATE d SET v = 'cur2' WHERE CURRENT OF c2 RETURNING id, v;
 CLOSE c2;
 COMMIT;
 SELECT id, v FROM d WHERE id BETWEEN 80 AND 85 ORDER BY id;
+-- repeated WHERE CURRENT OF through a cursor still on the first version:
+-- each statement reaches the newest version (the one in between is
+-- deleted for us), as on heap
+CREATE TABLE uc (f1 int, f2 text) USING lsm;
+INSERT INTO uc VALUES (1, 'one'), (3, 'three');
+BEGIN;
+DECLARE c3 CURSOR FOR SELECT * FROM uc WHERE f1 = 3;
+FETCH c3;
+UPDATE uc SET f1 = f1 + 10 WHERE CURRENT OF c3 RETURNING *;
+UPDATE uc SET f1 = f1 + 10 WHERE CURRENT OF c3 RETURNING *;
+UPDATE uc SET f1 = f1 + 10 WHERE CURRENT OF c3 RETURNING *;
+FETCH RELATIVE 0 FROM c3;
+DELETE FROM uc WHERE CURRENT OF c3 RETURNING *;
+DELETE FROM uc WHERE CURRENT OF c3;  -- no-op
+SELECT * FROM uc ORDER BY f1;
+ROLLBACK;
+SELECT * FROM uc ORDER BY f1;
+DROP TABLE uc;
 
 -- after all this, lsm and heap copies still agree (the same statements were
 -- applied to d_h only in the first block; replay the rest on d_h)

@@ -728,25 +728,33 @@ lsm_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	return TM_Ok;
 }
 
-/* Follow committed updates from *tid to the newest version the scan sees. */
+/*
+ * Follow the update chain from *tid -- every update, committed, running or
+ * our own, as heap follows t_ctid -- and leave *tid at the newest version
+ * the scan's snapshot sees (unchanged if it sees none).  A version the
+ * snapshot does not see does not end the walk: after two updates by our
+ * own transaction the middle version is deleted for us, and WHERE CURRENT
+ * OF of a cursor still on the first must reach the third.
+ */
 void
 lsm_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 {
 	Relation	rel = scan->rs_rd;
 	uint64		storage_id = lsm_relation_storage_id(rel);
 	int64		rowid = lsm_tid_to_rowid(tid);
+	int			guard = 0;
 
-	while (rowid >= 0)
+	while (rowid >= 0 && guard++ < 100000)
 	{
 		LsmDeleteProbe probe;
 
+		CHECK_FOR_INTERRUPTS();
+		if (lsm_row_visible(rel, rowid, scan->rs_snapshot))
+			lsm_rowid_to_tid(rowid, tid);
 		lsm_catalog_probe_delete(storage_id, rowid, &probe);
-		if ((probe.state != LSM_DEL_COMMITTED && probe.state != LSM_DEL_OWN) ||
-			probe.successor < 0 ||
-			!lsm_row_visible(rel, probe.successor, scan->rs_snapshot))
+		if (probe.state == LSM_DEL_NONE || probe.successor < 0)
 			break;
 		rowid = probe.successor;
-		lsm_rowid_to_tid(rowid, tid);
 	}
 }
 
