@@ -266,25 +266,6 @@ lsm_background_watermark(Relation rel, uint64 storage_id, int64 fence,
 	return result;
 }
 
-/* Index of the first element of sorted `a` that is >= v. */
-static int
-lsm_lower_bound(const int64 *a, int n, int64 v)
-{
-	int			lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (a[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static int
 lsm_rowid_cmp(const void *a, const void *b)
 {
@@ -344,7 +325,7 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 		const LsmSegmentEntry *seg = in[i].seg;
 		LsmSegmentHandle *h = lsm_segment_open(rs, seg);
 		uint32		nblocks = lsm_segr_header(h->reader)->nblocks;
-		int			d = lsm_lower_bound(settled, nsettled, seg->min_rowid);
+		int			d = lsm_rowid_lower_bound(settled, nsettled, seg->min_rowid);
 		uint32		bno;
 
 		for (bno = 0; bno < nblocks; bno++)
@@ -409,8 +390,8 @@ lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
 	const LsmSegmentEntry *seg = in->seg;
 	int			nold;
 	const int64 *old = lsm_segment_delmap(rel, seg, &nold);
-	int			lo = lsm_lower_bound(settled, nsettled, seg->min_rowid);
-	int			hi = lsm_lower_bound(settled, nsettled, seg->max_rowid + 1);
+	int			lo = lsm_rowid_lower_bound(settled, nsettled, seg->min_rowid);
+	int			hi = lsm_rowid_lower_bound(settled, nsettled, seg->max_rowid + 1);
 	int			nall;
 	int64	   *all = lsm_merge_rowids(old, nold, settled + lo, hi - lo, &nall);
 	size_t		cap = lsm_delmap_bound((uint32) nall);
@@ -704,10 +685,10 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 				if (spans[k].lo < seg->min_rowid && spans[k].hi > after)
 					c->barrier = true;
 		}
-		c->settled = lsm_lower_bound(settled, nsettled, seg->max_rowid + 1) -
-			lsm_lower_bound(settled, nsettled, seg->min_rowid);
-		c->records = lsm_lower_bound(records, nrecords, seg->max_rowid + 1) -
-			lsm_lower_bound(records, nrecords, seg->min_rowid);
+		c->settled = lsm_rowid_lower_bound(settled, nsettled, seg->max_rowid + 1) -
+			lsm_rowid_lower_bound(settled, nsettled, seg->min_rowid);
+		c->records = lsm_rowid_lower_bound(records, nrecords, seg->max_rowid + 1) -
+			lsm_rowid_lower_bound(records, nrecords, seg->min_rowid);
 		live = seg->row_count - c->settled;
 		c->small = live < target / 2;
 		c->rewrite = c->settled > 0 &&

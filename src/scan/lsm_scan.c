@@ -490,18 +490,8 @@ lsm_scan_is_deleted(LsmScanDesc scan, int64 rowid)
 	if (i >= n || (i > 0 && set[i - 1] >= rowid))
 	{
 		/* moved backwards or past the end: search */
-		int			lo = 0,
-					hi = n;
+		int			lo = lsm_rowid_lower_bound(set, n, rowid);
 
-		while (lo < hi)
-		{
-			int			mid = lo + (hi - lo) / 2;
-
-			if (set[mid] < rowid)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
 		scan->del_hint = lo;
 		return lo < n && set[lo] == rowid;
 	}
@@ -797,20 +787,8 @@ lsm_scan_set_filter(TableScanDesc sscan, LsmBlockFilter filter, void *arg)
 static bool
 lsm_scan_deletes_in(LsmScanDesc scan, int64 lo, int64 hi)
 {
-	int			l = 0,
-				h = scan->ndeleted;
+	int			l = lsm_rowid_lower_bound(scan->deleted, scan->ndeleted, lo);
 
-	if (scan->ndeleted == 0)
-		return false;
-	while (l < h)
-	{
-		int			mid = l + (h - l) / 2;
-
-		if (scan->deleted[mid] < lo)
-			l = mid + 1;
-		else
-			h = mid;
-	}
 	return l < scan->ndeleted && scan->deleted[l] <= hi;
 }
 
@@ -912,19 +890,7 @@ lsm_scan_run_batch(LsmScanDesc scan, LsmSource *src, int from, int to,
 static int
 lsm_scan_deleted_from(LsmScanDesc scan, int64 rowid)
 {
-	int			l = 0,
-				h = scan->ndeleted;
-
-	while (l < h)
-	{
-		int			mid = l + (h - l) / 2;
-
-		if (scan->deleted[mid] < rowid)
-			l = mid + 1;
-		else
-			h = mid;
-	}
-	return l;
+	return lsm_rowid_lower_bound(scan->deleted, scan->ndeleted, rowid);
 }
 
 /*

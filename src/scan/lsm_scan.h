@@ -344,4 +344,27 @@ extern void lsm_numeric_build(const int64 *ints, const bool *nulls, int n,
 							  int scale, Datum *vals, char **buf, Size *cap,
 							  MemoryContext cxt);
 
+/*
+ * Index of the first element of the ascending array a[0..n-1] that is >= v
+ * (n if none): the one binary search over sorted rowids (delete sets,
+ * delete maps, a block's rowids).
+ */
+static inline int
+lsm_rowid_lower_bound(const int64 *a, int n, int64 v)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 #endif							/* LSM_SCAN_H */

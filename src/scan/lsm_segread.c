@@ -336,21 +336,9 @@ lsm_segment_delmap_has(Relation rel, const LsmSegmentEntry *seg, int64 rowid)
 {
 	int			n;
 	const int64 *set = lsm_segment_delmap(rel, seg, &n);
-	int			lo = 0,
-				hi = n - 1;
+	int			i = lsm_rowid_lower_bound(set, n, rowid);
 
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (set[mid] == rowid)
-			return true;
-		if (set[mid] < rowid)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
+	return i < n && set[i] == rowid;
 }
 
 /*
@@ -760,18 +748,9 @@ lsm_block_decode_rows(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 	if (only_rowid >= 0)
 	{
 		/* one row: find it, then decode only its value of each column */
-		int			lo = 0,
-					hi = (int) bi->nrows;
+		int			lo = lsm_rowid_lower_bound(blk->rowids, (int) bi->nrows,
+											   only_rowid);
 
-		while (lo < hi)
-		{
-			int			mid = lo + (hi - lo) / 2;
-
-			if (blk->rowids[mid] < only_rowid)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
 		if (lo >= (int) bi->nrows || blk->rowids[lo] != only_rowid)
 			return -1;
 		only = lo;
@@ -968,18 +947,8 @@ lsm_block_decode_row(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 int
 lsm_block_find_rowid(const LsmDecodedBlock *blk, int64 rowid, bool exact)
 {
-	int			lo = 0,
-				hi = (int) blk->nrows;
+	int			lo = lsm_rowid_lower_bound(blk->rowids, (int) blk->nrows, rowid);
 
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (blk->rowids[mid] < rowid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (exact)
 		return (lo < (int) blk->nrows && blk->rowids[lo] == rowid) ? lo : -1;
 	return lo;

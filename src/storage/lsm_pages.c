@@ -305,6 +305,13 @@ lsm_space_slot(Relation rel, uint64 storage_id)
 	return NULL;
 }
 
+/* Pages of `g` below `nblocks` (0 past it). */
+static inline uint32
+lsm_gap_len(const LsmExtent *g, BlockNumber nblocks)
+{
+	return g->start >= nblocks ? 0 : Min(g->nblocks, nblocks - g->start);
+}
+
 /*
  * The gap for `npages` among `gaps` (below `nblocks`): the smallest that
  * fits, the lowest of equals (best fit).  Small segments -- a commit's
@@ -323,11 +330,10 @@ lsm_space_best_fit(const LsmExtent *gaps, int ngaps, uint32 npages,
 
 	for (i = 0; i < ngaps; i++)
 	{
-		BlockNumber len;
+		BlockNumber len = lsm_gap_len(&gaps[i], nblocks);
 
-		if (gaps[i].start >= nblocks || gaps[i].nblocks == 0)
+		if (len == 0)
 			continue;
-		len = Min(gaps[i].nblocks, nblocks - gaps[i].start);
 		if (!tail_ok && gaps[i].start + len == nblocks)
 			continue;
 		if (len >= npages && (best < 0 || len < best_len))
@@ -379,8 +385,8 @@ lsm_space_plan(LsmExtent *gaps, int *ngaps, uint32 npages, BlockNumber nblocks,
 	else
 	{
 		for (i = 0; i < *ngaps; i++)
-			if (gaps[i].start < nblocks && gaps[i].nblocks > 0 &&
-				gaps[i].start + Min(gaps[i].nblocks, nblocks - gaps[i].start) == nblocks)
+			if (lsm_gap_len(&gaps[i], nblocks) > 0 &&
+				gaps[i].start + lsm_gap_len(&gaps[i], nblocks) == nblocks)
 				tail = i;
 		while (remaining > 0 && *nplan < max_extents - 1)
 		{
@@ -394,7 +400,7 @@ lsm_space_plan(LsmExtent *gaps, int *ngaps, uint32 npages, BlockNumber nblocks,
 				break;
 			}
 			for (j = 0; j < *ngaps; j++)
-				if (j != tail && gaps[j].start < nblocks && gaps[j].nblocks > 0 &&
+				if (j != tail && lsm_gap_len(&gaps[j], nblocks) > 0 &&
 					(largest < 0 || gaps[j].nblocks > gaps[largest].nblocks))
 					largest = j;
 			if (largest < 0)

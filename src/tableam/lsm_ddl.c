@@ -324,20 +324,10 @@ lsm_vacuum_tid_dead(ItemPointer itemptr, void *state)
 	LsmVacuumDead *dead = state;
 	int64		rowid = lsm_tid_to_rowid(itemptr);
 	const LsmSegmentEntry *seg;
-	int			lo = 0,
-				hi = dead->n - 1;
+	int			i = lsm_rowid_lower_bound(dead->rowids, dead->n, rowid);
 
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (dead->rowids[mid] == rowid)
-			return true;
-		if (dead->rowids[mid] < rowid)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
+	if (i < dead->n && dead->rowids[i] == rowid)
+		return true;
 	if (rowid >= dead->watermark)
 		return false;
 	seg = lsm_segment_for_rowid(dead->segs, rowid);
