@@ -138,6 +138,7 @@ fi
 # --------------------------------------------------------------- C. trickle
 if phase C; then
 	lsm_log "C: 8 clients inserting single rows for ${SECONDS_RUN}s with the worker on"
+	C_STOP=$(lsm_psql_value "SHOW lsm.compact_l0_stop")
 	lsm_psql -c "CREATE TABLE trickle (id bigserial PRIMARY KEY, ts timestamptz DEFAULT now(), v int) USING lsm" >/dev/null
 	echo "INSERT INTO trickle (v) VALUES (1);" >"$LSM_TMP/trickle.sql"
 	chmod 644 "$LSM_TMP/trickle.sql"
@@ -171,6 +172,14 @@ if phase C; then
 	lsm_psql -c "SELECT * FROM lsm.compact('trickle', full => true)" >/dev/null
 	C_DATA=$(lsm_psql_value "SELECT bytes FROM lsm.stats('trickle')")
 	C_WAD=$(awk -v c="$C_COMPACTED" -v f="$C_DATA" 'BEGIN { if (f > 0) printf "%.1f", c / f; else print "n/a" }')
+
+	# the same workload on a heap table, for the throughput ratio
+	lsm_log "C: the same on heap"
+	lsm_psql -c "CREATE TABLE trickle_heap (id bigserial PRIMARY KEY, ts timestamptz DEFAULT now(), v int) USING heap" >/dev/null
+	echo "INSERT INTO trickle_heap (v) VALUES (1);" >"$LSM_TMP/trickle_heap.sql"
+	chmod 644 "$LSM_TMP/trickle_heap.sql"
+	C_HEAP_TPS=$(run_pgbench trickle_heap -c 8 -j 2 -T "$SECONDS_RUN" -f "$LSM_TMP/trickle_heap.sql")
+	C_RATIO=$(awk -v l="$C_TPS" -v h="$C_HEAP_TPS" 'BEGIN { if (h > 0) printf "%.2f", l / h; else print "n/a" }')
 
 fi
 
@@ -259,7 +268,8 @@ if phase B; then
 	echo "| B. heap / bulk-loaded lsm | $(ratio "$B_HEAP" "$B_FRESH") |"
 fi
 if phase C; then
-	echo "| C. trickle insert TPS (8 clients, single-row transactions) | $C_TPS |"
+	echo "| C. trickle insert TPS (8 clients, single-row transactions; lsm.compact_l0_stop = $C_STOP) | $C_TPS |"
+	echo "| C. heap, the same workload after it: TPS; lsm / heap | $C_HEAP_TPS; $C_RATIO |"
 	echo "| C. rows inserted; worker passes over the table | $C_ROWS; $C_PASSES |"
 	echo "| C. level-0 count over $C_NS samples: max / 95th percentile / mean (trigger $TRIGGER) | $C_MAXL0 / $C_P95 / $C_MEANL0 |"
 	echo "| C. samples above 2 x trigger | $C_OVER% |"

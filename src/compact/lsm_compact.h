@@ -55,7 +55,7 @@ extern void lsm_progress_end(int slot);
 
 /* lsm_worker.c */
 extern void lsm_worker_register_launcher(void);
-extern void lsm_worker_request(Oid dbid);
+extern void lsm_worker_request(Oid dbid, bool wake);
 extern void lsm_worker_wait_for_pass(long timeout_ms);
 
 #endif							/* LSM_COMPACT_H */

@@ -130,6 +130,13 @@ PGDLLEXPORT void lsm_worker_main(Datum arg);
  */
 #define LSM_WORKER_REQUESTS		16
 
+/* A running worker, as it registers itself to be woken by writers. */
+typedef struct LsmWorkerPresence
+{
+	Oid			dbid;			/* InvalidOid: entry free */
+	Latch	   *latch;
+} LsmWorkerPresence;
+
 typedef struct LsmWorkerShared
 {
 	slock_t		mutex;
@@ -139,17 +146,33 @@ typedef struct LsmWorkerShared
 	Oid			requests[LSM_WORKER_REQUESTS];
 	int			nslots;
 	Oid			active[FLEXIBLE_ARRAY_MEMBER];	/* per launcher slot */
+	/* then nslots LsmWorkerPresence entries (lsm_worker_presence) */
 } LsmWorkerShared;
 
 static LsmWorkerShared *worker_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
+/* the registry of running workers, after the launcher's slots */
+static inline LsmWorkerPresence *
+lsm_worker_presence(void)
+{
+	return (LsmWorkerPresence *)
+		((char *) worker_shared +
+		 MAXALIGN(offsetof(LsmWorkerShared, active) +
+				  sizeof(Oid) * worker_shared->nslots));
+}
+
 static Size
 lsm_worker_shared_size(void)
 {
-	return add_size(offsetof(LsmWorkerShared, active),
+	Size		size;
+
+	size = add_size(offsetof(LsmWorkerShared, active),
 					mul_size(sizeof(Oid), Max(lsm_max_workers, 1)));
+	size = MAXALIGN(size);
+	return add_size(size, mul_size(sizeof(LsmWorkerPresence),
+								   Max(lsm_max_workers, 1)));
 }
 
 static void
@@ -183,12 +206,15 @@ lsm_worker_shmem_startup(void)
 /*
  * A writer waits for compaction of a table in database `dbid`
  * (lsm_level0_admit): unless a worker is there already, have the launcher
- * start one now instead of at its next round.
+ * start one now instead of at its next round.  With `wake`, the writer is
+ * about to wait for a pass: a worker of that database pausing between
+ * rounds starts the next one now.
  */
 void
-lsm_worker_request(Oid dbid)
+lsm_worker_request(Oid dbid, bool wake)
 {
 	Latch	   *latch = NULL;
+	Latch	   *worker_latch = NULL;
 	bool		present = false;
 	int			i;
 
@@ -196,8 +222,12 @@ lsm_worker_request(Oid dbid)
 		return;
 	SpinLockAcquire(&worker_shared->mutex);
 	for (i = 0; i < worker_shared->nslots; i++)
+	{
 		if (worker_shared->active[i] == dbid)
 			present = true;
+		if (wake && lsm_worker_presence()[i].dbid == dbid)
+			worker_latch = lsm_worker_presence()[i].latch;
+	}
 	for (i = 0; i < worker_shared->nrequests; i++)
 		if (worker_shared->requests[i] == dbid)
 			present = true;
@@ -209,6 +239,42 @@ lsm_worker_request(Oid dbid)
 	SpinLockRelease(&worker_shared->mutex);
 	if (latch)
 		SetLatch(latch);
+	if (worker_latch)
+		SetLatch(worker_latch);
+}
+
+/* Leave the registry of running workers (lsm_worker_request's wake). */
+static void
+lsm_worker_unregister(int code, Datum arg)
+{
+	int			i;
+
+	SpinLockAcquire(&worker_shared->mutex);
+	for (i = 0; i < worker_shared->nslots; i++)
+		if (lsm_worker_presence()[i].latch == MyLatch)
+		{
+			lsm_worker_presence()[i].dbid = InvalidOid;
+			lsm_worker_presence()[i].latch = NULL;
+		}
+	SpinLockRelease(&worker_shared->mutex);
+}
+
+/* Join it: writers about to wait for a pass set our latch. */
+static void
+lsm_worker_register(void)
+{
+	int			i;
+
+	before_shmem_exit(lsm_worker_unregister, (Datum) 0);
+	SpinLockAcquire(&worker_shared->mutex);
+	for (i = 0; i < worker_shared->nslots; i++)
+		if (!OidIsValid(lsm_worker_presence()[i].dbid))
+		{
+			lsm_worker_presence()[i].dbid = MyDatabaseId;
+			lsm_worker_presence()[i].latch = MyLatch;
+			break;
+		}
+	SpinLockRelease(&worker_shared->mutex);
 }
 
 /*
@@ -645,6 +711,7 @@ lsm_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	lsm_worker_act_like_autovacuum();
+	lsm_worker_register();
 	SetConfigOption("application_name", "lsm compaction worker",
 					PGC_USERSET, PGC_S_SESSION);
 	/*
@@ -653,6 +720,18 @@ lsm_worker_main(Datum arg)
 	 * compiling it each time took a fifth of a 2-core machine.
 	 */
 	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+
+	/*
+	 * A pass changes no logical row, so its commit need not wait for its
+	 * WAL flush: a crash that loses it leaves the inputs in place, inputs
+	 * and outputs being one transaction.  Nothing can depend on it before
+	 * the flush: the extents it retires are reused only by a writer whose
+	 * WAL follows its commit record (and whose page writes and commit
+	 * flush that record first).  The flush was most of a pass's time under
+	 * a stream of small commits, with the CPU a third idle while writers
+	 * stalled at lsm.compact_l0_stop waited for it.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "lsm worker",
 								ALLOCSET_DEFAULT_SIZES);

@@ -804,6 +804,7 @@ static void
 lsm_level0_admit(Relation rel, uint64 storage_id)
 {
 	int			stop = lsm_compact_l0_stop;
+	int			n;
 	TimestampTz start = 0;
 
 	if (!lsm_preloaded || !lsm_enable_worker || lsm_max_workers == 0 ||
@@ -814,7 +815,7 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 	}
 
 	/* a worker should be around while level-0 segments keep coming */
-	lsm_worker_request(MyDatabaseId);
+	lsm_worker_request(MyDatabaseId, false);
 	if (stop == 0)
 		stop = 2 * lsm_compact_l0_trigger;
 	if (stop < 0 || CheckRelationLockedByMe(rel, ShareUpdateExclusiveLock, true))
@@ -827,14 +828,22 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 	{
 		/* the count that admits us is taken under the space lock */
 		lsm_space_lock(rel, storage_id);
-		if (lsm_catalog_count_level0(storage_id) < stop)
+		n = lsm_catalog_count_level0(storage_id);
+		if (n < stop)
+		{
+			/* over the trigger: a worker pausing between rounds goes on */
+			if (n >= lsm_compact_l0_trigger)
+				lsm_worker_request(MyDatabaseId, true);
 			return;
+		}
 		if (start == 0)
 			start = GetCurrentTimestamp();
 		else if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 											lsm_compact_l0_stall_timeout))
 			return;
 		lsm_space_unlock(rel, storage_id);
+		/* a worker pausing between rounds must not keep us waiting */
+		lsm_worker_request(MyDatabaseId, true);
 
 		/*
 		 * Wait without it: the worker's pass needs the lock to write its
