@@ -141,6 +141,7 @@ typedef struct LsmWorkerShared
 {
 	slock_t		mutex;
 	ConditionVariable merged;	/* broadcast after every pass a worker ends */
+	uint64		visits;			/* tables visited by workers, ever */
 	Latch	   *launcher_latch;
 	int			nrequests;
 	Oid			requests[LSM_WORKER_REQUESTS];
@@ -296,6 +297,35 @@ lsm_worker_wait_for_pass(long timeout_ms)
 	(void) ConditionVariableTimedSleep(&worker_shared->merged, timeout_ms,
 									   PG_WAIT_EXTENSION);
 	ConditionVariableCancelSleep();
+}
+
+/*
+ * How many tables workers have visited (compacted, found nothing to do in,
+ * or skipped as locked) since the server started; 0 without preloading.
+ * A writer stalled at lsm.compact_l0_stop stops waiting once a visit that
+ * began after its wait has ended: the worker could not do better.
+ */
+uint64
+lsm_worker_visits(void)
+{
+	uint64		n;
+
+	if (worker_shared == NULL)
+		return 0;
+	SpinLockAcquire(&worker_shared->mutex);
+	n = worker_shared->visits;
+	SpinLockRelease(&worker_shared->mutex);
+	return n;
+}
+
+/* A worker ends a visit to a table: stalled writers count again. */
+static void
+lsm_worker_visit_done(void)
+{
+	SpinLockAcquire(&worker_shared->mutex);
+	worker_shared->visits++;
+	SpinLockRelease(&worker_shared->mutex);
+	ConditionVariableBroadcast(&worker_shared->merged);
 }
 
 void
@@ -594,6 +624,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	{
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		lsm_worker_visit_done();
 		return false;
 	}
 	rel = try_relation_open(relid, NoLock);
@@ -604,6 +635,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 		UnlockRelationOid(relid, ShareUpdateExclusiveLock);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		lsm_worker_visit_done();
 		return false;
 	}
 	pgstat_report_activity(STATE_RUNNING,
@@ -638,9 +670,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	relation_close(rel, NoLock);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	/* writers waiting at lsm.compact_l0_stop count again */
-	if (res.segments_in > 0)
-		ConditionVariableBroadcast(&worker_shared->merged);
+	lsm_worker_visit_done();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	*l0 = res.l0_segments;
 	return res.segments_in > 0;

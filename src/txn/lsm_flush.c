@@ -795,7 +795,10 @@ lsm_segbuilder_nrows(const LsmSegBuilder *b)
  * own transaction do not count (the worker cannot merge them before we
  * commit), and nobody waits longer than lsm.compact_l0_stall_timeout, nor
  * at all without a running worker, for a temporary table, or while this
- * transaction holds a lock on the table that would keep the worker out.
+ * transaction holds a lock on the table that would keep the worker out;
+ * nor past the end of a worker's visit to a table that began after the
+ * wait did (lsm_worker_visits): the worker did what it could (the table
+ * was locked, or its level-0 segments are not yet eligible).
  */
 /* how often a writer stalled at lsm.compact_l0_stop counts when no pass ends */
 #define LSM_L0_STALL_POLL_MS	5L
@@ -805,6 +808,7 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 {
 	int			stop = lsm_compact_l0_stop;
 	int			n;
+	uint64		visits = 0;
 	TimestampTz start = 0;
 
 	if (!lsm_preloaded || !lsm_enable_worker || lsm_max_workers == 0 ||
@@ -837,9 +841,13 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 			return;
 		}
 		if (start == 0)
+		{
 			start = GetCurrentTimestamp();
+			visits = lsm_worker_visits();
+		}
 		else if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
-											lsm_compact_l0_stall_timeout))
+											lsm_compact_l0_stall_timeout) ||
+				 lsm_worker_visits() >= visits + 2)
 			return;
 		lsm_space_unlock(rel, storage_id);
 		/* a worker pausing between rounds must not keep us waiting */
@@ -857,6 +865,7 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 			lsm_worker_wait_for_pass(LSM_L0_STALL_POLL_MS);
 			CHECK_FOR_INTERRUPTS();
 		} while (lsm_catalog_count_level0(storage_id) >= stop &&
+				 lsm_worker_visits() < visits + 2 &&
 				 !TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 											 lsm_compact_l0_stall_timeout));
 	}
@@ -969,7 +978,15 @@ lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 		heap_deform_tuple(&htup, tupdesc, values, isnull);
 		lsm_segbuilder_add(b, row->rowid, row->cid, values, isnull);
 	}
-	lsm_segbuilder_finish(b, storage_id, 0, NULL);
+	/*
+	 * Level 0 holds the segments that wait to be merged: one no smaller
+	 * than compaction's "small" (half of lsm.segment_rows) would never be,
+	 * so a bulk load starts it at level 1.  Kept at level 0, the segments
+	 * of a large COPY stayed there for good, over the trigger, and writers
+	 * would wait at lsm.compact_l0_stop for merges that never come.
+	 */
+	lsm_segbuilder_finish(b, storage_id,
+						  nrows >= Max(lsm_segment_rows, 1) / 2 ? 1 : 0, NULL);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(tmpcxt);
 }
