@@ -229,6 +229,17 @@ SELECT array_length(extents, 1) / 2 AS runs, start_block = :y_free AS in_the_fre
 SELECT count(*), sum(id) FROM cmp_y;
 SELECT rows_checked FROM lsm.verify('cmp_y');
 
-DROP TABLE cmp_heap, cmp_a, cmp_b, cmp_c, cmp_d, cmp_t, cmp_u, cmp_s, cmp_v, cmp_x, cmp_y;
+-- level 0 holds the segments that wait to be merged: those of a bulk load
+-- with at least half of lsm.segment_rows rows, which no merge would take,
+-- start at level 1 (they kept level 0 over the trigger for good)
+SET lsm.segment_rows = 1000;
+CREATE TABLE cmp_z (id int) USING lsm;
+INSERT INTO cmp_z SELECT generate_series(1, 2400);
+INSERT INTO cmp_z VALUES (0);
+RESET lsm.segment_rows;
+SELECT level, row_count FROM lsm.segments('cmp_z') ORDER BY min_rowid;
+SELECT count(*), sum(id) FROM cmp_z;
+
+DROP TABLE cmp_heap, cmp_a, cmp_b, cmp_c, cmp_d, cmp_t, cmp_u, cmp_s, cmp_v, cmp_x, cmp_y, cmp_z;
 SELECT count(*) FROM lsm.compaction c
  WHERE NOT EXISTS (SELECT 1 FROM lsm.storage s WHERE s.storage_id = c.storage_id);

@@ -56,7 +56,7 @@ int			lsm_memtable_limit_kb = 131072;
 int			lsm_compression_level = 1;
 int			lsm_zstd_min_gain = 30;
 int			lsm_compact_l0_trigger = 8;
-int			lsm_compact_l0_stop = -1;
+int			lsm_compact_l0_stop = 0;
 int			lsm_compact_l0_stall_timeout = 1000;
 double		lsm_compact_delete_fraction = 0.2;
 bool		lsm_enable_worker = true;
@@ -424,9 +424,9 @@ _PG_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lsm.compact_l0_stop",
 							"Level-0 segments at which a writer waits for background compaction before adding one.",
-							"-1 (the default) never waits; 0 means twice lsm.compact_l0_trigger.  Only "
+							"0 (the default) means twice lsm.compact_l0_trigger; -1 never waits.  Only "
 							"with the compaction worker.",
-							&lsm_compact_l0_stop, -1, -1, 100000,
+							&lsm_compact_l0_stop, 0, -1, 100000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lsm.compact_l0_stall_timeout",
 							"Longest a writer waits for background compaction at lsm.compact_l0_stop.",

@@ -9,6 +9,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
+use IPC::Run;
 
 my $trigger = 8;
 
@@ -59,6 +60,53 @@ note "largest level-0 count seen while trickling: $max_l0";
 cmp_ok($max_l0, '<', 250, 'level 0 stays bounded while rows trickle in');
 cmp_ok($node->safe_psql('postgres', "SELECT count(*) FROM lsm.segments('trickle') WHERE level > 0"),
 	'>=', 1, 'the worker wrote level-1 segments');
+
+# ---- 8 concurrent single-row writers: the write stall ----
+# Writers wait at lsm.compact_l0_stop (by default twice the trigger) for
+# the worker, so level 0 never passes it; the stall's timeout is raised so
+# that a slow machine cannot let a writer through, and autovacuum, whose
+# lock would keep the worker off the table, is off for it.
+$node->safe_psql(
+	'postgres', q{
+CREATE TABLE stall (id bigserial PRIMARY KEY, v int) USING lsm
+  WITH (autovacuum_enabled = off);
+ALTER DATABASE postgres SET lsm.compact_l0_stall_timeout = '10min';
+});
+is($node->safe_psql('postgres', 'SHOW lsm.compact_l0_stop'),
+	'0', 'the write stall is on by default (0: twice the trigger)');
+my $stall_script = PostgreSQL::Test::Utils::tempdir() . '/stall.sql';
+PostgreSQL::Test::Utils::append_to_file($stall_script,
+	"INSERT INTO stall (v) VALUES (1);\n");
+my ($pgb_out, $pgb_err) = ('', '');
+my $pgbench = IPC::Run::start(
+	[
+		'pgbench', '-n', '-c', '8', '-j', '2', '-T', '8', '-f', $stall_script,
+		'-h', $node->host, '-p', $node->port, 'postgres'
+	],
+	'>', \$pgb_out, '2>', \$pgb_err);
+my $stall_l0_sql = "SELECT count(*) FROM lsm.segments('stall') WHERE level = 0";
+my ($stall_max, $stall_samples) = (0, 0);
+while ($pgbench->pumpable)
+{
+	my $l0 = $node->safe_psql('postgres', $stall_l0_sql);
+	$stall_max = $l0 if $l0 > $stall_max;
+	$stall_samples++;
+	usleep(20_000);
+	$pgbench->pump_nb;
+}
+$pgbench->finish;
+is($pgbench->result(0), 0, '8 pgbench clients inserting single rows ran') or diag $pgb_err;
+my ($stall_tx) = $pgb_out =~ /number of transactions actually processed: (\d+)/;
+note "level 0 at most $stall_max in $stall_samples samples, $stall_tx transactions";
+cmp_ok($stall_tx, '>', 100, 'the writers committed transactions');
+is($node->safe_psql('postgres', 'SELECT count(*), count(DISTINCT id) FROM stall'),
+	"$stall_tx|$stall_tx", 'every committed row is there, once');
+cmp_ok($stall_samples, '>', 10, 'level 0 was sampled while they wrote');
+cmp_ok($stall_max, '<=', 2 * $trigger,
+	'level 0 never passed twice the trigger under 8 concurrent writers');
+my ($vrc, $vout, $verr) = $node->psql('postgres', "SELECT rows_checked FROM lsm.verify('stall')");
+is($vrc, 0, 'lsm.verify passes after the stalled writers') or diag $verr;
+$node->safe_psql('postgres', 'ALTER DATABASE postgres RESET lsm.compact_l0_stall_timeout');
 
 # ---- SIGKILL in the middle of background compactions ----
 $node->safe_psql(

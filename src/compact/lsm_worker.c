@@ -137,11 +137,25 @@ typedef struct LsmWorkerPresence
 	Latch	   *latch;
 } LsmWorkerPresence;
 
+/*
+ * A worker's visit to a table (compacted, found nothing to do, or skipped
+ * as locked), numbered in the order visits began; the last ones that ended
+ * are kept for writers stalled at lsm.compact_l0_stop.
+ */
+#define LSM_WORKER_RECENT_VISITS	64
+
+typedef struct LsmWorkerVisit
+{
+	Oid			relid;
+	uint64		seq;
+} LsmWorkerVisit;
+
 typedef struct LsmWorkerShared
 {
 	slock_t		mutex;
 	ConditionVariable merged;	/* broadcast after every pass a worker ends */
-	uint64		visits;			/* tables visited by workers, ever */
+	uint64		visits_begun;	/* visits to a table begun by workers, ever */
+	LsmWorkerVisit recent[LSM_WORKER_RECENT_VISITS];	/* the last ones ended */
 	Latch	   *launcher_latch;
 	int			nrequests;
 	Oid			requests[LSM_WORKER_REQUESTS];
@@ -300,30 +314,65 @@ lsm_worker_wait_for_pass(long timeout_ms)
 }
 
 /*
- * How many tables workers have visited (compacted, found nothing to do in,
- * or skipped as locked) since the server started; 0 without preloading.
- * A writer stalled at lsm.compact_l0_stop stops waiting once a visit that
- * began after its wait has ended: the worker could not do better.
+ * How many visits to a table workers have begun since the server started
+ * (0 without preloading): a writer stalled at lsm.compact_l0_stop notes it
+ * when it starts waiting ...
  */
 uint64
-lsm_worker_visits(void)
+lsm_worker_visits_begun(void)
 {
 	uint64		n;
 
 	if (worker_shared == NULL)
 		return 0;
 	SpinLockAcquire(&worker_shared->mutex);
-	n = worker_shared->visits;
+	n = worker_shared->visits_begun;
 	SpinLockRelease(&worker_shared->mutex);
 	return n;
 }
 
-/* A worker ends a visit to a table: stalled writers count again. */
-static void
-lsm_worker_visit_done(void)
+/*
+ * ... and stops waiting once a visit to its table that began after that
+ * has ended: the worker did what it could.
+ */
+bool
+lsm_worker_visited_since(Oid relid, uint64 begun)
 {
+	bool		found = false;
+	int			i;
+
+	if (worker_shared == NULL)
+		return false;
 	SpinLockAcquire(&worker_shared->mutex);
-	worker_shared->visits++;
+	for (i = 0; i < LSM_WORKER_RECENT_VISITS; i++)
+		if (worker_shared->recent[i].relid == relid &&
+			worker_shared->recent[i].seq > begun)
+			found = true;
+	SpinLockRelease(&worker_shared->mutex);
+	return found;
+}
+
+/* A worker begins a visit to a table: its number. */
+static uint64
+lsm_worker_visit_begin(void)
+{
+	uint64		seq;
+
+	SpinLockAcquire(&worker_shared->mutex);
+	seq = ++worker_shared->visits_begun;
+	SpinLockRelease(&worker_shared->mutex);
+	return seq;
+}
+
+/* ... and ends it: stalled writers count again. */
+static void
+lsm_worker_visit_done(Oid relid, uint64 seq)
+{
+	LsmWorkerVisit *v = &worker_shared->recent[seq % LSM_WORKER_RECENT_VISITS];
+
+	SpinLockAcquire(&worker_shared->mutex);
+	v->relid = relid;
+	v->seq = seq;
 	SpinLockRelease(&worker_shared->mutex);
 	ConditionVariableBroadcast(&worker_shared->merged);
 }
@@ -617,6 +666,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	Relation	rel;
 	LsmCompactResult res;
 	TimestampTz start;
+	uint64		visit = lsm_worker_visit_begin();
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -624,7 +674,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	{
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		lsm_worker_visit_done();
+		lsm_worker_visit_done(relid, visit);
 		return false;
 	}
 	rel = try_relation_open(relid, NoLock);
@@ -635,7 +685,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 		UnlockRelationOid(relid, ShareUpdateExclusiveLock);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		lsm_worker_visit_done();
+		lsm_worker_visit_done(relid, visit);
 		return false;
 	}
 	pgstat_report_activity(STATE_RUNNING,
@@ -670,7 +720,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	relation_close(rel, NoLock);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	lsm_worker_visit_done();
+	lsm_worker_visit_done(relid, visit);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	*l0 = res.l0_segments;
 	return res.segments_in > 0;

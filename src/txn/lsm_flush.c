@@ -796,9 +796,9 @@ lsm_segbuilder_nrows(const LsmSegBuilder *b)
  * commit), and nobody waits longer than lsm.compact_l0_stall_timeout, nor
  * at all without a running worker, for a temporary table, or while this
  * transaction holds a lock on the table that would keep the worker out;
- * nor past the end of a worker's visit to a table that began after the
- * wait did (lsm_worker_visits): the worker did what it could (the table
- * was locked, or its level-0 segments are not yet eligible).
+ * nor past the end of a worker's visit to the table that began after the
+ * wait did (lsm_worker_visited_since): the worker did what it could (the
+ * table was locked, or its level-0 segments are not yet eligible).
  */
 /* how often a writer stalled at lsm.compact_l0_stop counts when no pass ends */
 #define LSM_L0_STALL_POLL_MS	5L
@@ -808,7 +808,8 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 {
 	int			stop = lsm_compact_l0_stop;
 	int			n;
-	uint64		visits = 0;
+	uint64		visits;
+	bool		gave_up = false;
 	TimestampTz start = 0;
 
 	if (!lsm_preloaded || !lsm_enable_worker || lsm_max_workers == 0 ||
@@ -830,6 +831,8 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 	stop = Max(stop, lsm_compact_l0_trigger + 1);
 	for (;;)
 	{
+		bool		visited = false;
+
 		/* the count that admits us is taken under the space lock */
 		lsm_space_lock(rel, storage_id);
 		n = lsm_catalog_count_level0(storage_id);
@@ -840,15 +843,15 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 				lsm_worker_request(MyDatabaseId, true);
 			return;
 		}
-		if (start == 0)
-		{
-			start = GetCurrentTimestamp();
-			visits = lsm_worker_visits();
-		}
-		else if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
-											lsm_compact_l0_stall_timeout) ||
-				 lsm_worker_visits() >= visits + 2)
+		if (gave_up)
 			return;
+		if (start == 0)
+			start = GetCurrentTimestamp();
+		else if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+											lsm_compact_l0_stall_timeout))
+			return;
+		/* visits begun from now on are the ones we wait for */
+		visits = lsm_worker_visits_begun();
 		lsm_space_unlock(rel, storage_id);
 		/* a worker pausing between rounds must not keep us waiting */
 		lsm_worker_request(MyDatabaseId, true);
@@ -864,10 +867,18 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 		{
 			lsm_worker_wait_for_pass(LSM_L0_STALL_POLL_MS);
 			CHECK_FOR_INTERRUPTS();
-		} while (lsm_catalog_count_level0(storage_id) >= stop &&
-				 lsm_worker_visits() < visits + 2 &&
+		} while ((n = lsm_catalog_count_level0(storage_id)) >= stop &&
+				 !(visited = lsm_worker_visited_since(RelationGetRelid(rel), visits)) &&
 				 !TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 											 lsm_compact_l0_stall_timeout));
+
+		/*
+		 * A visit that left level 0 at the stop: the worker can do no
+		 * better now, go on once the count under the lock agrees.  When it
+		 * did bring level 0 down, the writers it woke may have filled it
+		 * again before we took the lock: then wait for the next visit.
+		 */
+		gave_up = n >= stop && visited;
 	}
 }
 
