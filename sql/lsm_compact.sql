@@ -229,13 +229,21 @@ SELECT array_length(extents, 1) / 2 AS runs, start_block = :y_free AS in_the_fre
 SELECT count(*), sum(id) FROM cmp_y;
 SELECT rows_checked FROM lsm.verify('cmp_y');
 
--- level 0 holds the segments that wait to be merged: those of a bulk load
--- with at least half of lsm.segment_rows rows, which no merge would take,
--- start at level 1 (they kept level 0 over the trigger for good)
+-- level-0 segments of at least half of lsm.segment_rows rows (a bulk
+-- load's) are not merged and do not count against the trigger: with a
+-- trigger of 2, the two small ones after them are not merged ...
 SET lsm.segment_rows = 1000;
 CREATE TABLE cmp_z (id int) USING lsm;
 INSERT INTO cmp_z SELECT generate_series(1, 2400);
 INSERT INTO cmp_z VALUES (0);
+SELECT level, row_count FROM lsm.segments('cmp_z') ORDER BY min_rowid;
+SET lsm.compact_l0_trigger = 2;
+SELECT segments_in FROM lsm.compact('cmp_z');
+-- ... until a third comes (size tiering leaves the 400-row one out: it
+-- holds more rows than the two after it together)
+INSERT INTO cmp_z VALUES (-1);
+SELECT segments_in, segments_out, rows_out FROM lsm.compact('cmp_z');
+RESET lsm.compact_l0_trigger;
 RESET lsm.segment_rows;
 SELECT level, row_count FROM lsm.segments('cmp_z') ORDER BY min_rowid;
 SELECT count(*), sum(id) FROM cmp_z;

@@ -20,6 +20,14 @@
 /* GUC-backed settings (see lsm_am.c for their documentation) */
 extern int	lsm_block_rows;
 extern int	lsm_segment_rows;
+
+/*
+ * Segments with fewer rows than this are "small": compaction merges them
+ * with their neighbours.  Level-0 segments at least this large (a bulk
+ * load's) are never merged, so they do not count against
+ * lsm.compact_l0_trigger or lsm.compact_l0_stop.
+ */
+#define LSM_SMALL_SEGMENT_ROWS	((int64) Max(lsm_segment_rows, 1) / 2)
 extern int	lsm_memtable_limit_kb;
 extern int	lsm_compression_level;
 extern int	lsm_zstd_min_gain;

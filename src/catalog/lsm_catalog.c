@@ -797,9 +797,12 @@ lsm_catalog_segments(uint64 storage_id, Snapshot snapshot)
 }
 
 /*
- * Level-0 segments of a storage that exist or may soon exist (committed,
- * or inserted by a transaction still running), not counting those of our
- * own transaction: what background compaction has yet to merge.
+ * Small level-0 segments of a storage that exist or may soon exist
+ * (committed, or inserted by a transaction still running), not counting
+ * those of our own transaction: what background compaction has yet to
+ * merge.  A level-0 segment of LSM_SMALL_SEGMENT_ROWS or more (a bulk
+ * load's) is left as it is: counted, it would keep the table over the
+ * trigger for good and writers waiting at lsm.compact_l0_stop.
  */
 int
 lsm_catalog_count_level0(uint64 storage_id)
@@ -821,7 +824,14 @@ lsm_catalog_count_level0(uint64 storage_id)
 							  true, &dirty, 2, key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+		bool		isnull;
+		int64		rows;
+
+		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+			continue;
+		rows = DatumGetInt64(heap_getattr(tup, Anum_seg_row_count,
+										  RelationGetDescr(rel), &isnull));
+		if (rows < LSM_SMALL_SEGMENT_ROWS)
 			n++;
 	}
 	systable_endscan(scan);

@@ -639,7 +639,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 				const LsmSegmentEntry *prev = &segs->segs[first - 1];
 				int64		plive = prev->row_count - prev->deleted_count;
 
-				if (plive >= target / 2 || plive > rest)
+				if (plive >= LSM_SMALL_SEGMENT_ROWS || plive > rest)
 					break;
 				rest += plive;
 				first--;
@@ -690,7 +690,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		c->records = lsm_rowid_lower_bound(records, nrecords, seg->max_rowid + 1) -
 			lsm_rowid_lower_bound(records, nrecords, seg->min_rowid);
 		live = seg->row_count - c->settled;
-		c->small = live < target / 2;
+		c->small = live < LSM_SMALL_SEGMENT_ROWS;
 		c->rewrite = c->settled > 0 &&
 			(double) c->settled >= (double) seg->row_count * lsm_compact_delete_fraction;
 		if (seg->schema_version != current_version &&
@@ -700,7 +700,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 			if (migrate_rows != LSM_MIGRATE_ALL)
 				migrate_rows = Max(migrate_rows - live, 0);
 		}
-		if (seg->level == 0)
+		if (seg->level == 0 && seg->row_count < LSM_SMALL_SEGMENT_ROWS)
 			l0_count++;
 	}
 

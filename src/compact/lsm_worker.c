@@ -619,7 +619,8 @@ lsm_worker_candidates(void)
 							   "                             min(v.version) AS oldest"
 							   "                        FROM lsm.schema_version v"
 							   "                       WHERE v.storage_id = s.storage_id) v"
-							   "  CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE g.level = 0) AS l0,"
+							   "  CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE g.level = 0"
+							   "                                                AND g.row_count < %lld) AS l0,"
 							   "                             count(*) AS segs,"
 							   "                             count(*) FILTER (WHERE g.schema_version < v.cur) AS old,"
 							   "                             min(g.schema_version) AS minver"
@@ -633,6 +634,7 @@ lsm_worker_candidates(void)
 							   "        OR v.oldest < coalesce(g.minver, v.cur))"
 							   " ORDER BY (g.l0 > %d OR d.dels > 0) DESC, (g.l0 > %d) DESC,"
 							   "          g.l0 DESC, d.dels DESC, g.old DESC",
+							   (long long) LSM_SMALL_SEGMENT_ROWS,
 							   lsm_compact_l0_trigger, lsm_compact_l0_trigger,
 							   lsm_compact_l0_trigger),
 					  true, 0);
@@ -800,18 +802,6 @@ lsm_worker_main(Datum arg)
 	 * compiling it each time took a fifth of a 2-core machine.
 	 */
 	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
-
-	/*
-	 * A pass changes no logical row, so its commit need not wait for its
-	 * WAL flush: a crash that loses it leaves the inputs in place, inputs
-	 * and outputs being one transaction.  Nothing can depend on it before
-	 * the flush: the extents it retires are reused only by a writer whose
-	 * WAL follows its commit record (and whose page writes and commit
-	 * flush that record first).  The flush was most of a pass's time under
-	 * a stream of small commits, with the CPU a third idle while writers
-	 * stalled at lsm.compact_l0_stop waited for it.
-	 */
-	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "lsm worker",
 								ALLOCSET_DEFAULT_SIZES);

@@ -989,15 +989,7 @@ lsm_write_rows(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 		heap_deform_tuple(&htup, tupdesc, values, isnull);
 		lsm_segbuilder_add(b, row->rowid, row->cid, values, isnull);
 	}
-	/*
-	 * Level 0 holds the segments that wait to be merged: one no smaller
-	 * than compaction's "small" (half of lsm.segment_rows) would never be,
-	 * so a bulk load starts it at level 1.  Kept at level 0, the segments
-	 * of a large COPY stayed there for good, over the trigger, and writers
-	 * would wait at lsm.compact_l0_stop for merges that never come.
-	 */
-	lsm_segbuilder_finish(b, storage_id,
-						  nrows >= Max(lsm_segment_rows, 1) / 2 ? 1 : 0, NULL);
+	lsm_segbuilder_finish(b, storage_id, 0, NULL);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(tmpcxt);
 }
