@@ -19,7 +19,8 @@
 #   BENCH_SHARED_BUFFERS=2GB   shared_buffers of the throwaway cluster
 #   BENCH_PARALLEL=0           max_parallel_workers_per_gather
 #   BENCH_NO_BUILD=1           do not run make && make install first
-#   LSM_KEEP=1                 keep the cluster directory afterwards
+#   LSM_KEEP=1                 keep the cluster directory afterwards (its server.log
+#                              has a line per background compaction: lsm.log_compactions)
 #
 # Run as root (the cluster runs as the postgres OS user) or as a user that
 # can run initdb and, unless BENCH_NO_BUILD=1, sudo make install.
@@ -46,6 +47,7 @@ fi
 lsm_bench_cluster_start "$SHARED_BUFFERS" "$PARALLEL"
 
 lsm_psql -c "CREATE EXTENSION lsm_am"
+lsm_psql -c "ALTER SYSTEM SET lsm.log_compactions = on" -c "SELECT pg_reload_conf()" >/dev/null
 # the library the server has loaded (a later make install does not change it)
 SO_DATE=$(date -r "$("$PG_CONFIG" --pkglibdir)/lsm_am.so" '+%Y-%m-%d %H:%M:%S' 2>/dev/null || echo '?')
 lsm_psql <"$BENCH_DIR/gen.sql" >/dev/null

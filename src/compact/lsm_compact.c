@@ -600,7 +600,10 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	 * A level-0 pass (the worker's passes between its full ones, under a
 	 * stream of small commits) looks only at the tail of the table that
 	 * merging level 0 can touch: the segments from the first eligible
-	 * level-0 one on, and the run of small segments right before it that
+	 * small level-0 one on (a bulk load's large ones are not merged, and
+	 * from the first of them a pass read every delete record of the table
+	 * while writers waited at lsm.compact_l0_stop), and the run of small
+	 * segments right before it that
 	 * size-tiering would let into its group.  The delete records of the rest, which a pass
 	 * reads in full otherwise, grow with every single-row UPDATE; they wait
 	 * for the next full pass.
@@ -613,7 +616,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		{
 			if (segs->segs[i].max_rowid >= eligible_below || segs->segs[i].own_xact)
 				break;
-			if (segs->segs[i].level == 0)
+			if (segs->segs[i].level == 0 &&
+				segs->segs[i].row_count < LSM_SMALL_SEGMENT_ROWS)
 			{
 				first = i;
 				break;
