@@ -58,6 +58,6 @@ extern void lsm_worker_register_launcher(void);
 extern void lsm_worker_request(Oid dbid, bool wake);
 extern void lsm_worker_wait_for_pass(long timeout_ms);
 extern uint64 lsm_worker_visits_begun(void);
-extern bool lsm_worker_visited_since(Oid relid, uint64 begun);
+extern bool lsm_worker_stuck_since(Oid relid, uint64 begun);
 
 #endif							/* LSM_COMPACT_H */

@@ -135,6 +135,7 @@ typedef struct LsmWorkerPresence
 {
 	Oid			dbid;			/* InvalidOid: entry free */
 	Latch	   *latch;
+	Oid			visiting;		/* the table it compacts now, if any */
 } LsmWorkerPresence;
 
 /*
@@ -148,6 +149,7 @@ typedef struct LsmWorkerVisit
 {
 	Oid			relid;
 	uint64		seq;
+	bool		stuck;			/* it could not bring level 0 down */
 } LsmWorkerVisit;
 
 typedef struct LsmWorkerShared
@@ -270,6 +272,7 @@ lsm_worker_unregister(int code, Datum arg)
 		{
 			lsm_worker_presence()[i].dbid = InvalidOid;
 			lsm_worker_presence()[i].latch = NULL;
+			lsm_worker_presence()[i].visiting = InvalidOid;
 		}
 	SpinLockRelease(&worker_shared->mutex);
 }
@@ -287,6 +290,7 @@ lsm_worker_register(void)
 		{
 			lsm_worker_presence()[i].dbid = MyDatabaseId;
 			lsm_worker_presence()[i].latch = MyLatch;
+			lsm_worker_presence()[i].visiting = InvalidOid;
 			break;
 		}
 	SpinLockRelease(&worker_shared->mutex);
@@ -333,10 +337,15 @@ lsm_worker_visits_begun(void)
 
 /*
  * ... and stops waiting once a visit to its table that began after that
- * has ended: the worker did what it could.
+ * has ended stuck: the table was locked, or the visit found level 0 over
+ * the trigger and compacted nothing.  The worker can do no better now.
+ * (After a visit that did compact, other writers may have filled level 0
+ * again before this one counted, and a visit that found level 0 below the
+ * trigger came before the commits of writers counted as in progress: the
+ * writer waits for the next visit.)
  */
 bool
-lsm_worker_visited_since(Oid relid, uint64 begun)
+lsm_worker_stuck_since(Oid relid, uint64 begun)
 {
 	bool		found = false;
 	int			i;
@@ -346,33 +355,61 @@ lsm_worker_visited_since(Oid relid, uint64 begun)
 	SpinLockAcquire(&worker_shared->mutex);
 	for (i = 0; i < LSM_WORKER_RECENT_VISITS; i++)
 		if (worker_shared->recent[i].relid == relid &&
-			worker_shared->recent[i].seq > begun)
+			worker_shared->recent[i].seq > begun &&
+			worker_shared->recent[i].stuck)
 			found = true;
 	SpinLockRelease(&worker_shared->mutex);
 	return found;
 }
 
-/* A worker begins a visit to a table: its number. */
+/*
+ * A worker begins a visit to a table: its number.  *other: another worker
+ * is visiting the same table (it holds the lock we may not get).
+ */
 static uint64
-lsm_worker_visit_begin(void)
+lsm_worker_visit_begin(Oid relid, bool *other)
 {
 	uint64		seq;
+	int			i;
 
+	*other = false;
 	SpinLockAcquire(&worker_shared->mutex);
 	seq = ++worker_shared->visits_begun;
+	for (i = 0; i < worker_shared->nslots; i++)
+	{
+		LsmWorkerPresence *p = &lsm_worker_presence()[i];
+
+		if (p->latch == MyLatch)
+			p->visiting = relid;
+		else if (p->dbid == MyDatabaseId && p->visiting == relid)
+			*other = true;
+	}
 	SpinLockRelease(&worker_shared->mutex);
 	return seq;
 }
 
-/* ... and ends it: stalled writers count again. */
+/*
+ * ... and ends it: stalled writers count again.  With `record` and
+ * `stuck`, writers waiting for a visit that began after they did stop
+ * waiting; a visit that found the table locked by another worker is not
+ * recorded (that worker's visit will be).
+ */
 static void
-lsm_worker_visit_done(Oid relid, uint64 seq)
+lsm_worker_visit_done(Oid relid, uint64 seq, bool record, bool stuck)
 {
 	LsmWorkerVisit *v = &worker_shared->recent[seq % LSM_WORKER_RECENT_VISITS];
+	int			i;
 
 	SpinLockAcquire(&worker_shared->mutex);
-	v->relid = relid;
-	v->seq = seq;
+	if (record)
+	{
+		v->relid = relid;
+		v->seq = seq;
+		v->stuck = stuck;
+	}
+	for (i = 0; i < worker_shared->nslots; i++)
+		if (lsm_worker_presence()[i].latch == MyLatch)
+			lsm_worker_presence()[i].visiting = InvalidOid;
 	SpinLockRelease(&worker_shared->mutex);
 	ConditionVariableBroadcast(&worker_shared->merged);
 }
@@ -668,7 +705,8 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	Relation	rel;
 	LsmCompactResult res;
 	TimestampTz start;
-	uint64		visit = lsm_worker_visit_begin();
+	bool		other;
+	uint64		visit = lsm_worker_visit_begin(relid, &other);
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -676,7 +714,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	{
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		lsm_worker_visit_done(relid, visit);
+		lsm_worker_visit_done(relid, visit, !other, true);
 		return false;
 	}
 	rel = try_relation_open(relid, NoLock);
@@ -687,7 +725,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 		UnlockRelationOid(relid, ShareUpdateExclusiveLock);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		lsm_worker_visit_done(relid, visit);
+		lsm_worker_visit_done(relid, visit, true, true);
 		return false;
 	}
 	pgstat_report_activity(STATE_RUNNING,
@@ -722,7 +760,9 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	relation_close(rel, NoLock);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	lsm_worker_visit_done(relid, visit);
+	lsm_worker_visit_done(relid, visit, true,
+						  res.segments_in == 0 &&
+						  res.l0_segments > lsm_compact_l0_trigger);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	*l0 = res.l0_segments;
 	return res.segments_in > 0;

@@ -797,8 +797,8 @@ lsm_segbuilder_nrows(const LsmSegBuilder *b)
  * at all without a running worker, for a temporary table, or while this
  * transaction holds a lock on the table that would keep the worker out;
  * nor past the end of a worker's visit to the table that began after the
- * wait did (lsm_worker_visited_since): the worker did what it could (the
- * table was locked, or its level-0 segments are not yet eligible).
+ * wait did and was stuck (lsm_worker_stuck_since): the table was locked,
+ * or its level-0 segments could not be merged yet.
  */
 /* how often a writer stalled at lsm.compact_l0_stop counts when no pass ends */
 #define LSM_L0_STALL_POLL_MS	5L
@@ -831,7 +831,7 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 	stop = Max(stop, lsm_compact_l0_trigger + 1);
 	for (;;)
 	{
-		bool		visited = false;
+		bool		stuck = false;
 
 		/* the count that admits us is taken under the space lock */
 		lsm_space_lock(rel, storage_id);
@@ -868,17 +868,15 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 			lsm_worker_wait_for_pass(LSM_L0_STALL_POLL_MS);
 			CHECK_FOR_INTERRUPTS();
 		} while ((n = lsm_catalog_count_level0(storage_id)) >= stop &&
-				 !(visited = lsm_worker_visited_since(RelationGetRelid(rel), visits)) &&
+				 !(stuck = lsm_worker_stuck_since(RelationGetRelid(rel), visits)) &&
 				 !TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 											 lsm_compact_l0_stall_timeout));
 
 		/*
-		 * A visit that left level 0 at the stop: the worker can do no
-		 * better now, go on once the count under the lock agrees.  When it
-		 * did bring level 0 down, the writers it woke may have filled it
-		 * again before we took the lock: then wait for the next visit.
+		 * A stuck visit: the worker can do no better now, go on once the
+		 * count under the lock agrees.
 		 */
-		gave_up = n >= stop && visited;
+		gave_up = n >= stop && stuck;
 	}
 }
 
