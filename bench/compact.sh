@@ -18,7 +18,8 @@
 #      count is sampled every 0.2 s; write amplification = bytes written by
 #      the worker's compactions (its LOG lines) / bytes written by the
 #      clients' flushes (one single-row level-0 segment per transaction,
-#      of the sampled size), and / bytes of the rows after lsm.compact(full)
+#      of the sampled size), and / bytes of the rows after lsm.compact(full);
+#      then the same clients on a heap table, for the TPS ratio
 #   D. UPDATE workload: rows/4 rows bulk-loaded in BENCH_D_SEGMENTS (16)
 #      segments (lsm.segment_rows set for the phase, unless
 #      BENCH_SEGMENT_ROWS is given), 4 pgbench clients updating one row by
@@ -31,7 +32,7 @@
 # Environment: BENCH_SECONDS=20, BENCH_RUNS=5, BENCH_PHASES="A B C D" (the
 # phases to run), BENCH_SEGMENT_ROWS (lsm.segment_rows of the cluster; the
 # default is lsm_am's), BENCH_D_SEGMENTS (16), BENCH_L0_STOP (lsm.compact_l0_stop of the cluster;
-# 0 = twice the trigger), BENCH_NO_BUILD=1, LSM_KEEP=1.  pgbench outputs
+# 0 = twice the trigger, the default; -1 = no stall), BENCH_NO_BUILD=1, LSM_KEEP=1.  pgbench outputs
 # and samples are written to the cluster directory, which LSM_KEEP=1 keeps
 # (with the server log).
 set -euo pipefail
