@@ -108,6 +108,27 @@ my ($vrc, $vout, $verr) = $node->psql('postgres', "SELECT rows_checked FROM lsm.
 is($vrc, 0, 'lsm.verify passes after the stalled writers') or diag $verr;
 $node->safe_psql('postgres', 'ALTER DATABASE postgres RESET lsm.compact_l0_stall_timeout');
 
+# While another session holds a lock that keeps the worker off the table,
+# writers at the stop go on after the worker's (stuck) visit instead of
+# waiting out lsm.compact_l0_stall_timeout each.
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN');
+$locker->query_safe('LOCK TABLE stall IN SHARE UPDATE EXCLUSIVE MODE');
+my $t0 = [Time::HiRes::gettimeofday()];
+$node->safe_psql('postgres',
+	"SET lsm.compact_l0_stall_timeout = '30s'; "
+	  . "DO \$\$ BEGIN FOR i IN 1..24 LOOP INSERT INTO stall (v) VALUES (2); COMMIT; END LOOP; END \$\$");
+my $locked_secs = Time::HiRes::tv_interval($t0);
+note "24 single-row inserts with the table locked took $locked_secs s";
+cmp_ok($node->safe_psql('postgres', $stall_l0_sql), '>', 2 * $trigger,
+	'with the worker locked out, writers passed the stop');
+cmp_ok($locked_secs, '<', 20,
+	'... after its visits, not after lsm.compact_l0_stall_timeout each');
+$locker->query_safe('COMMIT');
+$locker->quit;
+ok( $node->poll_query_until('postgres', "SELECT ($stall_l0_sql) <= $trigger"),
+	'once the lock is gone the worker merges level 0 again');
+
 # ---- SIGKILL in the middle of background compactions ----
 $node->safe_psql(
 	'postgres', q{

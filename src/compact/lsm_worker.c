@@ -362,6 +362,9 @@ lsm_worker_stuck_since(Oid relid, uint64 begun)
 	return found;
 }
 
+/* the visit this worker has begun and not ended (0: none) */
+static uint64 current_visit = 0;
+
 /*
  * A worker begins a visit to a table: its number.  *other: another worker
  * is visiting the same table (it holds the lock we may not get).
@@ -399,6 +402,8 @@ lsm_worker_visit_done(Oid relid, uint64 seq, bool record, bool stuck)
 {
 	LsmWorkerVisit *v = &worker_shared->recent[seq % LSM_WORKER_RECENT_VISITS];
 	int			i;
+
+	current_visit = 0;
 
 	SpinLockAcquire(&worker_shared->mutex);
 	if (record)
@@ -708,6 +713,8 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	bool		other;
 	uint64		visit = lsm_worker_visit_begin(relid, &other);
 
+	current_visit = visit;
+
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (!ConditionalLockRelationOid(relid, ShareUpdateExclusiveLock))
@@ -927,6 +934,9 @@ lsm_worker_main(Datum arg)
 				RESUME_INTERRUPTS();
 				/* a cancel from a blocked session is not a reason to stop */
 				QueryCancelPending = false;
+				/* writers stalled on the table need not wait for us */
+				if (current_visit != 0)
+					lsm_worker_visit_done(relid, current_visit, true, true);
 			}
 			PG_END_TRY();
 			if (did)
