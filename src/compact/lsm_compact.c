@@ -558,8 +558,13 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 
-	/* 0. old schema versions out; the migration context */
-	res->versions_evicted = lsm_schema_evict(rel);
+	/*
+	 * 0. old schema versions out (not in level-0 passes: a twentieth of a
+	 * busy worker's time; full passes come every 250 ms); the migration
+	 * context
+	 */
+	if (!level0_only)
+		res->versions_evicted = lsm_schema_evict(rel);
 	current_version = lsm_schema_version_for_write(rel, storage_id,
 												   RelationGetDescr(rel));
 
