@@ -147,6 +147,7 @@ typedef struct LsmWorkerPresence
 
 typedef struct LsmWorkerVisit
 {
+	Oid			dbid;
 	Oid			relid;
 	uint64		seq;
 	bool		stuck;			/* it could not bring level 0 down */
@@ -355,6 +356,7 @@ lsm_worker_stuck_since(Oid relid, uint64 begun)
 	SpinLockAcquire(&worker_shared->mutex);
 	for (i = 0; i < LSM_WORKER_RECENT_VISITS; i++)
 		if (worker_shared->recent[i].relid == relid &&
+			worker_shared->recent[i].dbid == MyDatabaseId &&
 			worker_shared->recent[i].seq > begun &&
 			worker_shared->recent[i].stuck)
 			found = true;
@@ -408,6 +410,7 @@ lsm_worker_visit_done(Oid relid, uint64 seq, bool record, bool stuck)
 	SpinLockAcquire(&worker_shared->mutex);
 	if (record)
 	{
+		v->dbid = MyDatabaseId;
 		v->relid = relid;
 		v->seq = seq;
 		v->stuck = stuck;
