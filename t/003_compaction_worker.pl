@@ -129,6 +129,25 @@ $locker->quit;
 ok( $node->poll_query_until('postgres', "SELECT ($stall_l0_sql) <= $trigger"),
 	'once the lock is gone the worker merges level 0 again');
 
+# With no background worker slot left for a compaction worker (the
+# launcher takes the only one), writers at the stop wait only briefly.
+$node->append_conf('postgresql.conf', 'max_worker_processes = 1');
+$node->restart;
+$t0 = [Time::HiRes::gettimeofday()];
+$node->safe_psql('postgres',
+	"SET lsm.compact_l0_stall_timeout = '30s'; "
+	  . "DO \$\$ BEGIN FOR i IN 1..32 LOOP INSERT INTO stall (v) VALUES (3); COMMIT; END LOOP; END \$\$");
+my $noworker_secs = Time::HiRes::tv_interval($t0);
+note "32 single-row inserts without a worker took $noworker_secs s";
+cmp_ok($node->safe_psql('postgres', $stall_l0_sql), '>', 2 * $trigger,
+	'without a worker, writers passed the stop');
+cmp_ok($noworker_secs, '<', 20,
+	'... without waiting out lsm.compact_l0_stall_timeout');
+$node->append_conf('postgresql.conf', 'max_worker_processes = 8');
+$node->restart;
+ok( $node->poll_query_until('postgres', "SELECT ($stall_l0_sql) <= $trigger"),
+	'a worker merges level 0 again once it can start');
+
 # ---- SIGKILL in the middle of background compactions ----
 $node->safe_psql(
 	'postgres', q{

@@ -57,6 +57,7 @@ extern void lsm_progress_end(int slot);
 extern void lsm_worker_register_launcher(void);
 extern void lsm_worker_request(Oid dbid, bool wake);
 extern void lsm_worker_wait_for_pass(long timeout_ms);
+extern bool lsm_worker_present(Oid dbid);
 extern uint64 lsm_worker_visits_begun(void);
 extern bool lsm_worker_stuck_since(Oid relid, uint64 begun);
 

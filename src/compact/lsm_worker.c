@@ -261,6 +261,29 @@ lsm_worker_request(Oid dbid, bool wake)
 		SetLatch(worker_latch);
 }
 
+/*
+ * Is a worker running or starting in database `dbid`?  False without
+ * preloading.  A writer stalled at lsm.compact_l0_stop waits only briefly
+ * while there is none (the launcher may have no free slot or background
+ * worker to start one).
+ */
+bool
+lsm_worker_present(Oid dbid)
+{
+	bool		found = false;
+	int			i;
+
+	if (worker_shared == NULL)
+		return false;
+	SpinLockAcquire(&worker_shared->mutex);
+	for (i = 0; i < worker_shared->nslots; i++)
+		if (worker_shared->active[i] == dbid ||
+			lsm_worker_presence()[i].dbid == dbid)
+			found = true;
+	SpinLockRelease(&worker_shared->mutex);
+	return found;
+}
+
 /* Leave the registry of running workers (lsm_worker_request's wake). */
 static void
 lsm_worker_unregister(int code, Datum arg)

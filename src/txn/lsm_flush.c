@@ -798,10 +798,14 @@ lsm_segbuilder_nrows(const LsmSegBuilder *b)
  * transaction holds a lock on the table that would keep the worker out;
  * nor past the end of a worker's visit to the table that began after the
  * wait did and was stuck (lsm_worker_stuck_since): the table was locked,
- * or its level-0 segments could not be merged yet.
+ * or its level-0 segments could not be merged yet; nor longer than
+ * LSM_L0_WORKER_GRACE_MS while no worker runs or starts in the database
+ * (the launcher may have no free slot or background worker for one).
  */
 /* how often a writer stalled at lsm.compact_l0_stop counts when no pass ends */
 #define LSM_L0_STALL_POLL_MS	5L
+/* how long it waits for a worker to start when none runs in the database */
+#define LSM_L0_WORKER_GRACE_MS	100
 
 static void
 lsm_level0_admit(Relation rel, uint64 storage_id)
@@ -867,14 +871,20 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 		{
 			lsm_worker_wait_for_pass(LSM_L0_STALL_POLL_MS);
 			CHECK_FOR_INTERRUPTS();
-		} while ((n = lsm_catalog_count_level0(storage_id)) >= stop &&
+			/* no worker running or starting since we asked for one: go on */
+			if (!lsm_worker_present(MyDatabaseId) &&
+				TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+										   LSM_L0_WORKER_GRACE_MS))
+				stuck = true;
+		} while (!stuck &&
+				 (n = lsm_catalog_count_level0(storage_id)) >= stop &&
 				 !(stuck = lsm_worker_stuck_since(RelationGetRelid(rel), visits)) &&
 				 !TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 											 lsm_compact_l0_stall_timeout));
 
 		/*
-		 * A stuck visit: the worker can do no better now, go on once the
-		 * count under the lock agrees.
+		 * A stuck visit, or no worker: nothing will bring level 0 down
+		 * soon, go on once the count under the lock agrees.
 		 */
 		gave_up = n >= stop && stuck;
 	}
