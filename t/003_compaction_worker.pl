@@ -1,5 +1,7 @@
 # Background compaction: the worker keeps the level-0 segment count of a
-# trickle-insert table bounded, and SIGKILL during compactions loses or
+# trickle-insert table bounded; the write stall holds 8 concurrent writers
+# at twice the trigger, and lets them through when the worker is locked
+# out or cannot start; SIGKILL during compactions loses or
 # duplicates no row (lsm.verify passes, indexes agree); without preloading
 # lsm.compact says once per session that no worker runs.
 
