@@ -156,7 +156,7 @@ typedef struct LsmWorkerVisit
 typedef struct LsmWorkerShared
 {
 	slock_t		mutex;
-	ConditionVariable merged;	/* broadcast after every pass a worker ends */
+	ConditionVariable merged;	/* broadcast after every visit a worker ends */
 	uint64		visits_begun;	/* visits to a table begun by workers, ever */
 	LsmWorkerVisit recent[LSM_WORKER_RECENT_VISITS];	/* the last ones ended */
 	Latch	   *launcher_latch;
@@ -321,7 +321,7 @@ lsm_worker_register(void)
 }
 
 /*
- * Wait at most `timeout_ms` for a worker to end a compaction pass (any
+ * Wait at most `timeout_ms` for a worker to end a visit to a table (any
  * table, any database: the caller counts its level 0 again).  Without
  * preloading, just sleep.
  */
