@@ -110,17 +110,26 @@ my ($vrc, $vout, $verr) = $node->psql('postgres', "SELECT rows_checked FROM lsm.
 is($vrc, 0, 'lsm.verify passes after the stalled writers') or diag $verr;
 $node->safe_psql('postgres', 'ALTER DATABASE postgres RESET lsm.compact_l0_stall_timeout');
 
+# Seconds `n` single-row insert transactions into `stall` take, each
+# allowed to wait up to 30 s at the stop.
+sub timed_stall_inserts
+{
+	my ($n, $v) = @_;
+	my $t0 = [Time::HiRes::gettimeofday()];
+	$node->safe_psql('postgres',
+		"SET lsm.compact_l0_stall_timeout = '30s'; "
+		  . "DO \$\$ BEGIN FOR i IN 1..$n LOOP INSERT INTO stall (v) VALUES ($v); COMMIT; END LOOP; END \$\$"
+	);
+	return Time::HiRes::tv_interval($t0);
+}
+
 # While another session holds a lock that keeps the worker off the table,
 # writers at the stop go on after the worker's (stuck) visit instead of
 # waiting out lsm.compact_l0_stall_timeout each.
 my $locker = $node->background_psql('postgres');
 $locker->query_safe('BEGIN');
 $locker->query_safe('LOCK TABLE stall IN SHARE UPDATE EXCLUSIVE MODE');
-my $t0 = [Time::HiRes::gettimeofday()];
-$node->safe_psql('postgres',
-	"SET lsm.compact_l0_stall_timeout = '30s'; "
-	  . "DO \$\$ BEGIN FOR i IN 1..24 LOOP INSERT INTO stall (v) VALUES (2); COMMIT; END LOOP; END \$\$");
-my $locked_secs = Time::HiRes::tv_interval($t0);
+my $locked_secs = timed_stall_inserts(24, 2);
 note "24 single-row inserts with the table locked took $locked_secs s";
 cmp_ok($node->safe_psql('postgres', $stall_l0_sql), '>', 2 * $trigger,
 	'with the worker locked out, writers passed the stop');
@@ -135,11 +144,7 @@ ok( $node->poll_query_until('postgres', "SELECT ($stall_l0_sql) <= $trigger"),
 # launcher takes the only one), writers at the stop wait only briefly.
 $node->append_conf('postgresql.conf', 'max_worker_processes = 1');
 $node->restart;
-$t0 = [Time::HiRes::gettimeofday()];
-$node->safe_psql('postgres',
-	"SET lsm.compact_l0_stall_timeout = '30s'; "
-	  . "DO \$\$ BEGIN FOR i IN 1..32 LOOP INSERT INTO stall (v) VALUES (3); COMMIT; END LOOP; END \$\$");
-my $noworker_secs = Time::HiRes::tv_interval($t0);
+my $noworker_secs = timed_stall_inserts(32, 3);
 note "32 single-row inserts without a worker took $noworker_secs s";
 cmp_ok($node->safe_psql('postgres', $stall_l0_sql), '>', 2 * $trigger,
 	'without a worker, writers passed the stop');

@@ -284,21 +284,21 @@ lsm_worker_present(Oid dbid)
 	return found;
 }
 
+/* this worker's entry in the registry (NULL: none, or not a worker) */
+static LsmWorkerPresence *my_presence = NULL;
+
 /* Leave the registry of running workers (lsm_worker_request's wake). */
 static void
 lsm_worker_unregister(int code, Datum arg)
 {
-	int			i;
-
+	if (my_presence == NULL)
+		return;
 	SpinLockAcquire(&worker_shared->mutex);
-	for (i = 0; i < worker_shared->nslots; i++)
-		if (lsm_worker_presence()[i].latch == MyLatch)
-		{
-			lsm_worker_presence()[i].dbid = InvalidOid;
-			lsm_worker_presence()[i].latch = NULL;
-			lsm_worker_presence()[i].visiting = InvalidOid;
-		}
+	my_presence->dbid = InvalidOid;
+	my_presence->latch = NULL;
+	my_presence->visiting = InvalidOid;
 	SpinLockRelease(&worker_shared->mutex);
+	my_presence = NULL;
 }
 
 /* Join it: writers about to wait for a pass set our latch. */
@@ -309,13 +309,13 @@ lsm_worker_register(void)
 
 	before_shmem_exit(lsm_worker_unregister, (Datum) 0);
 	SpinLockAcquire(&worker_shared->mutex);
-	for (i = 0; i < worker_shared->nslots; i++)
+	for (i = 0; i < worker_shared->nslots && my_presence == NULL; i++)
 		if (!OidIsValid(lsm_worker_presence()[i].dbid))
 		{
-			lsm_worker_presence()[i].dbid = MyDatabaseId;
-			lsm_worker_presence()[i].latch = MyLatch;
-			lsm_worker_presence()[i].visiting = InvalidOid;
-			break;
+			my_presence = &lsm_worker_presence()[i];
+			my_presence->dbid = MyDatabaseId;
+			my_presence->latch = MyLatch;
+			my_presence->visiting = InvalidOid;
 		}
 	SpinLockRelease(&worker_shared->mutex);
 }
@@ -391,29 +391,28 @@ lsm_worker_stuck_since(Oid relid, uint64 begun)
 static uint64 current_visit = 0;
 
 /*
- * A worker begins a visit to a table: its number.  *other: another worker
- * is visiting the same table (it holds the lock we may not get).
+ * A worker begins a visit to a table (current_visit numbers it).  *other:
+ * another worker is visiting the same table (it holds the lock we may not
+ * get).
  */
-static uint64
+static void
 lsm_worker_visit_begin(Oid relid, bool *other)
 {
-	uint64		seq;
 	int			i;
 
 	*other = false;
 	SpinLockAcquire(&worker_shared->mutex);
-	seq = ++worker_shared->visits_begun;
+	current_visit = ++worker_shared->visits_begun;
 	for (i = 0; i < worker_shared->nslots; i++)
 	{
 		LsmWorkerPresence *p = &lsm_worker_presence()[i];
 
-		if (p->latch == MyLatch)
-			p->visiting = relid;
-		else if (p->dbid == MyDatabaseId && p->visiting == relid)
+		if (p != my_presence && p->dbid == MyDatabaseId && p->visiting == relid)
 			*other = true;
 	}
+	if (my_presence)
+		my_presence->visiting = relid;
 	SpinLockRelease(&worker_shared->mutex);
-	return seq;
 }
 
 /*
@@ -423,13 +422,12 @@ lsm_worker_visit_begin(Oid relid, bool *other)
  * recorded (that worker's visit will be).
  */
 static void
-lsm_worker_visit_done(Oid relid, uint64 seq, bool record, bool stuck)
+lsm_worker_visit_done(Oid relid, bool record, bool stuck)
 {
+	uint64		seq = current_visit;
 	LsmWorkerVisit *v = &worker_shared->recent[seq % LSM_WORKER_RECENT_VISITS];
-	int			i;
 
 	current_visit = 0;
-
 	SpinLockAcquire(&worker_shared->mutex);
 	if (record)
 	{
@@ -438,9 +436,8 @@ lsm_worker_visit_done(Oid relid, uint64 seq, bool record, bool stuck)
 		v->seq = seq;
 		v->stuck = stuck;
 	}
-	for (i = 0; i < worker_shared->nslots; i++)
-		if (lsm_worker_presence()[i].latch == MyLatch)
-			lsm_worker_presence()[i].visiting = InvalidOid;
+	if (my_presence)
+		my_presence->visiting = InvalidOid;
 	SpinLockRelease(&worker_shared->mutex);
 	ConditionVariableBroadcast(&worker_shared->merged);
 }
@@ -737,9 +734,8 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	LsmCompactResult res;
 	TimestampTz start;
 	bool		other;
-	uint64		visit = lsm_worker_visit_begin(relid, &other);
 
-	current_visit = visit;
+	lsm_worker_visit_begin(relid, &other);
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -747,7 +743,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	{
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		lsm_worker_visit_done(relid, visit, !other, true);
+		lsm_worker_visit_done(relid, !other, true);
 		return false;
 	}
 	rel = try_relation_open(relid, NoLock);
@@ -758,7 +754,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 		UnlockRelationOid(relid, ShareUpdateExclusiveLock);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		lsm_worker_visit_done(relid, visit, true, true);
+		lsm_worker_visit_done(relid, true, true);
 		return false;
 	}
 	pgstat_report_activity(STATE_RUNNING,
@@ -793,7 +789,7 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	relation_close(rel, NoLock);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	lsm_worker_visit_done(relid, visit, true,
+	lsm_worker_visit_done(relid, true,
 						  res.segments_in == 0 &&
 						  res.l0_segments > lsm_compact_l0_trigger);
 	pgstat_report_activity(STATE_IDLE, NULL);
@@ -962,7 +958,7 @@ lsm_worker_main(Datum arg)
 				QueryCancelPending = false;
 				/* writers stalled on the table need not wait for us */
 				if (current_visit != 0)
-					lsm_worker_visit_done(relid, current_visit, true, true);
+					lsm_worker_visit_done(relid, true, true);
 			}
 			PG_END_TRY();
 			if (did)
