@@ -41,7 +41,8 @@ CREATE TABLE lsm.segment (
 	delmap_bytes	int4	NOT NULL,
 	-- the runs of pages holding the segment, in the order of its bytes, as
 	-- {start, pages, start, pages, ...} (docs/FORMAT.md); NULL when it lies
-	-- in one run (start_block, nblocks)
+	-- in one run (start_block, nblocks); a run starting at 0 is a hole
+	-- (pages of blocks a trimming compaction rewrote elsewhere)
 	extents			int8[],
 	PRIMARY KEY (storage_id, segment_id)
 ) USING heap;

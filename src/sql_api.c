@@ -89,7 +89,8 @@ lsm_extents_overlap(const LsmExtent *a, int na, const LsmExtent *b, int nb)
 
 	for (i = 0; i < na; i++)
 		for (j = 0; j < nb; j++)
-			if (a[i].start < b[j].start + b[j].nblocks &&
+			if (!LSM_EXTENT_IS_HOLE(a[i]) && !LSM_EXTENT_IS_HOLE(b[j]) &&
+				a[i].start < b[j].start + b[j].nblocks &&
 				b[j].start < a[i].start + a[i].nblocks)
 				return true;
 	return false;
@@ -123,7 +124,7 @@ lsm_segments(PG_FUNCTION_ARGS)
 		values[6] = Int32GetDatum(s->schema_version);
 		values[7] = Int64GetDatum((int64) s->start_block);
 		values[8] = Int32GetDatum((int32) s->nblocks);
-		values[9] = Int64GetDatum(s->total_bytes);
+		values[9] = Int64GetDatum(lsm_segment_held_bytes(s));
 		values[10] = Int64GetDatum(s->raw_bytes);
 		for (j = 0; j < s->nextents; j++)
 		{
@@ -169,7 +170,7 @@ lsm_stats(PG_FUNCTION_ARGS)
 			l0++;
 		rows += s->row_count;
 		live += s->row_count - s->deleted_count;
-		bytes += s->total_bytes;
+		bytes += lsm_segment_held_bytes(s);
 		raw += s->raw_bytes;
 	}
 	/* rows whose delete this snapshot sees are not live */
@@ -344,10 +345,10 @@ lsm_verify(PG_FUNCTION_ARGS)
 		if (s->min_rowid > s->max_rowid || s->max_rowid >= meta.next_rowid)
 			lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
 							 "rowid range is outside what the metapage handed out");
-		for (j = 0; j < s->nextents; j++)
-			if (s->extents[j].start == LSM_METAPAGE_BLKNO)
-				lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
-								 "segment overlaps the metapage");
+		/* later runs at the metapage are holes (lsm_extents_from_datum) */
+		if (LSM_EXTENT_IS_HOLE(s->extents[0]))
+			lsm_format_error(LSM_ERR_CORRUPT, rel, s->segment_id, -1,
+							 "segment overlaps the metapage");
 		for (j = 0; j < i; j++)
 		{
 			LsmSegmentEntry *o = &segs->segs[j];

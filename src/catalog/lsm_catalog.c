@@ -527,6 +527,22 @@ lsm_segment_set_pages(LsmSegmentEntry *seg, const LsmExtent *extents, int n)
 }
 
 /*
+ * The bytes of its image a segment holds: all of them but those on the
+ * pages of its holes (trimming, lsm_compact.c).
+ */
+int64
+lsm_segment_held_bytes(const LsmSegmentEntry *seg)
+{
+	int64		bytes = seg->total_bytes;
+	int			i;
+
+	for (i = 0; i < seg->nextents; i++)
+		if (LSM_EXTENT_IS_HOLE(seg->extents[i]))
+			bytes -= (int64) seg->extents[i].nblocks * LSM_PAGE_PAYLOAD;
+	return Max(bytes, 0);
+}
+
+/*
  * The runs of pages an lsm.segment tuple lists in its extents column (NULL
  * when the segment lies in one run: start_block, nblocks), into ext[];
  * returns their count.  Errors out on a malformed list.
@@ -564,7 +580,10 @@ lsm_extents_from_datum(Datum d, bool isnull, BlockNumber start, uint32 nblocks,
 		int64		s = DatumGetInt64(elems[2 * i]);
 		int64		len = DatumGetInt64(elems[2 * i + 1]);
 
-		if (enulls[2 * i] || enulls[2 * i + 1] || s <= LSM_METAPAGE_BLKNO ||
+		/* a hole (start at the metapage) only between two runs of pages */
+		if (enulls[2 * i] || enulls[2 * i + 1] || s < LSM_METAPAGE_BLKNO ||
+			(s == LSM_METAPAGE_BLKNO &&
+			 (i == 0 || i == n - 1 || ext[i - 1].start == LSM_METAPAGE_BLKNO)) ||
 			len <= 0 || s + len > (int64) MaxBlockNumber)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -1842,7 +1861,8 @@ lsm_catalog_used_extents(uint64 storage_id, int *n)
 				palloc(sizeof(LsmExtent) * cap);
 		}
 		for (i = 0; i < nseg; i++)
-			ext[(*n)++] = segext[i];
+			if (!LSM_EXTENT_IS_HOLE(segext[i]))
+				ext[(*n)++] = segext[i];
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);

@@ -50,6 +50,7 @@ extern void lsm_catalog_reserve_segment_ids(int n);
 extern int	lsm_catalog_reserved_segment_ids(void);
 extern void lsm_segment_set_pages(LsmSegmentEntry *seg,
 								  const LsmExtent *extents, int n);
+extern int64 lsm_segment_held_bytes(const LsmSegmentEntry *seg);
 extern void lsm_catalog_insert_segment(uint64 storage_id,
 									   const LsmSegmentEntry *seg);
 extern LsmSegmentList *lsm_catalog_segments(uint64 storage_id,

@@ -38,7 +38,7 @@
  *	  3. Group neighbouring segments by the policy (below) and rewrite each
  *	     group in rowid order, leaving out the rows with settled deletes.
  *	     Rowids are kept, so indexes stay valid; output segments are
- *	     level 1 and hold at most lsm.segment_rows rows each.
+ *	     level 1 and hold at most the target's rows each (below).
  *	  4. In the same transaction: delete the inputs' lsm.segment rows,
  *	     insert the outputs', remove the delete records of the dropped rows
  *	     and advance the watermark in lsm.compaction.  Snapshots taken
@@ -48,15 +48,17 @@
  *	  Index entries of dropped rows are removed by the next VACUUM: a rowid
  *	  below the watermark that no segment holds no longer exists.
  *
- *	  Policy (lsm.compact(rel, full => false) and the worker): walking the
+ *	  Policy (lsm.compact(rel, full => false) and the worker): the target
+ *	  size of a segment is lsm.segment_rows, but at most an eighth of the
+ *	  table's live rows (lsm_compact_target).  Walking the
  *	  eligible segments in rowid order, a segment is "small" if fewer than
- *	  half of lsm.segment_rows of its rows are live, and "to rewrite" if
+ *	  half of the target of its rows are live, and "to rewrite" if
  *	  settled deletes make up at least lsm.compact_delete_fraction of it,
  *	  or if it was written under an older schema version (migration: up to
  *	  `migrate_rows` rows of such segments per pass, the oldest rowids
  *	  first; all of them for lsm.compact).
  *	  Runs of small or to-rewrite neighbours are grouped up to
- *	  lsm.segment_rows live rows; a leading segment with more live rows
+ *	  the target in live rows; a leading segment with more live rows
  *	  than the rest of its group together is left out (size tiering: a row
  *	  is rewritten only when the data merged with it has doubled, so write
  *	  amplification grows with the logarithm of the table, not linearly).
@@ -66,8 +68,13 @@
  *	  two segments of higher levels.  A segment with settled delete records
  *	  that no group rewrites is *relocated*: a new catalog row for the same
  *	  pages whose persisted delete map (docs/FORMAT.md) also holds those
- *	  rows, so the records go without re-encoding a chunk.  full => true
- *	  rewrites every eligible segment.
+ *	  rows, so the records go without re-encoding a chunk.  A segment to
+ *	  rewrite with over 1.5 times the target in live rows is *trimmed*
+ *	  instead: its leading blocks, up to the target, are rewritten and the
+ *	  rest of its image is kept under a new catalog row with a hole over
+ *	  the pages freed (lsm_compact_keep_tail), a piece per pass.  A level-0
+ *	  segment writers count that is too large to merge is promoted to level
+ *	  1 by relocation.  full => true rewrites every eligible segment.
  *
  *-------------------------------------------------------------------------
  */
@@ -115,7 +122,32 @@ typedef struct LsmCompactInput
 	bool		done;			/* rewritten by this pass */
 	bool		barrier;		/* a writer's rowids lie before it: cannot
 								 * join the group of the segments before */
+	bool		promote;		/* a level-0 segment too large to merge:
+								 * relocated to level 1 */
+	int64		trim;			/* > 0: rewrite only its first blocks, up to
+								 * this many rows, and keep the rest of its
+								 * image (trimming, lsm_compact_keep_tail) */
 } LsmCompactInput;
+
+/*
+ * The output size a pass aims at: lsm.segment_rows, but no more than an
+ * eighth of the table's live rows (and no less than LSM_TARGET_MIN_ROWS).
+ * Rewriting a segment needs room for its copy while the original stays
+ * readable, and the file keeps the high-water mark: with segments of half
+ * the table, a steady stream of UPDATEs left the file at 1.6-1.9 times the
+ * rows' size.
+ */
+#define LSM_TARGET_TABLE_FRACTION	8
+#define LSM_TARGET_MIN_ROWS			16384
+
+static int64
+lsm_compact_target(int64 table_live)
+{
+	int64		target = Max(lsm_segment_rows, 1);
+
+	return Min(target, Max(table_live / LSM_TARGET_TABLE_FRACTION,
+						   LSM_TARGET_MIN_ROWS));
+}
 
 /*
  * lsm_wait_for_writers
@@ -303,6 +335,183 @@ lsm_compact_emit(LsmSegBuilder *b, uint64 storage_id, LsmCompactResult *res)
 }
 
 /*
+ * Install `out`, a new catalog row (level 1 or above) for the pages of
+ * `seg` -- all of them, or those of the blocks a trimming keeps -- whose
+ * delete map holds seg's map rows within out's rowid range plus the settled
+ * delete records there (whose records then go), and retire seg.  No chunk is
+ * decoded or copied.
+ */
+static void
+lsm_compact_install_copy(Relation rel, uint64 storage_id,
+						 const LsmSegmentEntry *seg, LsmSegmentEntry *out,
+						 const int64 *records, int nrecords,
+						 int64 **dropped, int *ndropped, int *dropped_cap,
+						 LsmCompactResult *res)
+{
+	int			nmap;
+	const int64 *map = lsm_segment_delmap(rel, seg, &nmap);
+	int			m0 = lsm_rowid_lower_bound(map, nmap, out->min_rowid);
+	int			nold = nmap - m0;
+	int			lo = lsm_rowid_lower_bound(records, nrecords, out->min_rowid);
+	int			hi = lsm_rowid_lower_bound(records, nrecords, out->max_rowid + 1);
+	int			nall;
+	int64	   *all = lsm_merge_rowids(map + m0, nold, records + lo, hi - lo, &nall);
+	uint8	   *buf = NULL;
+	size_t		len = 0;
+	int			k;
+
+	if (nall > 0)
+	{
+		size_t		cap = lsm_delmap_bound((uint32) nall);
+		int			st;
+
+		buf = palloc_extended(cap, MCXT_ALLOC_HUGE);
+		st = lsm_delmap_encode(all, (uint32) nall, out->min_rowid, buf, cap, &len);
+		if (st != LSM_OK)
+			lsm_format_error(st, rel, seg->segment_id, -1, "encoding a delete map");
+	}
+
+	out->segment_id = lsm_catalog_next_segment_id();
+
+	/*
+	 * Every segment a compaction catalogues is at level 1 or above, the copy
+	 * of a relocated level-0 segment too.  A dirty or SnapshotAny listing
+	 * taken while the pass runs sees both its inputs (their deletion is
+	 * still in progress) and its outputs, and tells the outputs apart by
+	 * that: an in-progress segment at level 0 is an inserter's flush.  Were
+	 * the copy left at level 0, a unique check (INSERT, ON CONFLICT) meeting
+	 * one of its rows would take the compaction for the row's inserter and
+	 * wait for the whole pass to commit.
+	 */
+	out->level = Max(seg->level, 1);
+	out->deleted_count = nall;
+	out->delmap_bytes = (uint32) len;
+	out->delmap_start = 0;
+	lsm_space_lock(rel, storage_id);
+	if (len > 0)
+	{
+		LsmExtent	ext;
+		uint32		npages;
+
+		/* a delete map lies in one run of pages */
+		(void) lsm_pages_store(rel, storage_id, (const char *) buf, len, 1,
+							   &ext, &npages);
+		out->delmap_start = ext.start;
+	}
+	lsm_catalog_delete_segment(storage_id, seg->segment_id);
+	lsm_catalog_insert_segment(storage_id, out);
+	lsm_space_unlock(rel, storage_id);
+
+	for (k = lo; k < hi; k++)
+		lsm_push_rowid(dropped, ndropped, dropped_cap, records[k]);
+	res->segments_out++;
+	res->rows_in += out->row_count - nold;
+	res->rows_out += out->row_count - nall;
+	res->bytes_out += (int64) len;
+	if (buf)
+		pfree(buf);
+	pfree(all);
+}
+
+/*
+ * Relocate one segment: a new catalog row for the same pages whose delete
+ * map also holds the segment's settled deletes, so their delete records can
+ * go without re-encoding any chunk.  The old row is retired; its pages stay
+ * in use by the new one.
+ */
+static void
+lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
+					 const int64 *records, int nrecords,
+					 int64 **dropped, int *ndropped, int *dropped_cap,
+					 LsmCompactResult *res, int progress)
+{
+	LsmSegmentEntry out = *in->seg;
+
+	lsm_compact_install_copy(rel, storage_id, in->seg, &out, records, nrecords,
+							 dropped, ndropped, dropped_cap, res);
+	lsm_progress_advance(progress, 1, in->seg->row_count, in->seg->total_bytes);
+	res->segments_in++;
+}
+
+/*
+ * Trimming: how many leading blocks of the segment (at least one) hold at
+ * most `rows` rows that are not in `settled`.
+ */
+static uint32
+lsm_trim_point(const LsmSegmentHandle *h, int64 rows,
+			   const int64 *settled, int nsettled)
+{
+	uint32		b;
+	int64		sum = 0;
+
+	for (b = 0; b < h->nblocks; b++)
+	{
+		const LsmBlockInfo *bi = lsm_handle_block(h, b);
+		int64		live = bi->nrows -
+			(lsm_rowid_lower_bound(settled, nsettled, bi->last_rowid + 1) -
+			 lsm_rowid_lower_bound(settled, nsettled, bi->first_rowid));
+
+		if (b > 0 && sum + live > rows)
+			break;
+		sum += live;
+	}
+	return b;
+}
+
+/*
+ * The second half of trimming a segment: its blocks from `keep_from` on
+ * stay where they are under a new catalog row whose rowid range starts at
+ * the first of them (the readers' window, lsm_reader_window) and whose
+ * extent list has a hole over the pages that held only the rewritten
+ * blocks: those come free once no snapshot can read the old row.  The
+ * meta area stays (the directory describes every block of the image).
+ * Trimming a large segment a piece per pass, each copy goes into the
+ * pages the last piece freed, instead of the whole segment needing room
+ * for its copy at once.
+ */
+static void
+lsm_compact_keep_tail(Relation rel, uint64 storage_id,
+					  const LsmSegmentEntry *seg, const LsmSegmentHandle *h,
+					  uint32 keep_from, const int64 *records, int nrecords,
+					  int64 **dropped, int *ndropped, int *dropped_cap,
+					  LsmCompactResult *res)
+{
+	LsmSegmentEntry out = *seg;
+	const LsmBlockInfo *first = lsm_handle_block(h, keep_from);
+	uint32		meta_pages = (uint32)
+		((lsm_segr_header(h->reader)->meta_len + LSM_PAGE_PAYLOAD - 1) /
+		 LSM_PAGE_PAYLOAD);
+	uint32		first_page = (uint32) (first->data_offset / LSM_PAGE_PAYLOAD);
+	uint32		b;
+
+	out.min_rowid = first->first_rowid;
+	out.row_count = 0;
+	out.raw_bytes = 0;
+	for (b = keep_from; b < h->nblocks; b++)
+	{
+		const LsmBlockInfo *bi = lsm_handle_block(h, b);
+		int			c;
+
+		out.row_count += bi->nrows;
+		out.raw_bytes += bi->rowids.raw_len + bi->cids.raw_len;
+		for (c = 0; c < h->ncols; c++)
+			out.raw_bytes += bi->cols[c].raw_len;
+	}
+	if (first_page > meta_pages)
+	{
+		LsmExtent	ext[LSM_SEG_MAX_EXTENTS];
+		int			n;
+
+		/* more runs than a row holds: keep the pages, free them later */
+		if (lsm_extents_punch(seg->extents, seg->nextents, meta_pages,
+							  first_page, ext, &n))
+			lsm_segment_set_pages(&out, ext, n);
+	}
+	lsm_compact_install_copy(rel, storage_id, seg, &out, records, nrecords,
+							 dropped, ndropped, dropped_cap, res);
+}
+
+/*
  * Rewrite one group of neighbouring segments: every row without a settled
  * delete goes into new level-1 segments; the inputs are retired.  Rowids of
  * dropped rows are appended to *dropped.
@@ -311,6 +520,7 @@ static void
 lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 				  uint64 storage_id, LsmCompactInput *in, int nin,
 				  const int64 *settled, int nsettled,
+				  const int64 *records, int nrecords, int64 target,
 				  int64 **dropped, int *ndropped, int *dropped_cap,
 				  LsmCompactResult *res, int progress)
 {
@@ -324,7 +534,9 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 	{
 		const LsmSegmentEntry *seg = in[i].seg;
 		LsmSegmentHandle *h = lsm_segment_open(rs, seg);
-		uint32		nblocks = lsm_segr_header(h->reader)->nblocks;
+		/* trimming rewrites the first blocks only (lsm_compact_keep_tail) */
+		uint32		nblocks = in[i].trim > 0 ?
+			lsm_trim_point(h, in[i].trim, settled, nsettled) : h->nblocks;
 		int			d = lsm_rowid_lower_bound(settled, nsettled, seg->min_rowid);
 		uint32		bno;
 
@@ -355,7 +567,7 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 				if (b == NULL)
 					b = lsm_segbuilder_begin(rel, storage_id, rs->tupdesc, false, true);
 				lsm_segbuilder_add(b, rowid, FirstCommandId, values, isnull);
-				if (lsm_segbuilder_nrows(b) >= lsm_segment_rows)
+				if (lsm_segbuilder_nrows(b) >= target)
 				{
 					lsm_compact_emit(b, storage_id, res);
 					b = NULL;
@@ -363,8 +575,13 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 			}
 		}
 		blk->valid = false;
+		if (nblocks < h->nblocks)
+			lsm_compact_keep_tail(rel, storage_id, seg, h, nblocks,
+								  records, nrecords, dropped, ndropped,
+								  dropped_cap, res);
+		else
+			lsm_catalog_delete_segment(storage_id, seg->segment_id);
 		lsm_segment_close(h);
-		lsm_catalog_delete_segment(storage_id, seg->segment_id);
 		lsm_progress_advance(progress, 1, seg->row_count, seg->total_bytes);
 		res->segments_in++;
 		res->bytes_in += seg->total_bytes;
@@ -373,77 +590,6 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 		lsm_compact_emit(b, storage_id, res);
 	pfree(values);
 	pfree(isnull);
-}
-
-/*
- * Relocate one segment: a new catalog row for the same pages whose delete
- * map also holds the segment's settled deletes, so their delete records can
- * go without re-encoding any chunk.  The old row is retired; its pages stay
- * in use by the new one.
- */
-static void
-lsm_compact_relocate(Relation rel, uint64 storage_id, LsmCompactInput *in,
-					 const int64 *settled, int nsettled,
-					 int64 **dropped, int *ndropped, int *dropped_cap,
-					 LsmCompactResult *res, int progress)
-{
-	const LsmSegmentEntry *seg = in->seg;
-	int			nold;
-	const int64 *old = lsm_segment_delmap(rel, seg, &nold);
-	int			lo = lsm_rowid_lower_bound(settled, nsettled, seg->min_rowid);
-	int			hi = lsm_rowid_lower_bound(settled, nsettled, seg->max_rowid + 1);
-	int			nall;
-	int64	   *all = lsm_merge_rowids(old, nold, settled + lo, hi - lo, &nall);
-	size_t		cap = lsm_delmap_bound((uint32) nall);
-	uint8	   *buf = palloc_extended(cap, MCXT_ALLOC_HUGE);
-	size_t		len;
-	int			st;
-	int			k;
-	LsmSegmentEntry out = *seg;
-	uint32		npages;
-
-	st = lsm_delmap_encode(all, (uint32) nall, seg->min_rowid, buf, cap, &len);
-	if (st != LSM_OK)
-		lsm_format_error(st, rel, seg->segment_id, -1, "encoding a delete map");
-
-	out.segment_id = lsm_catalog_next_segment_id();
-
-	/*
-	 * Every segment a compaction catalogues is at level 1 or above, the copy
-	 * of a relocated level-0 segment too.  A dirty or SnapshotAny listing
-	 * taken while the pass runs sees both its inputs (their deletion is
-	 * still in progress) and its outputs, and tells the outputs apart by
-	 * that: an in-progress segment at level 0 is an inserter's flush.  Were
-	 * the copy left at level 0, a unique check (INSERT, ON CONFLICT) meeting
-	 * one of its rows would take the compaction for the row's inserter and
-	 * wait for the whole pass to commit.
-	 */
-	out.level = Max(seg->level, 1);
-	out.deleted_count = nall;
-	out.delmap_bytes = (uint32) len;
-	lsm_space_lock(rel, storage_id);
-	{
-		LsmExtent	ext;
-
-		/* a delete map lies in one run of pages */
-		(void) lsm_pages_store(rel, storage_id, (const char *) buf, len, 1,
-							   &ext, &npages);
-		out.delmap_start = ext.start;
-	}
-	lsm_catalog_delete_segment(storage_id, seg->segment_id);
-	lsm_catalog_insert_segment(storage_id, &out);
-	lsm_space_unlock(rel, storage_id);
-
-	for (k = lo; k < hi; k++)
-		lsm_push_rowid(dropped, ndropped, dropped_cap, settled[k]);
-	lsm_progress_advance(progress, 1, seg->row_count, seg->total_bytes);
-	res->segments_in++;
-	res->segments_out++;
-	res->rows_in += seg->row_count - nold;
-	res->rows_out += seg->row_count - nall;
-	res->bytes_out += (int64) len;
-	pfree(buf);
-	pfree(all);
 }
 
 /* Does the group rewrite a segment of at least a quarter of the target size? */
@@ -545,7 +691,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	int			i;
 	int			gstart;
 	int64		glive;
-	int64		target = Max(lsm_segment_rows, 1);
+	int64		target;
+	int64		table_live = 0;
 	int64		from_rowid = 0;
 	int64		rewrite_budget;
 	LsmReadState rs;
@@ -600,6 +747,9 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	segs = lsm_catalog_segments(storage_id, snapshot);
 	horizon = GetOldestNonRemovableTransactionId(rel);
+	for (i = 0; i < segs->nsegs; i++)
+		table_live += segs->segs[i].row_count - segs->segs[i].deleted_count;
+	target = lsm_compact_target(table_live);
 
 	/*
 	 * A level-0 pass (the worker's passes between its full ones, under a
@@ -699,7 +849,17 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		c->records = lsm_rowid_lower_bound(records, nrecords, seg->max_rowid + 1) -
 			lsm_rowid_lower_bound(records, nrecords, seg->min_rowid);
 		live = seg->row_count - c->settled;
-		c->small = live < LSM_SMALL_SEGMENT_ROWS;
+		c->small = live < target / 2;
+
+		/*
+		 * Writers count level-0 segments of fewer than LSM_SMALL_SEGMENT_ROWS
+		 * rows against lsm.compact_l0_stop, whatever the table's size.  One
+		 * too large to merge under this table's target (an INSERT of
+		 * thousands of rows into a small table) is promoted to level 1 by
+		 * relocation, or writers would wait for a merge that never comes.
+		 */
+		c->promote = seg->level == 0 && seg->row_count < LSM_SMALL_SEGMENT_ROWS &&
+			!c->small;
 		c->rewrite = c->settled > 0 &&
 			(double) c->settled >= (double) seg->row_count * lsm_compact_delete_fraction;
 		if (seg->schema_version != current_version &&
@@ -711,6 +871,15 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		}
 		if (seg->level == 0 && seg->row_count < LSM_SMALL_SEGMENT_ROWS)
 			l0_count++;
+
+		/*
+		 * A segment to rewrite whose live rows are many more than the
+		 * target (a bulk load's, or one written while the table was small)
+		 * is rewritten a piece of the target's size per pass (not for
+		 * `full`, which rewrites everything at once anyway).
+		 */
+		if (c->rewrite && !full && live > target + target / 2)
+			c->trim = target;
 	}
 
 	res->l0_segments = l0_count;
@@ -736,7 +905,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	glive = 0;
 
 	/*
-	 * A background pass rewrites at most about lsm.segment_rows rows of
+	 * A background pass rewrites at most about the target's rows of
 	 * large segments: the copies need new space while the originals stay
 	 * until no snapshot can read them, so rewriting a whole table at once
 	 * would double its file.  One at a time, each copy goes into the
@@ -751,7 +920,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		if (i < nin)
 		{
 			live = in[i].seg->row_count - in[i].settled;
-			candidate = full || in[i].small || in[i].rewrite;
+			candidate = full || ((in[i].small || in[i].rewrite) && in[i].trim == 0);
 		}
 		/* close the group before a segment that cannot join it */
 		if (i == nin || !candidate || in[i].barrier ||
@@ -793,6 +962,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 
 				lsm_compact_group(rel, &rs, &blk, storage_id, &in[first],
 								  i - first, settled, nsettled,
+								  records, nrecords, target,
 								  &dropped, &ndropped, &dropped_cap, res,
 								  progress);
 				for (k = first; k < i; k++)
@@ -809,17 +979,36 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	}
 
 	/*
+	 * Trim the large segments to rewrite, a piece each, within the same
+	 * budget (a manual pass trims every one of them once).
+	 */
+	for (i = 0; i < nin; i++)
+	{
+		if (in[i].trim == 0 || in[i].done || rewrite_budget == 0)
+			continue;
+		lsm_compact_group(rel, &rs, &blk, storage_id, &in[i], 1,
+						  settled, nsettled, records, nrecords, target,
+						  &dropped, &ndropped, &dropped_cap, res, progress);
+		in[i].done = true;
+		if (rewrite_budget > 0)
+			rewrite_budget = Max(rewrite_budget - in[i].trim, 0);
+	}
+
+	/*
 	 * Segments left as they are fold their settled deletes into their map.
 	 * A relocation rewrites the segment's whole map, so the background
 	 * worker waits until a segment has a batch worth it (1% of its rows, or
 	 * LSM_RELOCATE_BATCH records): under a steady stream of single-row
-	 * UPDATEs it would otherwise rewrite large maps on every pass.
+	 * UPDATEs it would otherwise rewrite large maps on every pass.  Level-0
+	 * segments to promote are relocated whatever their deletes.
 	 */
 	for (i = 0; i < nin; i++)
 	{
-		if (!in[i].done && in[i].records > 0 &&
-			(wait_ms < 0 || in[i].records >= LSM_RELOCATE_BATCH ||
-			 in[i].records * 100 >= in[i].seg->row_count))
+		if (!in[i].done &&
+			(in[i].promote ||
+			 (in[i].records > 0 &&
+			  (wait_ms < 0 || in[i].records >= LSM_RELOCATE_BATCH ||
+			   in[i].records * 100 >= in[i].seg->row_count))))
 			lsm_compact_relocate(rel, storage_id, &in[i], records, nrecords,
 								 &dropped, &ndropped, &dropped_cap, res,
 								 progress);

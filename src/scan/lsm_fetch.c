@@ -779,8 +779,8 @@ lsm_fetch_row(LsmFetcher *f, int64 rowid, Snapshot snapshot, TupleTableSlot *slo
 
 		lsm_fetch_set_rowids_only(f, defer);
 		b = lsm_segment_find_block(h, rowid);
-		if (b < (int) lsm_segr_header(h->reader)->nblocks &&
-			lsm_segr_block(h->reader, b)->first_rowid <= rowid)
+		if (b < (int) h->nblocks &&
+			lsm_handle_block(h, b)->first_rowid <= rowid)
 		{
 			lsm_block_decode(&f->rs, h, b, f->blk);
 			idx = lsm_block_find_rowid(f->blk, rowid, true);

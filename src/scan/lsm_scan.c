@@ -357,7 +357,7 @@ lsm_source_nunits(LsmScanDesc scan, int s)
 		scan->handles[src->seg] = h;
 		MemoryContextSwitchTo(old);
 	}
-	return (int) lsm_segr_header(h->reader)->nblocks;
+	return (int) h->nblocks;
 }
 
 /* Does unit (s, b) hold any rowid of [lo, hi]?  Reads no data. */
@@ -371,7 +371,7 @@ lsm_unit_in_range(LsmScanDesc scan, int s, int b)
 		return false;
 	if (src->seg < 0)
 		return true;
-	bi = lsm_segr_block(scan->handles[src->seg]->reader, b);
+	bi = lsm_handle_block(scan->handles[src->seg], b);
 	return !(bi->last_rowid < scan->lo || bi->first_rowid > scan->hi);
 }
 
@@ -391,7 +391,7 @@ lsm_unit_filtered(LsmScanDesc scan, int s, int b)
 	h = scan->handles[src->seg];
 	if (h->map_gen != scan->rs.desc_gen)
 		lsm_segment_remap(&scan->rs, h);
-	bi = lsm_segr_block(h->reader, b);
+	bi = lsm_handle_block(h, b);
 	scan->counters.blocks++;
 	if (scan->filter(scan->filter_arg, h, bi))
 		return false;

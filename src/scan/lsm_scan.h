@@ -39,7 +39,21 @@ typedef struct LsmSegmentHandle
 	int		   *zone_order;		/* per attribute: interned zone order of its
 								 * ordered zones (lsm_zoneorder.c), 0: none */
 	int			map_gen;		/* LsmReadState.desc_gen the map is for */
+	/*
+	 * The blocks of the image the catalog row holds (all of them but after
+	 * a trimming compaction): block numbers handed to and taken from the
+	 * functions below count from first_block, 0 .. nblocks - 1.
+	 */
+	uint32		first_block;
+	uint32		nblocks;
 } LsmSegmentHandle;
+
+/* Block b (0 .. h->nblocks - 1) of the segment's window. */
+static inline const LsmBlockInfo *
+lsm_handle_block(const LsmSegmentHandle *h, uint32 b)
+{
+	return lsm_segr_block(h->reader, h->first_block + b);
+}
 
 /* One decoded block, as Datums of the current tuple descriptor. */
 typedef struct LsmDecodedBlock

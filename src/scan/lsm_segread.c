@@ -234,6 +234,8 @@ typedef struct LsmReaderEntry
 {
 	LsmReaderKey key;
 	LsmSegReader *reader;
+	uint32		first_block;	/* the catalog row's window of blocks */
+	uint32		nblocks;
 } LsmReaderEntry;
 
 static HTAB *reader_cache = NULL;
@@ -424,7 +426,47 @@ lsm_reader_cache_at_xact_end(void)
 	}
 }
 
-static LsmSegReader *
+/*
+ * The blocks of the image that the catalog row holds: all of them, or
+ * after a trimming compaction (lsm_compact.c) those of its rowid range,
+ * which then starts and ends on block boundaries and counts exactly their
+ * rows.
+ */
+static void
+lsm_reader_window(LsmReadState *rs, const LsmSegmentEntry *entry,
+				  const LsmSegReader *reader, LsmReaderEntry *e)
+{
+	const LsmSegHeader *hdr = lsm_segr_header(reader);
+	uint32		lo = 0,
+				hi = hdr->nblocks;
+	int64		rows = 0;
+	uint32		b;
+
+	if ((int64) hdr->nrows == entry->row_count &&
+		(hdr->nblocks == 0 ||
+		 (hdr->min_rowid >= entry->min_rowid && hdr->max_rowid <= entry->max_rowid)))
+	{
+		e->first_block = 0;
+		e->nblocks = hdr->nblocks;
+		return;
+	}
+	while (lo < hdr->nblocks &&
+		   lsm_segr_block(reader, lo)->last_rowid < entry->min_rowid)
+		lo++;
+	while (hi > lo && lsm_segr_block(reader, hi - 1)->first_rowid > entry->max_rowid)
+		hi--;
+	for (b = lo; b < hi; b++)
+		rows += lsm_segr_block(reader, b)->nrows;
+	if (hi == lo || rows != entry->row_count ||
+		lsm_segr_block(reader, lo)->first_rowid < entry->min_rowid ||
+		lsm_segr_block(reader, hi - 1)->last_rowid > entry->max_rowid)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
+						 "header disagrees with the lsm catalog");
+	e->first_block = lo;
+	e->nblocks = hi - lo;
+}
+
+static LsmReaderEntry *
 lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 {
 	LsmReaderKey key;
@@ -435,6 +477,7 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 	char	   *meta;
 	int			st;
 	LsmSegReader *reader;
+	LsmReaderEntry window;
 
 	if (reader_cache == NULL)
 	{
@@ -459,7 +502,7 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 	key.segment_id = entry->segment_id;
 	e = hash_search(reader_cache, &key, HASH_FIND, NULL);
 	if (e != NULL)
-		return e->reader;
+		return e;
 
 	if (entry->total_bytes < LSM_SEG_HEADER_SIZE)
 		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
@@ -472,7 +515,7 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 	if (hdr.meta_len < LSM_SEG_HEADER_SIZE ||
 		hdr.total_len != (uint64) entry->total_bytes ||
 		hdr.meta_len > hdr.total_len ||
-		(int64) hdr.nrows != entry->row_count)
+		(int64) hdr.nrows < entry->row_count)
 		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
 						 "header disagrees with the lsm catalog");
 	/* read straight into the buffer the reader keeps */
@@ -492,10 +535,22 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 	if (st != LSM_OK)
 		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading directory");
 
+	PG_TRY();
+	{
+		lsm_reader_window(rs, entry, reader, &window);
+	}
+	PG_CATCH();
+	{
+		lsm_segr_free(reader);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	e = hash_search(reader_cache, &key, HASH_ENTER, &found);
 	e->reader = reader;
+	e->first_block = window.first_block;
+	e->nblocks = window.nblocks;
 	reader_cache_bytes += hdr.meta_len * 2;
-	return reader;
+	return e;
 }
 
 /* Open a segment for reading: its (cached) directory and column map. */
@@ -505,8 +560,13 @@ lsm_segment_open(LsmReadState *rs, const LsmSegmentEntry *entry)
 	MemoryContext old = MemoryContextSwitchTo(rs->cxt);
 	LsmSegmentHandle *h = palloc0(sizeof(LsmSegmentHandle));
 
+	LsmReaderEntry *e;
+
 	h->entry = *entry;
-	h->reader = lsm_reader_lookup(rs, entry);
+	e = lsm_reader_lookup(rs, entry);
+	h->reader = e->reader;
+	h->first_block = e->first_block;
+	h->nblocks = e->nblocks;
 	h->cols = lsm_segr_columns(h->reader);
 	h->ncols = lsm_segr_header(h->reader)->ncols;
 	lsm_segment_build_map(rs, h);
@@ -709,6 +769,7 @@ lsm_block_decode_rows(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 	int			st;
 	int			i;
 	uint32		r;
+	uint32		dirblock;
 
 	if (h->map_gen != rs->desc_gen)
 		lsm_segment_build_map(rs, h);
@@ -721,9 +782,11 @@ lsm_block_decode_rows(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 			return 0;
 	}
 	blk->valid = false;
-	bi = lsm_segr_block(h->reader, blockno);
+	bi = blockno < h->nblocks ? lsm_handle_block(h, blockno) : NULL;
+	/* errors name the block by its place in the image's directory */
+	dirblock = h->first_block + blockno;
 	if (bi == NULL)
-		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id, blockno,
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id, dirblock,
 						 "block number out of range");
 	lsm_block_ensure(blk, rs, h->ncols, bi->nrows);
 	MemoryContextReset(blk->arena);
@@ -736,13 +799,13 @@ lsm_block_decode_rows(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 											  MCXT_ALLOC_HUGE);
 		blk->raw_cap = bi->data_len;
 	}
-	lsm_block_read_chunks(rs, h, bi, blockno, blk->raw);
+	lsm_block_read_chunks(rs, h, bi, dirblock, blk->raw);
 
 	st = lsm_decode_chunk(&bi->rowids, lsm_rowid_column(), bi->nrows,
-						  lsm_chunk_bytes(rs, h, bi, &bi->rowids, blockno, blk->raw),
+						  lsm_chunk_bytes(rs, h, bi, &bi->rowids, dirblock, blk->raw),
 						  &blk->rowdec);
 	if (st != LSM_OK)
-		lsm_format_error(st, rs->rel, h->entry.segment_id, blockno, "rowid chunk");
+		lsm_format_error(st, rs->rel, h->entry.segment_id, dirblock, "rowid chunk");
 	blk->rowids = blk->rowdec.ints;
 	nout = bi->nrows;
 	if (only_rowid >= 0)
@@ -762,14 +825,14 @@ lsm_block_decode_rows(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 	{
 		if (only >= 0)
 			st = lsm_decode_chunk_row(&bi->cids, lsm_cid_column(), bi->nrows,
-									  lsm_chunk_bytes(rs, h, bi, &bi->cids, blockno, blk->raw),
+									  lsm_chunk_bytes(rs, h, bi, &bi->cids, dirblock, blk->raw),
 									  (uint32) only, &blk->ciddec);
 		else
 			st = lsm_decode_chunk(&bi->cids, lsm_cid_column(), bi->nrows,
-								  lsm_chunk_bytes(rs, h, bi, &bi->cids, blockno, blk->raw),
+								  lsm_chunk_bytes(rs, h, bi, &bi->cids, dirblock, blk->raw),
 								  &blk->ciddec);
 		if (st != LSM_OK)
-			lsm_format_error(st, rs->rel, h->entry.segment_id, blockno,
+			lsm_format_error(st, rs->rel, h->entry.segment_id, dirblock,
 							 "command id chunk");
 		blk->cids = blk->ciddec.ints;
 	}
@@ -814,14 +877,14 @@ lsm_block_decode_rows(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 		cd = &h->cols[c];
 		if (only >= 0)
 			st = lsm_decode_chunk_row(&bi->cols[c], cd, bi->nrows,
-									  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], blockno, blk->raw),
+									  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], dirblock, blk->raw),
 									  (uint32) only, d);
 		else
 			st = lsm_decode_chunk(&bi->cols[c], cd, bi->nrows,
-								  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], blockno, blk->raw),
+								  lsm_chunk_bytes(rs, h, bi, &bi->cols[c], dirblock, blk->raw),
 								  d);
 		if (st != LSM_OK)
-			lsm_format_error(st, rs->rel, h->entry.segment_id, blockno,
+			lsm_format_error(st, rs->rel, h->entry.segment_id, dirblock,
 							 NameStr(att->attname));
 		if (d->has_nulls)
 			memcpy(nulls, d->nulls, nout);
@@ -865,7 +928,7 @@ lsm_block_decode_rows(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 			/* a numeric chunk stored as scaled integers (lsm_numeric.c) */
 			if (cd->type_id != NUMERICOID || !LSM_NUMERIC_TAG_VALID(d->int_tag))
 				lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id,
-								 blockno,
+								 dirblock,
 								 psprintf("column \"%s\": representation tag %d on a column of type %u",
 										  NameStr(att->attname), d->int_tag,
 										  cd->type_id));
@@ -893,7 +956,7 @@ lsm_block_decode_rows(LsmReadState *rs, LsmSegmentHandle *h, uint32 blockno,
 					 (d->var_len[r] == 0 ||
 					  (Size) VARSIZE_ANY(p) != d->var_len[r])))
 					lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id,
-									 blockno, NameStr(att->attname));
+									 dirblock, NameStr(att->attname));
 				if (att->attlen == -1 && VARATT_IS_4B(p) &&
 					((uintptr_t) p & 3) != 0)
 				{
@@ -959,13 +1022,13 @@ int
 lsm_segment_find_block(const LsmSegmentHandle *h, int64 rowid)
 {
 	int			lo = 0,
-				hi = (int) lsm_segr_header(h->reader)->nblocks;
+				hi = (int) h->nblocks;
 
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
 
-		if (lsm_segr_block(h->reader, mid)->last_rowid < rowid)
+		if (lsm_handle_block(h, mid)->last_rowid < rowid)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1176,7 +1239,6 @@ int64
 lsm_verify_segment(LsmReadState *rs, LsmSegmentHandle *h, int64 *blocks,
 				   int64 *chunks)
 {
-	const LsmSegHeader *hdr = lsm_segr_header(h->reader);
 	LsmDecoded	dec;
 	char	   *raw = NULL;
 	Size		raw_cap = 0;
@@ -1188,11 +1250,12 @@ lsm_verify_segment(LsmReadState *rs, LsmSegmentHandle *h, int64 *blocks,
 
 	lsm_decoded_init(&dec, &rs->alloc);
 	for (c = 0; c < h->entry.nextents; c++)
-		if (h->entry.extents[c].start + h->entry.extents[c].nblocks >
+		if (!LSM_EXTENT_IS_HOLE(h->entry.extents[c]) &&
+			h->entry.extents[c].start + h->entry.extents[c].nblocks >
 			smgrnblocks(RelationGetSmgr(rs->rel), MAIN_FORKNUM))
 			lsm_format_error(LSM_ERR_CORRUPT, rs->rel, h->entry.segment_id, -1,
 							 "segment pages lie beyond the end of the relation");
-	for (b = 0; b < hdr->nblocks; b++)
+	for (b = h->first_block; b < h->first_block + h->nblocks; b++)
 	{
 		const LsmBlockInfo *bi = lsm_segr_block(h->reader, b);
 

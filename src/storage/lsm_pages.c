@@ -622,6 +622,69 @@ lsm_space_used_end(Relation rel, uint64 storage_id)
 }
 
 /*
+ * lsm_extents_punch
+ *		The runs of an image (`in`, in the order of its bytes) with its
+ *		pages [from, to) made a hole, joined with holes next to it, into
+ *		out[]; false if that takes more than LSM_SEG_MAX_EXTENTS runs.  The
+ *		hole must leave the image's first and last page in place.
+ */
+bool
+lsm_extents_punch(const LsmExtent *in, int nin, uint32 from, uint32 to,
+				  LsmExtent *out, int *nout)
+{
+	LsmExtent	tmp[3 * LSM_SEG_MAX_EXTENTS];
+	int			n = 0;
+	uint32		pos = 0;		/* image page at which run i starts */
+	int			i;
+
+	Assert(from > 0 && from < to);
+	for (i = 0; i < nin; i++)
+	{
+		uint32		len = in[i].nblocks;
+		uint32		cuts[2] = {Max(from, pos), Min(to, pos + len)};
+		LsmExtent	part;
+
+		if (LSM_EXTENT_IS_HOLE(in[i]) || cuts[0] >= cuts[1])
+			tmp[n++] = in[i];	/* untouched */
+		else
+		{
+			if (cuts[0] > pos)
+			{
+				part.start = in[i].start;
+				part.nblocks = cuts[0] - pos;
+				tmp[n++] = part;
+			}
+			part.start = LSM_METAPAGE_BLKNO;
+			part.nblocks = cuts[1] - cuts[0];
+			tmp[n++] = part;
+			if (cuts[1] < pos + len)
+			{
+				part.start = in[i].start + (cuts[1] - pos);
+				part.nblocks = pos + len - cuts[1];
+				tmp[n++] = part;
+			}
+		}
+		pos += len;
+	}
+	Assert(to < pos);
+	/* join neighbouring holes */
+	*nout = 0;
+	for (i = 0; i < n; i++)
+	{
+		if (*nout > 0 && LSM_EXTENT_IS_HOLE(tmp[i]) &&
+			LSM_EXTENT_IS_HOLE(out[*nout - 1]))
+		{
+			out[*nout - 1].nblocks += tmp[i].nblocks;
+			continue;
+		}
+		if (*nout == LSM_SEG_MAX_EXTENTS)
+			return false;
+		out[(*nout)++] = tmp[i];
+	}
+	return true;
+}
+
+/*
  * lsm_pages_read
  *		Copy `len` bytes from offset `offset` of the segment (or delete map)
  *		laid over `extents` into `dst`.
@@ -652,6 +715,12 @@ lsm_pages_read(Relation rel, const LsmExtent *extents, int nextents,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("lsm relation \"%s\" segment " INT64_FORMAT ": read past its last page",
 							RelationGetRelationName(rel), segment_id)));
+		if (LSM_EXTENT_IS_HOLE(extents[e]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("lsm relation \"%s\" segment " INT64_FORMAT ": read of page %u of its image, which it no longer holds",
+							RelationGetRelationName(rel), segment_id,
+							(uint32) (offset / LSM_PAGE_PAYLOAD))));
 		blk = extents[e].start + (BlockNumber) pageno;
 		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);

@@ -44,6 +44,15 @@ typedef struct LsmExtent
  */
 #define LSM_SEG_MAX_EXTENTS		8
 
+/*
+ * A run starting at the metapage's block is a *hole*: pages of a segment's
+ * image that its catalog row no longer holds, because a compaction rewrote
+ * the blocks on them into another segment and kept the rest of the image
+ * (lsm_compact.c, trimming).  Never the first or last run, never two in a
+ * row; its pages are not read and not in use.
+ */
+#define LSM_EXTENT_IS_HOLE(e)	((e).start == LSM_METAPAGE_BLKNO)
+
 /* metapage flags */
 #define LSM_META_FROM_INIT_FORK	0x0001	/* copy of the init fork: reset */
 /* field 4 of the space lock's advisory tag (user advisory locks use 1, 2) */
@@ -100,6 +109,8 @@ extern void lsm_space_shmem_init(void);
 extern int	lsm_pages_store(Relation rel, uint64 storage_id,
 							const char *data, Size len, int max_extents,
 							LsmExtent *extents, uint32 *npages);
+extern bool lsm_extents_punch(const LsmExtent *in, int nin, uint32 from,
+							  uint32 to, LsmExtent *out, int *nout);
 extern void lsm_pages_read(Relation rel, const LsmExtent *extents,
 						   int nextents, uint64 offset, Size len, char *dst,
 						   BufferAccessStrategy strategy, int64 segment_id);

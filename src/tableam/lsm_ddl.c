@@ -297,7 +297,7 @@ lsm_vacuum_segment_has(LsmVacuumDead *dead, int si, int64 rowid)
 			dead->blk_ready = true;
 		}
 		h = lsm_segment_open(&dead->rs, seg);
-		nblocks = lsm_segr_header(h->reader)->nblocks;
+		nblocks = h->nblocks;
 		for (b = 0; b < nblocks; b++)
 		{
 			uint32		r;
