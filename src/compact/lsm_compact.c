@@ -120,6 +120,7 @@ typedef struct LsmCompactInput
 	bool		small;
 	bool		rewrite;
 	bool		done;			/* rewritten by this pass */
+	int64		written;		/* its rows the rewrite copied */
 	bool		barrier;		/* a writer's rowids lie before it: cannot
 								 * join the group of the segments before */
 	bool		promote;		/* a level-0 segment too large to merge:
@@ -567,6 +568,7 @@ lsm_compact_group(Relation rel, LsmReadState *rs, LsmDecodedBlock *blk,
 				if (b == NULL)
 					b = lsm_segbuilder_begin(rel, storage_id, rs->tupdesc, false, true);
 				lsm_segbuilder_add(b, rowid, FirstCommandId, values, isnull);
+				in[i].written++;
 				if (lsm_segbuilder_nrows(b) >= target)
 				{
 					lsm_compact_emit(b, storage_id, res);
@@ -876,9 +878,11 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		 * A segment to rewrite whose live rows are many more than the
 		 * target (a bulk load's, or one written while the table was small)
 		 * is rewritten a piece of the target's size per pass (not for
-		 * `full`, which rewrites everything at once anyway).
+		 * `full`, which rewrites everything at once anyway, nor when
+		 * lsm.compact migrates every row to the current schema version).
 		 */
-		if (c->rewrite && !full && live > target + target / 2)
+		if (c->rewrite && !full && live > target + target / 2 &&
+			!(migrate_rows == LSM_MIGRATE_ALL && seg->schema_version != current_version))
 			c->trim = target;
 	}
 
@@ -969,7 +973,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 				{
 					in[k].done = true;
 					if (in[k].seg->schema_version != current_version)
-						res->rows_migrated += in[k].seg->row_count - in[k].settled;
+						res->rows_migrated += in[k].written;
 				}
 			}
 			gstart = candidate ? i : i + 1;
@@ -990,6 +994,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 						  settled, nsettled, records, nrecords, target,
 						  &dropped, &ndropped, &dropped_cap, res, progress);
 		in[i].done = true;
+		if (in[i].seg->schema_version != current_version)
+			res->rows_migrated += in[i].written;
 		if (rewrite_budget > 0)
 			rewrite_budget = Max(rewrite_budget - in[i].trim, 0);
 	}
