@@ -249,14 +249,14 @@ SELECT level, row_count FROM lsm.segments('cmp_z') ORDER BY min_rowid;
 SELECT count(*), sum(id) FROM cmp_z;
 
 -- trimming: a segment to rewrite with over 1.5 times the pass's target in
--- live rows (lsm.segment_rows, but at most an eighth of the table's live
--- rows and at least 16384) is rewritten a piece per pass: its first blocks,
+-- live rows (lsm.segment_rows, but at most a sixteenth of the table's live
+-- rows and at least 8192) is rewritten a piece per pass: its first blocks,
 -- up to the target's live rows, go into a new segment, the rest of its
 -- image stays under a new catalog row whose extent list has a hole
 -- ({0, pages}) over the pages only the rewritten blocks used
-SET lsm.segment_rows = 80000;
+SET lsm.segment_rows = 40000;
 CREATE TABLE cmp_w (id int PRIMARY KEY, v text) USING lsm;
-INSERT INTO cmp_w SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
+INSERT INTO cmp_w SELECT g, md5(g::text) FROM generate_series(1, 50000) g;
 CREATE TABLE cmp_wh (id int PRIMARY KEY, v text);
 INSERT INTO cmp_wh SELECT * FROM cmp_w;
 DELETE FROM cmp_w WHERE id % 4 = 0;

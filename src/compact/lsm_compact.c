@@ -49,7 +49,7 @@
  *	  below the watermark that no segment holds no longer exists.
  *
  *	  Policy (lsm.compact(rel, full => false) and the worker): the target
- *	  size of a segment is lsm.segment_rows, but at most an eighth of the
+ *	  size of a segment is lsm.segment_rows, but at most a sixteenth of the
  *	  table's live rows (lsm_compact_target).  Walking the
  *	  eligible segments in rowid order, a segment is "small" if fewer than
  *	  half of the target of its rows are live, and "to rewrite" if
@@ -132,14 +132,14 @@ typedef struct LsmCompactInput
 
 /*
  * The output size a pass aims at: lsm.segment_rows, but no more than an
- * eighth of the table's live rows (and no less than LSM_TARGET_MIN_ROWS).
+ * sixteenth of the table's live rows (and no less than LSM_TARGET_MIN_ROWS).
  * Rewriting a segment needs room for its copy while the original stays
  * readable, and the file keeps the high-water mark: with segments of half
  * the table, a steady stream of UPDATEs left the file at 1.6-1.9 times the
  * rows' size.
  */
-#define LSM_TARGET_TABLE_FRACTION	8
-#define LSM_TARGET_MIN_ROWS			16384
+#define LSM_TARGET_TABLE_FRACTION	16
+#define LSM_TARGET_MIN_ROWS			8192
 
 static int64
 lsm_compact_target(int64 table_live)
