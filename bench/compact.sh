@@ -205,8 +205,9 @@ if phase D; then
 	(
 		end=$((SECONDS + SECONDS_RUN + 1))
 		while [ $SECONDS -lt $end ]; do
-			# relation file, pages of the segments a fresh snapshot sees, their bytes
-			lsm_psql -At -F ' ' -c "SELECT s.relation_bytes, (SELECT sum(nblocks) * 8192 FROM lsm.segments('ev_d')), s.bytes FROM lsm.stats('ev_d') s" >>"$LSM_TMP/d.samples" 2>/dev/null || true
+			# relation file, pages of the segments a fresh snapshot sees (not
+			# their holes), their bytes
+			lsm_psql -At -F ' ' -c "SELECT s.relation_bytes, (SELECT sum(ceil(bytes / 8168.0)) * 8192 FROM lsm.segments('ev_d')), s.bytes FROM lsm.stats('ev_d') s" >>"$LSM_TMP/d.samples" 2>/dev/null || true
 			sleep 2
 		done
 	) &
