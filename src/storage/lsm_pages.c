@@ -697,6 +697,7 @@ lsm_pages_read(Relation rel, const LsmExtent *extents, int nextents,
 	uint64		pageno = offset / LSM_PAGE_PAYLOAD;
 	Size		inpage = (Size) (offset % LSM_PAGE_PAYLOAD);
 	int			e = 0;
+	uint32		imgpage = (uint32) pageno;	/* counted through all runs */
 
 	/* the extent holding the first page */
 	while (e < nextents && pageno >= extents[e].nblocks)
@@ -719,8 +720,7 @@ lsm_pages_read(Relation rel, const LsmExtent *extents, int nextents,
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("lsm relation \"%s\" segment " INT64_FORMAT ": read of page %u of its image, which it no longer holds",
-							RelationGetRelationName(rel), segment_id,
-							(uint32) (offset / LSM_PAGE_PAYLOAD))));
+							RelationGetRelationName(rel), segment_id, imgpage)));
 		blk = extents[e].start + (BlockNumber) pageno;
 		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -743,6 +743,7 @@ lsm_pages_read(Relation rel, const LsmExtent *extents, int nextents,
 		dst += n;
 		len -= n;
 		inpage = 0;
+		imgpage++;
 		if (++pageno == extents[e].nblocks)
 		{
 			e++;
