@@ -25,6 +25,7 @@ OBJS = \
 	src/catalog/lsm_catalog.o \
 	src/catalog/lsm_schema.o \
 	src/catalog/lsm_delcache.o \
+	src/catalog/lsm_options.o \
 	src/txn/lsm_memtable.o \
 	src/txn/lsm_flush.o \
 	src/txn/lsm_dml.o \

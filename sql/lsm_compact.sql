@@ -333,6 +333,66 @@ RESET lsm.segment_rows;
 SELECT (SELECT count(*) FROM cmp_w) = (SELECT count(*) FROM cmp_wh) AS same_count,
        NOT EXISTS (SELECT * FROM cmp_w EXCEPT SELECT * FROM cmp_wh) AS same_rows;
 
+-- per-table settings: lsm.set_compaction_options(rel, l0_trigger,
+-- delete_fraction) overrides lsm.compact_l0_trigger and
+-- lsm.compact_delete_fraction for one table; NULL means the lsm.* setting
+CREATE TABLE cmp_o (id int PRIMARY KEY, v text) USING lsm;
+SELECT * FROM lsm.compaction_options('cmp_o');
+-- bad arguments change nothing
+SELECT lsm.set_compaction_options(NULL, 2);
+SELECT lsm.set_compaction_options('cmp_heap', 2);
+SELECT lsm.set_compaction_options('cmp_o', 0);
+SELECT lsm.set_compaction_options('cmp_o', 100001);
+SELECT lsm.set_compaction_options('cmp_o', NULL, 1.5);
+SELECT lsm.set_compaction_options('cmp_o', NULL, 'NaN');
+SELECT * FROM lsm.compaction_options('cmp_heap');
+CREATE ROLE lsm_opt_other;
+GRANT USAGE ON SCHEMA lsm TO lsm_opt_other;
+SET ROLE lsm_opt_other;
+SELECT lsm.set_compaction_options('cmp_o', 2);
+RESET ROLE;
+REVOKE USAGE ON SCHEMA lsm FROM lsm_opt_other;
+DROP ROLE lsm_opt_other;
+SELECT * FROM lsm.compaction_options('cmp_o');
+-- three level-0 segments stay below the trigger of 8 ...
+DO $$
+BEGIN
+	FOR i IN 1..3 LOOP
+		INSERT INTO cmp_o VALUES (i, 'v' || i);
+		COMMIT;
+	END LOOP;
+END $$;
+SELECT segments_in FROM lsm.compact('cmp_o');
+-- ... and are merged under the table's own trigger of 2
+SELECT lsm.set_compaction_options('cmp_o', l0_trigger => 2);
+SELECT * FROM lsm.compaction_options('cmp_o');
+SELECT segments_in, segments_out FROM lsm.compact('cmp_o');
+-- 10% settled deletes: a segment is relocated under the setting's 0.2 ...
+INSERT INTO cmp_o SELECT g, 'w' || g FROM generate_series(101, 1100) g;
+DELETE FROM cmp_o WHERE id % 10 = 1 AND id > 100;
+SELECT segments_in, segments_out, rows_out, deletes_folded FROM lsm.compact('cmp_o');
+SELECT level, row_count, deleted_count FROM lsm.segments('cmp_o') ORDER BY min_rowid;
+-- ... and rewritten without its deleted rows under the table's own 0.05
+-- (each call sets both: the trigger goes back to the setting)
+SELECT lsm.set_compaction_options('cmp_o', delete_fraction => 0.05);
+SELECT * FROM lsm.compaction_options('cmp_o');
+SELECT segments_in, segments_out, rows_out FROM lsm.compact('cmp_o');
+SELECT level, row_count, deleted_count FROM lsm.segments('cmp_o') ORDER BY min_rowid;
+SELECT count(*), sum(id) FROM cmp_o;
+-- the settings belong to the table: TRUNCATE keeps them
+TRUNCATE cmp_o;
+SELECT * FROM lsm.compaction_options('cmp_o');
+-- no arguments: back to the lsm.* settings
+SELECT lsm.set_compaction_options('cmp_o');
+SELECT * FROM lsm.compaction_options('cmp_o');
+-- a dropped table's settings go with lsm.collect_garbage()
+SELECT lsm.set_compaction_options('cmp_o', 3, 0.5);
+SELECT count(*) FROM lsm.table_option WHERE relid = 'cmp_o'::regclass;
+SELECT 'cmp_o'::regclass::oid AS o_oid \gset
+DROP TABLE cmp_o;
+SELECT lsm.collect_garbage() >= 0 AS collected;
+SELECT count(*) FROM lsm.table_option WHERE relid = :o_oid;
+
 DROP TABLE cmp_heap, cmp_a, cmp_b, cmp_c, cmp_d, cmp_u, cmp_s, cmp_v, cmp_x, cmp_y, cmp_z, cmp_w, cmp_wh;
 SELECT count(*) FROM lsm.compaction c
  WHERE NOT EXISTS (SELECT 1 FROM lsm.storage s WHERE s.storage_id = c.storage_id);

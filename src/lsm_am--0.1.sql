@@ -106,6 +106,15 @@ CREATE TABLE lsm.compaction (
 	rows_dropped	bigint		NOT NULL
 ) USING heap;
 
+-- Per-table compaction settings (lsm.set_compaction_options): NULL means
+-- the lsm.* setting.  Keyed by the table's OID (a TRUNCATE or rewrite keeps
+-- them); rows of dropped tables go with lsm.collect_garbage().
+CREATE TABLE lsm.table_option (
+	relid					oid		NOT NULL PRIMARY KEY,
+	compact_l0_trigger		int4,
+	compact_delete_fraction	float8
+) USING heap;
+
 -- Schema versions (docs/ARCHITECTURE.md, "Schema versions"): the column
 -- layouts a storage's segments are written with, one row per layout.
 -- Element i of each array describes attribute number i + 1 as the rows were
@@ -194,6 +203,22 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'lsm_compact'
 LANGUAGE C;
 
+-- The table's own lsm.compact_l0_trigger and lsm.compact_delete_fraction
+-- (NULL: the lsm.* setting); each call sets both.  Owner only.
+CREATE FUNCTION lsm.set_compaction_options(rel regclass,
+	l0_trigger int4 DEFAULT NULL, delete_fraction float8 DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'lsm_set_compaction_options'
+LANGUAGE C;
+
+-- The values compaction uses for the table, and whether each is its own.
+CREATE FUNCTION lsm.compaction_options(rel regclass,
+	OUT l0_trigger int4, OUT l0_trigger_is_own boolean,
+	OUT delete_fraction float8, OUT delete_fraction_is_own boolean)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lsm_compaction_options'
+LANGUAGE C;
+
 -- Compactions running now (manual and background), with their progress.
 -- Needs lsm_am in shared_preload_libraries; empty otherwise.
 CREATE FUNCTION lsm.compaction_progress(
@@ -227,4 +252,4 @@ CREATE EVENT TRIGGER lsm_refuse_publication ON ddl_command_end
 -- The catalog tables hold no user data of their own: pg_dump must not dump
 -- their rows (a restored lsm table gets new storage and new segments).
 REVOKE ALL ON lsm.storage, lsm.segment, lsm.inflight, lsm.deleted, lsm.rowlock,
-	lsm.schema_version FROM PUBLIC;
+	lsm.schema_version, lsm.table_option FROM PUBLIC;

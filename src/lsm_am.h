@@ -35,6 +35,10 @@ extern int	lsm_compact_l0_trigger;
 extern int	lsm_compact_l0_stop;
 extern int	lsm_compact_l0_stall_timeout;
 extern double lsm_compact_delete_fraction;
+
+/* per-table values of the two (src/catalog/lsm_options.c) */
+extern int	lsm_table_l0_trigger(Oid relid);
+extern double lsm_table_delete_fraction(Oid relid);
 extern bool lsm_enable_worker;
 extern int	lsm_max_workers;
 extern int	lsm_naptime;

@@ -1098,6 +1098,7 @@ lsm_catalog_collect_garbage(void)
 	TableScanDesc cscan;
 	HeapTuple	tup;
 	List	   *relids = NIL;
+	List	   *tables = NIL;
 	List	   *live = NIL;
 	ListCell   *lc;
 	Relation	srel;
@@ -1123,6 +1124,8 @@ lsm_catalog_collect_garbage(void)
 
 		if (form->relam == amoid && form->relkind != RELKIND_PARTITIONED_TABLE)
 			relids = lappend_oid(relids, form->oid);
+		if (form->relam == amoid)
+			tables = lappend_oid(tables, form->oid);
 	}
 	table_endscan(cscan);
 	table_close(classrel, AccessShareLock);
@@ -1175,6 +1178,22 @@ lsm_catalog_collect_garbage(void)
 	}
 	systable_endscan(scan);
 	table_close(srel, AccessShareLock);
+
+	/* per-table settings of tables that are gone (lsm_options.c) */
+	srel = table_open(lsm_catalog_relid("table_option"), RowExclusiveLock);
+	scan = systable_beginscan(srel, InvalidOid, false, snap, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(heap_getattr(tup, 1,
+														  RelationGetDescr(srel),
+														  &isnull));
+
+		if (!list_member_oid(tables, relid))
+			CatalogTupleDelete(srel, &tup->t_self);
+	}
+	systable_endscan(scan);
+	table_close(srel, RowExclusiveLock);
 	UnregisterSnapshot(snap);
 
 	foreach(lc, dead)

@@ -608,7 +608,8 @@ lsm_group_rewrites_large(const LsmCompactInput *in, int nin, int64 target)
 
 /* Should the policy compact this group? */
 static bool
-lsm_group_worth_it(const LsmCompactInput *in, int nin, int l0_count, bool full)
+lsm_group_worth_it(const LsmCompactInput *in, int nin, int l0_count,
+				   int l0_trigger, bool full)
 {
 	int			upper = 0;
 	int			i;
@@ -624,7 +625,7 @@ lsm_group_worth_it(const LsmCompactInput *in, int nin, int l0_count, bool full)
 		if (in[i].seg->level > 0)
 			upper++;
 	}
-	return nin >= 2 && (l0_count > lsm_compact_l0_trigger || upper >= 2);
+	return nin >= 2 && (l0_count > l0_trigger || upper >= 2);
 }
 
 static void lsm_compact_pass(Relation rel, uint64 storage_id, bool full,
@@ -702,7 +703,9 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 	MemoryContext cxt;
 	MemoryContext old;
 	int32		current_version;
+	double		delete_fraction = lsm_table_delete_fraction(RelationGetRelid(rel));
 
+	res->l0_trigger = lsm_table_l0_trigger(RelationGetRelid(rel));
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "lsm compaction",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
@@ -863,7 +866,7 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 		c->promote = seg->level == 0 && seg->row_count < LSM_SMALL_SEGMENT_ROWS &&
 			!c->small;
 		c->rewrite = c->settled > 0 &&
-			(double) c->settled >= (double) seg->row_count * lsm_compact_delete_fraction;
+			(double) c->settled >= (double) seg->row_count * delete_fraction;
 		if (seg->schema_version != current_version &&
 			(migrate_rows == LSM_MIGRATE_ALL || migrate_rows > 0))
 		{
@@ -950,7 +953,8 @@ lsm_compact_pass(Relation rel, uint64 storage_id, bool full, int wait_ms,
 					break;
 				first++;
 			}
-			if (lsm_group_worth_it(&in[first], i - first, l0_count, full) &&
+			if (lsm_group_worth_it(&in[first], i - first, l0_count,
+								   res->l0_trigger, full) &&
 				(rewrite_budget < 0 || rewrite_budget > 0 ||
 				 !lsm_group_rewrites_large(&in[first], i - first, target)))
 			{

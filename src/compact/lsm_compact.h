@@ -23,6 +23,7 @@ typedef struct LsmCompactResult
 	int64		rows_migrated;	/* rewritten from an older schema version */
 	int64		versions_evicted;	/* schema versions forgotten */
 	int64		l0_segments;	/* level-0 segments the pass found eligible */
+	int			l0_trigger;		/* the table's lsm.compact_l0_trigger */
 } LsmCompactResult;
 
 /* How much of a pass may go to migrating rows to the current schema. */

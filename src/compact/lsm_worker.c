@@ -694,13 +694,15 @@ lsm_worker_candidates(void)
 							   "  CROSS JOIN LATERAL (SELECT count(*) AS dels"
 							   "                        FROM lsm.deleted d"
 							   "                       WHERE d.storage_id = s.storage_id) d"
+							   "  CROSS JOIN LATERAL (SELECT coalesce((SELECT o.compact_l0_trigger"
+							   "                                         FROM lsm.table_option o"
+							   "                                        WHERE o.relid = s.relid), %d) AS trig) t"
 							   " WHERE c.relpersistence <> 't'"
-							   "   AND (g.l0 > %d OR d.dels > 0 OR g.old > 0"
+							   "   AND (g.l0 > t.trig OR d.dels > 0 OR g.old > 0"
 							   "        OR v.oldest < coalesce(g.minver, v.cur))"
-							   " ORDER BY (g.l0 > %d OR d.dels > 0) DESC, (g.l0 > %d) DESC,"
-							   "          g.l0 DESC, d.dels DESC, g.old DESC",
+							   " ORDER BY (g.l0 > t.trig OR d.dels > 0) DESC, (g.l0 > t.trig) DESC,"
+							   "          g.l0 - t.trig DESC, d.dels DESC, g.old DESC",
 							   (long long) LSM_SMALL_SEGMENT_ROWS,
-							   lsm_compact_l0_trigger, lsm_compact_l0_trigger,
 							   lsm_compact_l0_trigger),
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
@@ -726,7 +728,7 @@ lsm_worker_candidates(void)
  * *l0: its level-0 segments when the pass began.
  */
 static bool
-lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
+lsm_worker_compact_one(Oid relid, bool level0_only, int *l0, bool *over)
 {
 	static TimestampTz last_prune = 0;
 
@@ -791,9 +793,10 @@ lsm_worker_compact_one(Oid relid, bool level0_only, int *l0)
 	CommitTransactionCommand();
 	lsm_worker_visit_done(relid, true,
 						  res.segments_in == 0 &&
-						  res.l0_segments > lsm_compact_l0_trigger);
+						  res.l0_segments > res.l0_trigger);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	*l0 = res.l0_segments;
+	*over = res.l0_segments > res.l0_trigger;
 	return res.segments_in > 0;
 }
 
@@ -893,6 +896,7 @@ lsm_worker_main(Datum arg)
 	{
 		volatile bool worked = false;
 		volatile int max_l0 = 0;
+		volatile bool any_over = false;	/* a table's level 0 over its trigger */
 		bool		done;
 		bool		full_round;
 
@@ -940,10 +944,13 @@ lsm_worker_main(Datum arg)
 			PG_TRY();
 			{
 				int			l0 = 0;
+				bool		over = false;
 
-				if (lsm_worker_compact_one(relid, !full_round, &l0))
+				if (lsm_worker_compact_one(relid, !full_round, &l0, &over))
 					worked = did = true;
 				max_l0 = Max(max_l0, l0);
+				if (over)
+					any_over = true;
 			}
 			PG_CATCH();
 			{
@@ -1015,7 +1022,7 @@ lsm_worker_main(Datum arg)
 		 * merging upper levels) a breath, so that a table under a steady
 		 * UPDATE load does not keep a core busy relocating its segments.
 		 */
-		if (max_l0 <= lsm_compact_l0_trigger)
+		if (!any_over)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 max_l0 > 0 ? LSM_WORKER_L0_BREATH_MS : LSM_WORKER_BREATH_MS,

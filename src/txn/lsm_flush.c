@@ -811,6 +811,7 @@ static void
 lsm_level0_admit(Relation rel, uint64 storage_id)
 {
 	int			stop = lsm_compact_l0_stop;
+	int			trigger;
 	int			n;
 	uint64		visits;
 	bool		gave_up = false;
@@ -825,14 +826,15 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 
 	/* a worker should be around while level-0 segments keep coming */
 	lsm_worker_request(MyDatabaseId, false);
+	trigger = lsm_table_l0_trigger(RelationGetRelid(rel));
 	if (stop == 0)
-		stop = 2 * lsm_compact_l0_trigger;
+		stop = 2 * trigger;
 	if (stop < 0 || CheckRelationLockedByMe(rel, ShareUpdateExclusiveLock, true))
 	{
 		lsm_space_lock(rel, storage_id);
 		return;
 	}
-	stop = Max(stop, lsm_compact_l0_trigger + 1);
+	stop = Max(stop, trigger + 1);
 	for (;;)
 	{
 		bool		stuck = false;
@@ -843,7 +845,7 @@ lsm_level0_admit(Relation rel, uint64 storage_id)
 		if (n < stop)
 		{
 			/* over the trigger: a worker pausing between rounds goes on */
-			if (n >= lsm_compact_l0_trigger)
+			if (n >= trigger)
 				lsm_worker_request(MyDatabaseId, true);
 			return;
 		}
