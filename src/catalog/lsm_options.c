@@ -126,7 +126,7 @@ lsm_options_get(Oid relid)
 	e = hash_search(options_cache, &relid, HASH_FIND, NULL);
 	if (e != NULL)
 		return e;
-	/* read first: an invalidation while reading must not leave an entry */
+	/* read before entering it: an error while reading leaves no entry */
 	lsm_options_read(relid, &tmp);
 	e = hash_search(options_cache, &relid, HASH_ENTER, &found);
 	e->l0_trigger = tmp.l0_trigger;
