@@ -3,7 +3,8 @@
 # at twice the trigger, and lets them through when the worker is locked
 # out or cannot start; SIGKILL during compactions loses or
 # duplicates no row (lsm.verify passes, indexes agree); without preloading
-# lsm.compact says once per session that no worker runs.
+# lsm.compact says once per session that no worker runs.  A table's own
+# trigger (lsm.set_compaction_options) sets its writers' stop.
 
 use strict;
 use warnings;
@@ -76,36 +77,61 @@ ALTER DATABASE postgres SET lsm.compact_l0_stall_timeout = '10min';
 });
 is($node->safe_psql('postgres', 'SHOW lsm.compact_l0_stop'),
 	'0', 'the write stall is on by default (0: twice the trigger)');
-my $stall_script = PostgreSQL::Test::Utils::tempdir() . '/stall.sql';
-PostgreSQL::Test::Utils::append_to_file($stall_script,
-	"INSERT INTO stall (v) VALUES (1);\n");
-my ($pgb_out, $pgb_err) = ('', '');
-my $pgbench = IPC::Run::start(
-	[
-		'pgbench', '-n', '-c', '8', '-j', '2', '-T', '8', '-f', $stall_script,
-		'-h', $node->host, '-p', $node->port, 'postgres'
-	],
-	'>', \$pgb_out, '2>', \$pgb_err);
-my $stall_l0_sql = "SELECT count(*) FROM lsm.segments('stall') WHERE level = 0";
-my ($stall_max, $stall_samples) = (0, 0);
-while ($pgbench->pumpable)
+# 8 pgbench clients inserting single rows into $table for $secs s while
+# its level-0 count is sampled: (transactions, max level 0, samples)
+sub stalled_writers
 {
-	my $l0 = $node->safe_psql('postgres', $stall_l0_sql);
-	$stall_max = $l0 if $l0 > $stall_max;
-	$stall_samples++;
-	usleep(20_000);
-	$pgbench->pump_nb;
+	my ($table, $secs) = @_;
+	my $script = PostgreSQL::Test::Utils::tempdir() . "/$table.sql";
+	PostgreSQL::Test::Utils::append_to_file($script,
+		"INSERT INTO $table (v) VALUES (1);\n");
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[
+			'pgbench', '-n', '-c', '8', '-j', '2', '-T', $secs, '-f', $script,
+			'-h', $node->host, '-p', $node->port, 'postgres'
+		],
+		'>', \$out, '2>', \$err);
+	my $l0_sql = "SELECT count(*) FROM lsm.segments('$table') WHERE level = 0";
+	my ($max, $samples) = (0, 0);
+	while ($h->pumpable)
+	{
+		my $l0 = $node->safe_psql('postgres', $l0_sql);
+		$max = $l0 if $l0 > $max;
+		$samples++;
+		usleep(20_000);
+		$h->pump_nb;
+	}
+	$h->finish;
+	is($h->result(0), 0, "8 pgbench clients inserting single rows into $table ran")
+	  or diag $err;
+	my ($tx) = $out =~ /number of transactions actually processed: (\d+)/;
+	note "$table: level 0 at most $max in $samples samples, $tx transactions";
+	cmp_ok($tx, '>', 100, "the writers committed transactions into $table");
+	is($node->safe_psql('postgres', "SELECT count(*), count(DISTINCT id) FROM $table"),
+		"$tx|$tx", "every committed row is in $table, once");
+	cmp_ok($samples, '>', 10, 'level 0 was sampled while they wrote');
+	return ($tx, $max, $samples);
 }
-$pgbench->finish;
-is($pgbench->result(0), 0, '8 pgbench clients inserting single rows ran') or diag $pgb_err;
-my ($stall_tx) = $pgb_out =~ /number of transactions actually processed: (\d+)/;
-note "level 0 at most $stall_max in $stall_samples samples, $stall_tx transactions";
-cmp_ok($stall_tx, '>', 100, 'the writers committed transactions');
-is($node->safe_psql('postgres', 'SELECT count(*), count(DISTINCT id) FROM stall'),
-	"$stall_tx|$stall_tx", 'every committed row is there, once');
-cmp_ok($stall_samples, '>', 10, 'level 0 was sampled while they wrote');
+my $stall_l0_sql = "SELECT count(*) FROM lsm.segments('stall') WHERE level = 0";
+my ($stall_tx, $stall_max) = stalled_writers('stall', 8);
 cmp_ok($stall_max, '<=', 2 * $trigger,
 	'level 0 never passed twice the trigger under 8 concurrent writers');
+
+# A table's own trigger (lsm.set_compaction_options) sets its stop: with
+# the writers' lsm.compact_l0_trigger at 1000 and the table's own at 8,
+# they still stop at 16 (without the stall level 0 passes 30 in seconds)
+$node->safe_psql(
+	'postgres', q{
+CREATE TABLE stall_own (id bigserial PRIMARY KEY, v int) USING lsm
+  WITH (autovacuum_enabled = off);
+SELECT lsm.set_compaction_options('stall_own', l0_trigger => 8);
+ALTER DATABASE postgres SET lsm.compact_l0_trigger = 1000;
+});
+my (undef, $own_max) = stalled_writers('stall_own', 4);
+cmp_ok($own_max, '<=', 16,
+	"level 0 never passed twice the table's own trigger");
+$node->safe_psql('postgres', 'ALTER DATABASE postgres RESET lsm.compact_l0_trigger');
 my ($vrc, $vout, $verr) = $node->psql('postgres', "SELECT rows_checked FROM lsm.verify('stall')");
 is($vrc, 0, 'lsm.verify passes after the stalled writers') or diag $verr;
 $node->safe_psql('postgres', 'ALTER DATABASE postgres RESET lsm.compact_l0_stall_timeout');
