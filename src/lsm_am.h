@@ -14,7 +14,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "fmgr.h"
 #include "storage/itemptr.h"
+#include "storage/lockdefs.h"
 #include "utils/rel.h"
 
 /* GUC-backed settings (see lsm_am.c for their documentation) */
@@ -91,6 +93,17 @@ lsm_datum_int64(Datum d, int width)
 extern bool lsm_is_lsm_relation(Relation rel);
 extern bool lsm_relid_is_lsm(Oid relid);
 extern Oid	lsm_am_oid(void);
+
+/* What the caller of an lsm.* function must be allowed on its table. */
+typedef enum LsmArgCheck
+{
+	LSM_ARG_ANYONE,				/* nothing */
+	LSM_ARG_SELECT,				/* SELECT privilege */
+	LSM_ARG_OWNER				/* ownership */
+} LsmArgCheck;
+
+extern Relation lsm_open_table_arg(FunctionCallInfo fcinfo, LOCKMODE lockmode,
+								   LsmArgCheck check);
 
 
 

@@ -45,20 +45,22 @@ PG_FUNCTION_INFO_V1(lsm_collect_garbage);
 PG_FUNCTION_INFO_V1(lsm_refuse_publication);
 PG_FUNCTION_INFO_V1(lsm_schema_versions);
 
-/* Open the argument as an lsm table the caller may read, or error out. */
-static Relation
-lsm_open_argument(FunctionCallInfo fcinfo)
+/*
+ * Open argument 0 of an lsm.* function as an lsm table in `lockmode`, after
+ * checking what `check` asks of the caller, or error out changing nothing.
+ */
+Relation
+lsm_open_table_arg(FunctionCallInfo fcinfo, LOCKMODE lockmode, LsmArgCheck check)
 {
 	Oid			relid;
 	Relation	rel;
-	AclResult	aclresult;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("relation argument must not be NULL")));
 	relid = PG_GETARG_OID(0);
-	rel = try_relation_open(relid, AccessShareLock);
+	rel = try_relation_open(relid, lockmode);
 	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -67,15 +69,22 @@ lsm_open_argument(FunctionCallInfo fcinfo)
 	{
 		char	   *name = pstrdup(RelationGetRelationName(rel));
 
-		relation_close(rel, AccessShareLock);
+		relation_close(rel, lockmode);
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an lsm table", name),
 				 errhint("Use a table created with USING lsm.")));
 	}
-	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, get_relkind_objtype(rel->rd_rel->relkind),
+	if (check == LSM_ARG_SELECT)
+	{
+		AclResult	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+		if (aclresult != ACLCHECK_OK)
+			aclcheck_error(aclresult, get_relkind_objtype(rel->rd_rel->relkind),
+						   RelationGetRelationName(rel));
+	}
+	else if (check == LSM_ARG_OWNER && !pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
 					   RelationGetRelationName(rel));
 	return rel;
 }
@@ -100,7 +109,7 @@ Datum
 lsm_segments(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Relation	rel = lsm_open_argument(fcinfo);
+	Relation	rel = lsm_open_table_arg(fcinfo, AccessShareLock, LSM_ARG_SELECT);
 	LsmSegmentList *segs;
 	int			i;
 
@@ -143,7 +152,7 @@ lsm_segments(PG_FUNCTION_ARGS)
 Datum
 lsm_stats(PG_FUNCTION_ARGS)
 {
-	Relation	rel = lsm_open_argument(fcinfo);
+	Relation	rel = lsm_open_table_arg(fcinfo, AccessShareLock, LSM_ARG_SELECT);
 	TupleDesc	tupdesc;
 	LsmSegmentList *segs;
 	uint64		storage_id = lsm_relation_storage_id(rel);
@@ -215,7 +224,7 @@ Datum
 lsm_schema_versions(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Relation	rel = lsm_open_argument(fcinfo);
+	Relation	rel = lsm_open_table_arg(fcinfo, AccessShareLock, LSM_ARG_SELECT);
 	uint64		storage_id = lsm_relation_storage_id(rel);
 	LsmSchemaVersion *vs;
 	int			n;
@@ -315,7 +324,7 @@ lsm_verify_schema_version(Relation rel, LsmSegmentHandle *h,
 Datum
 lsm_verify(PG_FUNCTION_ARGS)
 {
-	Relation	rel = lsm_open_argument(fcinfo);
+	Relation	rel = lsm_open_table_arg(fcinfo, AccessShareLock, LSM_ARG_SELECT);
 	TupleDesc	tupdesc;
 	LsmReadState rs;
 	LsmSegmentList *segs;

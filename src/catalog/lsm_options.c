@@ -27,12 +27,10 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "lsm_am.h"
@@ -73,22 +71,30 @@ lsm_options_inval(Datum arg, Oid relid)
 	}
 }
 
+/* An index scan of lsm.table_option (opened as `rel`) for the table's row. */
+static SysScanDesc
+lsm_options_scan(Relation rel, Oid relid)
+{
+	ScanKeyData key;
+
+	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	return systable_beginscan(rel, lsm_catalog_relid("table_option_pkey"),
+							  true, NULL, 1, &key);
+}
+
 /* The table's row of lsm.table_option, read into e (defaults if none). */
 static void
 lsm_options_read(Oid relid, LsmOptionsEntry *e)
 {
 	Relation	rel;
 	SysScanDesc scan;
-	ScanKeyData key;
 	HeapTuple	tup;
 
 	e->l0_trigger = 0;
 	e->delete_fraction = -1;
 	rel = table_open(lsm_catalog_relid("table_option"), AccessShareLock);
-	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, lsm_catalog_relid("table_option_pkey"),
-							  true, NULL, 1, &key);
+	scan = lsm_options_scan(rel, relid);
 	if (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
@@ -152,39 +158,6 @@ lsm_table_delete_fraction(Oid relid)
 	return f >= 0 ? f : lsm_compact_delete_fraction;
 }
 
-/* Open `rel` for the option functions: an lsm table the caller owns. */
-static Relation
-lsm_options_open(FunctionCallInfo fcinfo, LOCKMODE mode, bool must_own)
-{
-	Oid			relid;
-	Relation	rel;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("relation argument must not be NULL")));
-	relid = PG_GETARG_OID(0);
-	rel = try_relation_open(relid, mode);
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (!lsm_is_lsm_relation(rel))
-	{
-		char	   *name = pstrdup(RelationGetRelationName(rel));
-
-		relation_close(rel, mode);
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an lsm table", name),
-				 errhint("Use a table created with USING lsm.")));
-	}
-	if (must_own && !pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
-					   RelationGetRelationName(rel));
-	return rel;
-}
-
 /*
  * lsm.set_compaction_options(rel, l0_trigger, delete_fraction): the table's
  * own values of lsm.compact_l0_trigger and lsm.compact_delete_fraction; a
@@ -194,7 +167,8 @@ lsm_options_open(FunctionCallInfo fcinfo, LOCKMODE mode, bool must_own)
 Datum
 lsm_set_compaction_options(PG_FUNCTION_ARGS)
 {
-	Relation	rel = lsm_options_open(fcinfo, ShareUpdateExclusiveLock, true);
+	Relation	rel = lsm_open_table_arg(fcinfo, ShareUpdateExclusiveLock,
+											 LSM_ARG_OWNER);
 	Oid			relid = RelationGetRelid(rel);
 	bool		has_trigger = !PG_ARGISNULL(1);
 	bool		has_fraction = !PG_ARGISNULL(2);
@@ -202,7 +176,6 @@ lsm_set_compaction_options(PG_FUNCTION_ARGS)
 	float8		fraction = has_fraction ? PG_GETARG_FLOAT8(2) : 0;
 	Relation	orel;
 	SysScanDesc scan;
-	ScanKeyData key;
 	HeapTuple	tup;
 
 	if (has_trigger && (trigger < 1 || trigger > 100000))
@@ -215,10 +188,7 @@ lsm_set_compaction_options(PG_FUNCTION_ARGS)
 				 errmsg("delete_fraction must be between 0 and 1, not %g", fraction)));
 
 	orel = table_open(lsm_catalog_relid("table_option"), RowExclusiveLock);
-	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(orel, lsm_catalog_relid("table_option_pkey"),
-							  true, NULL, 1, &key);
+	scan = lsm_options_scan(orel, relid);
 	if (HeapTupleIsValid(tup = systable_getnext(scan)))
 		CatalogTupleDelete(orel, &tup->t_self);
 	systable_endscan(scan);
@@ -252,7 +222,7 @@ lsm_set_compaction_options(PG_FUNCTION_ARGS)
 Datum
 lsm_compaction_options(PG_FUNCTION_ARGS)
 {
-	Relation	rel = lsm_options_open(fcinfo, AccessShareLock, false);
+	Relation	rel = lsm_open_table_arg(fcinfo, AccessShareLock, LSM_ARG_ANYONE);
 	Oid			relid = RelationGetRelid(rel);
 	LsmOptionsEntry own;
 	TupleDesc	tupdesc;

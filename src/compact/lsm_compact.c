@@ -89,10 +89,8 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/procarray.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -1060,15 +1058,10 @@ lsm_compact(PG_FUNCTION_ARGS)
 	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
 	LsmCompactResult res;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("relation argument must not be NULL")));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("full must not be NULL")));
-	relid = PG_GETARG_OID(0);
 	full = PG_GETARG_BOOL(1);
 	if (IsTransactionBlock())
 		ereport(ERROR,
@@ -1078,24 +1071,8 @@ lsm_compact(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	rel = try_relation_open(relid, AccessShareLock);
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (!lsm_is_lsm_relation(rel))
-	{
-		char	   *name = pstrdup(RelationGetRelationName(rel));
-
-		relation_close(rel, AccessShareLock);
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an lsm table", name),
-				 errhint("Use a table created with USING lsm.")));
-	}
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
-					   RelationGetRelationName(rel));
+	rel = lsm_open_table_arg(fcinfo, AccessShareLock, LSM_ARG_OWNER);
+	relid = RelationGetRelid(rel);
 	if (lsm_memtable_buffered_rows(rel) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
