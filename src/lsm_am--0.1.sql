@@ -182,6 +182,15 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'lsm_verify'
 LANGUAGE C;
 
+-- What this backend caches of segment directories and delete maps between
+-- scans (bounded by lsm.directory_cache_size at transaction end).
+CREATE FUNCTION lsm.directory_cache(
+	OUT segments bigint, OUT bytes bigint, OUT mapped_bytes bigint,
+	OUT delete_maps bigint, OUT delete_map_bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lsm_directory_cache'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
 -- Remove lsm catalog rows whose storage no longer belongs to any lsm table
 -- (left behind by a DROP in a session that had not loaded the library).
 CREATE FUNCTION lsm.collect_garbage()

@@ -483,6 +483,12 @@ _PG_init(void)
 							"they changed; 0 turns the cache off.",
 							&lsm_deleted_cache_kb, 65536, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.directory_cache_size",
+							"Memory a backend may keep parsed segment directories and delete maps in between transactions.",
+							"A transaction that ends with more empties the cache; the next scan of a "
+							"segment reads its directory again.  0 empties it at every transaction end.",
+							&lsm_directory_cache_kb, 65536, 0, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomBoolVariable("lsm.collation_zone_maps",
 							 "Keeps a second zone map of collatable columns in their collation when it does not sort like \"C\".",
 							 "Range quals in the column's collation can then skip blocks; writing a segment "

@@ -44,6 +44,7 @@ PG_FUNCTION_INFO_V1(lsm_verify);
 PG_FUNCTION_INFO_V1(lsm_collect_garbage);
 PG_FUNCTION_INFO_V1(lsm_refuse_publication);
 PG_FUNCTION_INFO_V1(lsm_schema_versions);
+PG_FUNCTION_INFO_V1(lsm_directory_cache);
 
 /*
  * Open argument 0 of an lsm.* function as an lsm table in `lockmode`, after
@@ -401,6 +402,31 @@ Datum
 lsm_collect_garbage(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64(lsm_catalog_collect_garbage());
+}
+
+/*
+ * What this backend keeps of segment directories and delete maps between
+ * scans (lsm.directory_cache_size bounds it).  The directories' memory is
+ * mapped outside memory contexts (lsm_arena.c), so
+ * pg_backend_memory_contexts does not show it; this does.
+ */
+Datum
+lsm_directory_cache(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	LsmReaderCacheStats stats;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	lsm_reader_cache_stats(&stats);
+	values[0] = Int64GetDatum(stats.segments);
+	values[1] = Int64GetDatum(stats.bytes);
+	values[2] = Int64GetDatum(stats.mapped_bytes);
+	values[3] = Int64GetDatum(stats.delete_maps);
+	values[4] = Int64GetDatum(stats.delete_map_bytes);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /*

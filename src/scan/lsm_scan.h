@@ -156,7 +156,38 @@ extern LsmSegmentHandle *lsm_segment_open(LsmReadState *rs,
 										  const LsmSegmentEntry *entry);
 extern void lsm_segment_close(LsmSegmentHandle *h);
 extern void lsm_segment_remap(LsmReadState *rs, LsmSegmentHandle *h);
+extern int	lsm_directory_cache_kb;
 extern void lsm_reader_cache_at_xact_end(void);
+
+typedef struct LsmReaderCacheStats
+{
+	int64		segments;		/* directories cached */
+	int64		bytes;			/* their meta areas and parsed entries */
+	int64		mapped_bytes;	/* address space the cache's arena maps */
+	int64		delete_maps;	/* decoded delete maps cached */
+	int64		delete_map_bytes;
+} LsmReaderCacheStats;
+
+extern void lsm_reader_cache_stats(LsmReaderCacheStats *stats);
+
+/*
+ * Memory of the segment directory cache: runs of address space that may be
+ * backed by transparent huge pages, emptied wholesale (lsm_arena.c).
+ */
+typedef struct LsmArena
+{
+	MemoryContext fallback;		/* where allocations go if mmap fails */
+	struct LsmArenaRun *runs;	/* mapped runs, the current one first */
+	Size		used;			/* bytes used of the current run */
+	Size		mapped;			/* bytes of all runs */
+	Size		bytes;			/* bytes handed out, fallback included */
+} LsmArena;
+
+extern void lsm_arena_init(LsmArena *a, MemoryContext fallback);
+extern void *lsm_arena_alloc(LsmArena *a, Size size);
+extern void lsm_arena_free(LsmArena *a, void *ptr);
+extern void lsm_arena_reset(LsmArena *a);
+extern LsmAllocator lsm_arena_allocator(LsmArena *a);
 extern const int64 *lsm_segment_delmap(Relation rel, const LsmSegmentEntry *seg,
 									   int *n);
 extern bool lsm_segment_delmap_has(Relation rel, const LsmSegmentEntry *seg,

@@ -220,9 +220,13 @@ lsm_segment_build_map(LsmReadState *rs, LsmSegmentHandle *h)
  * changes once written and segment ids are never reused, so an entry stays
  * right for as long as anyone can name the segment.  Handles point into the
  * cache; it is emptied only at transaction end (when no scan is open) and
- * only when it has grown past LSM_READER_CACHE_BYTES.
+ * only when it has grown past lsm.directory_cache_size.  Directories and
+ * their parsed entries live in reader_arena (lsm_arena.c: huge pages where
+ * the kernel has them), the hash table in reader_cxt.
  */
-#define LSM_READER_CACHE_BYTES	(64 * 1024 * 1024)
+int			lsm_directory_cache_kb = 65536;
+
+#define LSM_READER_CACHE_BYTES	((Size) lsm_directory_cache_kb * 1024)
 
 typedef struct LsmReaderKey
 {
@@ -240,8 +244,8 @@ typedef struct LsmReaderEntry
 
 static HTAB *reader_cache = NULL;
 static MemoryContext reader_cxt = NULL;
+static LsmArena reader_arena;
 static LsmAllocator reader_alloc;
-static Size reader_cache_bytes = 0;
 
 /*
  * Decoded delete maps, cached per backend by segment id like the
@@ -406,6 +410,24 @@ lsm_segments_delmaps(Relation rel, const LsmSegmentList *segs, int *n)
 	return out;
 }
 
+/* What this backend's caches of directories and delete maps hold. */
+void
+lsm_reader_cache_stats(LsmReaderCacheStats *stats)
+{
+	memset(stats, 0, sizeof(LsmReaderCacheStats));
+	if (reader_cache != NULL)
+	{
+		stats->segments = hash_get_num_entries(reader_cache);
+		stats->bytes = reader_arena.bytes;
+		stats->mapped_bytes = reader_arena.mapped;
+	}
+	if (delmap_cache != NULL)
+	{
+		stats->delete_maps = hash_get_num_entries(delmap_cache);
+		stats->delete_map_bytes = delmap_cache_bytes;
+	}
+}
+
 void
 lsm_reader_cache_at_xact_end(void)
 {
@@ -417,12 +439,12 @@ lsm_reader_cache_at_xact_end(void)
 		delmap_cxt = NULL;
 		delmap_cache_bytes = 0;
 	}
-	if (reader_cache != NULL && reader_cache_bytes > LSM_READER_CACHE_BYTES)
+	if (reader_cache != NULL && reader_arena.bytes > LSM_READER_CACHE_BYTES)
 	{
 		hash_destroy(reader_cache);
 		reader_cache = NULL;
+		lsm_arena_reset(&reader_arena);
 		MemoryContextReset(reader_cxt);
-		reader_cache_bytes = 0;
 	}
 }
 
@@ -488,7 +510,8 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 			reader_cxt = AllocSetContextCreate(TopMemoryContext,
 											   "lsm segment directories",
 											   ALLOCSET_DEFAULT_SIZES);
-			reader_alloc = lsm_pg_allocator(reader_cxt);
+			lsm_arena_init(&reader_arena, reader_cxt);
+			reader_alloc = lsm_arena_allocator(&reader_arena);
 		}
 		memset(&ctl, 0, sizeof(ctl));
 		ctl.keysize = sizeof(LsmReaderKey);
@@ -519,7 +542,7 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
 						 "header disagrees with the lsm catalog");
 	/* read straight into the buffer the reader keeps */
-	meta = MemoryContextAllocHuge(reader_cxt, hdr.meta_len);
+	meta = lsm_arena_alloc(&reader_arena, hdr.meta_len);
 	PG_TRY();
 	{
 		lsm_pages_read(rs->rel, entry->extents, entry->nextents, 0,
@@ -527,7 +550,7 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 	}
 	PG_CATCH();
 	{
-		pfree(meta);
+		lsm_arena_free(&reader_arena, meta);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -549,7 +572,6 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 	e->reader = reader;
 	e->first_block = window.first_block;
 	e->nblocks = window.nblocks;
-	reader_cache_bytes += hdr.meta_len * 2;
 	return e;
 }
 
