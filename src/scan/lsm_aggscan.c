@@ -1117,6 +1117,10 @@ lsm_agg_start_scan(LsmAggState *st, ParallelTableScanDesc pscan)
 		st->scan = table_beginscan(st->rel, estate->es_snapshot, 0, NULL);
 	lsm_scan_set_columns(st->scan, st->scan_attrs);
 	lsm_scan_set_scaled_columns(st->scan, st->scaled_attrs);
+	/* count(*) alone: no column, no qual, no group */
+	if (bms_is_empty(st->scan_attrs) && st->vquals == NIL &&
+		st->qual == NULL && st->ngk == 0)
+		lsm_scan_set_rows_only(st->scan);
 	if (st->zone)
 		lsm_scan_set_filter(st->scan, lsm_zone_block_filter, st->zone);
 	MemoryContextSwitchTo(old);

@@ -97,6 +97,8 @@ typedef struct LsmScanDescData
 	LsmScanCounters counters;
 
 	/* batches (lsm_scan_next_batch) */
+	bool		rows_only;		/* the caller reads no values: see
+								 * lsm_scan_set_rows_only */
 	int		   *sel;			/* visible row indexes of the batch */
 	int			sel_cap;
 	int		   *iota;			/* 0, 1, 2, ... (sel_cap): runs of sel */
@@ -756,6 +758,20 @@ lsm_scan_set_columns(TableScanDesc sscan, Bitmapset *attrs)
 }
 
 /*
+ * The caller of lsm_scan_next_batch reads no values of the batches, only
+ * how many rows they select (count(*) without quals): a batch may then come
+ * with values, isnull and sel all NULL.  Call after lsm_scan_set_columns
+ * with an empty set.
+ */
+void
+lsm_scan_set_rows_only(TableScanDesc sscan)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	scan->rows_only = true;
+}
+
+/*
  * Numeric attributes the caller of lsm_scan_next_batch reads through
  * LsmBatch.scaled when a block offers it: no Datums are built for those
  * blocks (lsm_read_state_set_scaled).
@@ -1039,6 +1055,26 @@ lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 		{
 			scan->b++;
 			continue;
+		}
+		if (scan->rows_only)
+		{
+			LsmSegmentHandle *h = scan->handles[src->seg];
+			const LsmBlockInfo *bi = lsm_handle_block(h, scan->b);
+
+			/*
+			 * Every row of a block no delete reaches and our transaction
+			 * did not write is visible: the directory's count is the
+			 * batch, and no chunk is read.
+			 */
+			if (!(h->entry.own_xact && bi->cids.stored_len > 0) &&
+				!lsm_scan_deletes_in(scan, bi->first_rowid, bi->last_rowid))
+			{
+				scan->b++;
+				memset(batch, 0, sizeof(LsmBatch));
+				batch->nrows = batch->nsel = (int) bi->nrows;
+				lsm_scan_count_returned(scan, batch->nsel);
+				return true;
+			}
 		}
 		lsm_block_decode(&scan->rs, scan->handles[src->seg], scan->b, &scan->blk);
 		scan->b++;

@@ -247,6 +247,7 @@ typedef struct LsmBatch
 extern bool lsm_scan_next_batch(TableScanDesc scan, LsmBatch *batch);
 extern void lsm_scan_set_columns(TableScanDesc scan, Bitmapset *attrs);
 extern void lsm_scan_set_scaled_columns(TableScanDesc scan, Bitmapset *attrs);
+extern void lsm_scan_set_rows_only(TableScanDesc scan);
 extern void lsm_scan_set_filter(TableScanDesc scan, LsmBlockFilter filter,
 								void *arg);
 extern void lsm_scan_get_counters(TableScanDesc scan, LsmScanCounters *counters);
