@@ -4,7 +4,8 @@
 # out or cannot start; SIGKILL during compactions loses or
 # duplicates no row (lsm.verify passes, indexes agree); without preloading
 # lsm.compact says once per session that no worker runs.  A table's own
-# trigger (lsm.set_compaction_options) sets its writers' stop.
+# trigger (lsm.set_compaction_options) sets its writers' stop.  An idle
+# cluster sees one round of workers over its databases per lsm.naptime.
 
 use strict;
 use warnings;
@@ -40,6 +41,24 @@ ok( $node->poll_query_until(
 		"SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'lsm compaction launcher'"
 	),
 	'the compaction launcher runs');
+
+# ---- an idle cluster: one round over the databases per lsm.naptime ----
+# (Each worker's exit wakes the launcher; it used to start the next round
+# at once, hundreds of workers a second on a cluster of idle databases.)
+$node->safe_psql('postgres', "CREATE DATABASE idle_$_") for 1 .. 3;
+$node->safe_psql('postgres', 'ALTER SYSTEM SET log_min_messages = debug1');
+$node->reload;
+sleep 1;
+my $idle_offset = -s $node->logfile;
+sleep 6;
+my $idle_log = slurp_file($node->logfile, $idle_offset);
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET log_min_messages');
+$node->reload;
+my $idle_starts =
+  () = $idle_log =~ /starting background worker process "lsm compaction worker"/g;
+# five databases (postgres, template1, idle_1..3), about six rounds
+ok($idle_starts >= 5 && $idle_starts <= 45,
+	"idle cluster: $idle_starts worker starts in 6 s (five databases, lsm.naptime = 1)");
 
 # ---- 500 single-row insert transactions, in one session, sampled ----
 my $l0_sql = "SELECT count(*) FROM lsm.segments('trickle') WHERE level = 0";

@@ -535,6 +535,7 @@ lsm_launcher_main(Datum arg)
 	BackgroundWorkerHandle **running;
 	ListCell   *next = NULL;
 	List	   *dbs = NIL;
+	TimestampTz round_start = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -553,6 +554,7 @@ lsm_launcher_main(Datum arg)
 		pid_t		pid;
 		Oid			requests[LSM_WORKER_REQUESTS];
 		int			nrequests;
+		long		timeout;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -618,9 +620,19 @@ lsm_launcher_main(Datum arg)
 
 		if (lsm_enable_worker && lsm_max_workers > 0)
 		{
-			/* a new round over the databases once the last one is done */
-			if (next == NULL && nrunning == 0)
+			/*
+			 * A new round over the databases once the last one is done and
+			 * lsm.naptime has passed since it began.  Every worker's exit
+			 * sets our latch, so without the second condition databases
+			 * with nothing to do would be visited back to back: a cluster
+			 * of a dozen idle databases started hundreds of workers a
+			 * second.
+			 */
+			if (next == NULL && nrunning == 0 &&
+				TimestampDifferenceExceeds(round_start, GetCurrentTimestamp(),
+										   lsm_naptime * 1000))
 			{
+				round_start = GetCurrentTimestamp();
 				list_free(dbs);
 				dbs = lsm_database_list();
 				next = list_head(dbs);
@@ -640,10 +652,23 @@ lsm_launcher_main(Datum arg)
 			}
 		}
 
+		/* a free slot for the round's next database, or the next round */
+		if (next != NULL)
+			timeout = 1000L;
+		else
+		{
+			long		secs;
+			int			usecs;
+
+			TimestampDifference(GetCurrentTimestamp(),
+								TimestampTzPlusMilliseconds(round_start,
+															lsm_naptime * 1000L),
+								&secs, &usecs);
+			timeout = Max(secs * 1000L + usecs / 1000, 1L);
+		}
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 next == NULL ? lsm_naptime * 1000L : 1000L,
-						 PG_WAIT_EXTENSION);
+						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }
