@@ -19,6 +19,9 @@ DELETE FROM dc_heap WHERE id % 11 = 0;
 -- fold the delete records into delete maps, so that scans read those too
 SELECT deletes_folded FROM lsm.compact('dc');
 SELECT count(*) AS segments, sum(deleted_count) AS deleted FROM lsm.segments('dc');
+-- count(*) alone counts blocks from their directories unless a delete
+-- (here: a delete map) reaches them
+SELECT (SELECT count(*) FROM dc) AS lsm_count, (SELECT count(*) FROM dc_heap) AS heap_count;
 RESET lsm.segment_rows;
 
 -- a new session starts with an empty cache

@@ -296,7 +296,10 @@ EXPLAIN (COSTS OFF) SELECT count(DISTINCT g), sum(i4) FROM pa;
 EXPLAIN (COSTS OFF) SELECT string_agg(s, ',') FROM pa;
 -- with the default parallel costs: a light aggregate (count) or a small
 -- table stays serial, since starting workers costs more than the work
--- they would share; a heavier one over enough rows goes parallel
+-- they would share.  So does a heavier one over 500,000 rows (13 ms
+-- serial, the same with two workers on the 2-core machine that set the
+-- workers' start-up estimate); where workers start for less (a lower
+-- parallel_setup_cost) it goes parallel, and count(*) still does not
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 EXPLAIN (COSTS OFF) SELECT g, count(*), sum(i4), avg(n) FROM pa GROUP BY g;
@@ -307,6 +310,11 @@ ANALYZE pa_large;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pa_large;
 EXPLAIN (COSTS OFF)
 SELECT g, count(*), sum(v), avg(n), sum(id), avg(v), min(id), max(id) FROM pa_large GROUP BY g;
+SET parallel_setup_cost = 100;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pa_large;
+EXPLAIN (COSTS OFF)
+SELECT g, count(*), sum(v), avg(n), sum(id), avg(v), min(id), max(id) FROM pa_large GROUP BY g;
+RESET parallel_setup_cost;
 SELECT g, count(*), sum(v), avg(n), sum(id), avg(v), min(id), max(id)
 FROM pa_large GROUP BY g ORDER BY g LIMIT 3;
 -- without the workers' cold start in the estimate, count(*) goes parallel

@@ -215,7 +215,8 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM sc_big;
+SET lsm.parallel_cold_start_factor = 0;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(id) FROM sc_big;
 SELECT count(*), sum(id) FROM sc_big;
 -- a join of lsm with a parallel-scanned heap table is still right
 CREATE TABLE sc_big_heap AS SELECT * FROM sc_big;
@@ -224,6 +225,7 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
+RESET lsm.parallel_cold_start_factor;
 
 DROP TABLE sc, sc_empty, sc_heap, sc_big, sc_big_heap;
 DROP FUNCTION tid_count(text), est_rows(text), backward_ids(text);

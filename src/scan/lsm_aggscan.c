@@ -549,6 +549,18 @@ lsm_aggscan_add_paths(PlannerInfo *root, UpperRelationKind stage,
 		(qcost.per_tuple +
 		 cpu_operator_cost * 0.25 *
 		 (1 + bms_num_members(attrs) + list_length(aggs) + list_length(group_vars)));
+	if (bms_is_empty(attrs) && quals == NIL && group_vars == NIL)
+	{
+		/*
+		 * count(*) alone counts blocks without deletes from their
+		 * directories (lsm_scan_set_rows_only): an operator per block and
+		 * the directory's pages, about 40 bytes per column and block.
+		 */
+		double		blocks = input_rel->tuples / lsm_block_rows;
+
+		base.io = spc_seq_page_cost * blocks * 40.0 * (input_rel->max_attr + 3) / BLCKSZ;
+		base.cpu = blocks * cpu_operator_cost;
+	}
 
 	cpath = lsm_agg_new_path(output_rel, output_rel->reltarget, relid, false);
 	lsm_agg_cost_path(&cpath->path, &base, 1.0, ngroups, output_rel->reltarget);

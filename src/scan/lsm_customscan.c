@@ -72,6 +72,7 @@
 #include "optimizer/paths.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/parsetree.h"
+#include "storage/pg_shmem.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -856,30 +857,43 @@ lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel, List *clauses)
  *		share of the work (divisor: the participants, as cost_seqscan
  *		counts them).
  *
- * A worker is a new process, and nothing the leader has cached helps it:
- * it reads and parses the directory of each segment it takes work from
- * (about 100 bytes per column and block with the parsed copy; charged for
- * all segments, as a worker that joins late may take units anywhere), it
- * maps into its address space each page of shared buffers it reads, and
- * it starts with cold processor caches: charged as 0.4 of a page read per
- * page of its share.  Calibrated on the benchmark's 5M-row table, where a
- * worker of a parallel LSM Aggregate spent 9-14 ms of CPU beyond its share
- * of the work (CPU time of the workers against the serial plan's): more
- * than count(*) takes in one process, half of what sum(int) does.  Both
- * parallel LSM nodes charge it per worker, in full: the Gather waits for
- * every worker, and they compete with the leader for processors.  Much of
- * it is the kernel mapping 4 kB pages; lsm.parallel_cold_start_factor
- * scales it for machines where that costs less (huge pages) or more.
+ * A worker is a new process, and nothing the leader has cached helps it.
+ * It starts: beyond the launch parallel_setup_cost charges once per
+ * Gather, LSM_PARALLEL_WORKER_START of that setting per worker (so that
+ * it follows the setting, and plans made with parallel_setup_cost = 0 are
+ * too); it reads and parses the directory of each
+ * segment it takes work from (about 100 bytes per column and block with
+ * the parsed copy; charged for all segments, as a worker that joins late
+ * may take units anywhere); and unless shared memory is in huge pages it
+ * maps into its address space each 4 kB page of shared buffers it reads,
+ * charged as 0.4 of a page read per page of its share.  Both parallel LSM
+ * nodes charge it per worker, in full: the Gather waits for every worker,
+ * and they compete with the leader for processors.
+ *
+ * Calibrated on the benchmark's table with huge pages and a quiet machine
+ * (stop 16): sum(int) over 5M rows took 29.4 ms serial and 25.5 ms with
+ * two workers forced, over 20M rows 120 and 84 ms, i.e. about 6 ms per
+ * worker plan plus a share proportional to the table (the directories).
+ * Before that, the page term alone (and a cold start twice as long, before
+ * the directory cache used huge pages) kept such aggregates serial at any
+ * size.  lsm.parallel_cold_start_factor scales the whole.
  */
+#define LSM_PARALLEL_WORKER_START	0.6 /* of parallel_setup_cost */
+
 Cost
 lsm_parallel_cold_cost(RelOptInfo *rel, double divisor)
 {
 	double		spc_seq_page_cost;
+	double		pages = 0;
 
 	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
-	return lsm_parallel_cold_start_factor * spc_seq_page_cost *
-		(rel->tuples / lsm_block_rows * 100.0 * (rel->max_attr + 2) / BLCKSZ +
-		 0.4 * rel->pages / divisor);
+	if (huge_pages != HUGE_PAGES_ON)
+		pages = 0.4 * rel->pages / divisor;
+	return lsm_parallel_cold_start_factor *
+		(LSM_PARALLEL_WORKER_START * parallel_setup_cost +
+		 spc_seq_page_cost *
+		 (rel->tuples / lsm_block_rows * 100.0 * (rel->max_attr + 2) / BLCKSZ +
+		  pages));
 }
 
 /*
