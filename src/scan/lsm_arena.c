@@ -21,7 +21,8 @@
  *	  anonymous memory and nothing is lost.
  *
  *	  Allocation bumps a pointer; the cache is emptied wholesale
- *	  (lsm_arena_reset unmaps every run), so single frees are no-ops.  Each
+ *	  (lsm_arena_reset unmaps every run but one), so single frees are
+ *	  no-ops.  Each
  *	  allocation carries its size, for realloc.  If mmap fails (a strict
  *	  overcommit limit, say) the arena falls back on palloc in the
  *	  fallback context, which the owner resets along with the arena.  Runs
@@ -143,19 +144,34 @@ lsm_arena_free(LsmArena *a, void *ptr)
 	pfree((char *) ptr - LSM_ARENA_HDR);
 }
 
-/* Unmap every run.  The owner resets the fallback context itself. */
+/*
+ * Empty the arena: unmap every run but one of the standard size, kept for
+ * reuse since its pages are mapped already (the compaction worker, which
+ * opens thousands of small level-0 segments, empties its cache often and
+ * would otherwise fault in fresh pages each time).  The owner resets the
+ * fallback context itself.
+ */
 void
 lsm_arena_reset(LsmArena *a)
 {
+	LsmArenaRun *keep = NULL;
+
 	while (a->runs != NULL)
 	{
 		LsmArenaRun *next = a->runs->next;
 
-		munmap(a->runs, a->runs->size);
+		if (keep == NULL && a->runs->size == LSM_ARENA_RUN)
+		{
+			keep = a->runs;
+			keep->next = NULL;
+		}
+		else
+			munmap(a->runs, a->runs->size);
 		a->runs = next;
 	}
-	a->used = 0;
-	a->mapped = 0;
+	a->runs = keep;
+	a->used = keep != NULL ? LSM_ARENA_RUN_HDR : 0;
+	a->mapped = keep != NULL ? keep->size : 0;
 	a->bytes = 0;
 }
 
