@@ -60,6 +60,30 @@ my $idle_starts =
 ok($idle_starts >= 5 && $idle_starts <= 45,
 	"idle cluster: $idle_starts worker starts in 6 s (five databases, lsm.naptime = 1)");
 
+# ... and the launcher sleeps between its rounds, and while the workers
+# are off (a timeout computed from a round that never began must not
+# turn into a busy loop)
+sub launcher_wakeups
+{
+	my $pid = $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'lsm compaction launcher'");
+	my $status = slurp_file("/proc/$pid/status");
+	return $status =~ /^voluntary_ctxt_switches:\s+(\d+)/m ? $1 : -1;
+}
+for my $workers ('on', 'off')
+{
+	$node->safe_psql('postgres', "ALTER SYSTEM SET lsm.enable_worker = $workers");
+	$node->reload;
+	sleep 1;
+	my $before = launcher_wakeups();
+	sleep 3;
+	my $wakeups = launcher_wakeups() - $before;
+	ok($before >= 0 && $wakeups < 100,
+		"launcher with lsm.enable_worker = $workers: $wakeups wakeups in 3 s");
+}
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET lsm.enable_worker');
+$node->reload;
+
 # ---- 500 single-row insert transactions, in one session, sampled ----
 my $l0_sql = "SELECT count(*) FROM lsm.segments('trickle') WHERE level = 0";
 my $max_l0 = 0;

@@ -652,7 +652,12 @@ lsm_launcher_main(Datum arg)
 			}
 		}
 
-		/* a free slot for the round's next database, or the next round */
+		/*
+		 * Until a slot frees for the round's next database, or the next
+		 * round is due.  If it is due already, a worker is still running
+		 * (its exit sets the latch) or the workers are off (a reload sets
+		 * it): wait a naptime.
+		 */
 		if (next != NULL)
 			timeout = 1000L;
 		else
@@ -664,7 +669,9 @@ lsm_launcher_main(Datum arg)
 								TimestampTzPlusMilliseconds(round_start,
 															lsm_naptime * 1000L),
 								&secs, &usecs);
-			timeout = Max(secs * 1000L + usecs / 1000, 1L);
+			timeout = secs * 1000L + (usecs + 999) / 1000;
+			if (timeout <= 0)
+				timeout = lsm_naptime * 1000L;
 		}
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
