@@ -508,6 +508,12 @@ lsm_deleted_rowids_with_maps(Relation rel, uint64 storage_id,
 	maps = lsm_segments_delmaps(rel, segs, &nmap);
 	if (nmap == 0)
 		return set;
+	if (nset == 0 && e == NULL)
+	{
+		/* nothing to merge nor to keep (parallel mode, say): the maps */
+		*n = nmap;
+		return maps;
+	}
 	merged = lsm_merge_rowids(set, nset, maps, nmap, &nmerged);
 	pfree(maps);
 	*n = nmerged;
