@@ -874,11 +874,15 @@ lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel, List *clauses)
  * (stop 16): sum(int) over 5M rows took 29.4 ms serial and 25.5 ms with
  * two workers forced, over 20M rows 120 and 84 ms, i.e. about 6 ms per
  * worker plan plus a share proportional to the table (the directories).
+ * The start term is a whole parallel_setup_cost per worker, not the 0.6
+ * those figures would allow: that sent sums over 2M rows parallel, which
+ * gained nothing there, and lost where many rows are in delete maps
+ * (every participant rebuilds the delete set; docs/ARCHITECTURE.md).
  * Before that, the page term alone (and a cold start twice as long, before
  * the directory cache used huge pages) kept such aggregates serial at any
  * size.  lsm.parallel_cold_start_factor scales the whole.
  */
-#define LSM_PARALLEL_WORKER_START	0.6 /* of parallel_setup_cost */
+#define LSM_PARALLEL_WORKER_START	1.0 /* of parallel_setup_cost */
 
 Cost
 lsm_parallel_cold_cost(RelOptInfo *rel, double divisor)
