@@ -416,11 +416,10 @@ lsm_reader_cache_stats(LsmReaderCacheStats *stats)
 {
 	memset(stats, 0, sizeof(LsmReaderCacheStats));
 	if (reader_cache != NULL)
-	{
 		stats->segments = hash_get_num_entries(reader_cache);
-		stats->bytes = reader_arena.bytes;
-		stats->mapped_bytes = reader_arena.mapped;
-	}
+	/* the arena outlives the hash table: emptying keeps a run mapped */
+	stats->bytes = reader_arena.bytes;
+	stats->mapped_bytes = reader_arena.mapped;
 	if (delmap_cache != NULL)
 	{
 		stats->delete_maps = hash_get_num_entries(delmap_cache);
