@@ -33,6 +33,7 @@ OBJS = \
 	src/txn/lsm_specins.o \
 	src/scan/lsm_segread.o \
 	src/scan/lsm_arena.o \
+	src/scan/lsm_dircache.o \
 	src/scan/lsm_numeric.o \
 	src/scan/lsm_scan.o \
 	src/scan/lsm_customscan.o \

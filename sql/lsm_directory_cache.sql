@@ -1,7 +1,10 @@
 --
 -- lsm_directory_cache: each backend caches the parsed directories of the
--- segments it reads (in memory mapped outside memory contexts, see
--- src/scan/lsm_arena.c) and the decoded delete maps, and empties both at
+-- segments it reads that the shared directory cache does not take (all of
+-- them here: lsm.enable_shared_directory_cache is off; the shared cache has
+-- its own test, lsm_shared_directory_cache), in memory mapped outside
+-- memory contexts (see src/scan/lsm_arena.c), and the decoded delete maps,
+-- and empties both at
 -- transaction end once they hold more than lsm.directory_cache_size.
 -- lsm.directory_cache() shows what the backend holds.  Scans read the same
 -- rows whether the cache is kept, emptied at every transaction end, or
@@ -26,6 +29,7 @@ RESET lsm.segment_rows;
 
 -- a new session starts with an empty cache
 \c
+SET lsm.enable_shared_directory_cache = off;
 SELECT * FROM lsm.directory_cache();
 
 -- one scan caches every segment's directory and delete map, kept across

@@ -191,6 +191,18 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'lsm_directory_cache'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
+-- The shared segment directory cache (lsm.shared_directory_cache_size): its
+-- ring's size and use, the directories it holds, and since the server started
+-- the directories found there, parsed into it, evicted from it, and parsed
+-- privately instead (no room, or too large).  No row when there is none.
+CREATE FUNCTION lsm.shared_directory_cache(
+	OUT size bigint, OUT used_bytes bigint, OUT segments bigint,
+	OUT hits bigint, OUT loads bigint, OUT evictions bigint,
+	OUT bypasses bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lsm_shared_directory_cache'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
 -- Remove lsm catalog rows whose storage no longer belongs to any lsm table
 -- (left behind by a DROP in a session that had not loaded the library).
 CREATE FUNCTION lsm.collect_garbage()

@@ -489,6 +489,22 @@ _PG_init(void)
 							"segment reads its directory again.  0 empties it at every transaction end.",
 							&lsm_directory_cache_kb, 65536, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	/* a PGC_POSTMASTER setting only while preloading: see lsm.max_workers */
+	DefineCustomIntVariable("lsm.shared_directory_cache_size",
+							"Shared memory for the parsed segment directories of all backends.",
+							"Sessions and parallel workers then find a segment's directory parsed "
+							"instead of reading it into memory of their own; 0 turns it off.  Only "
+							"with lsm_am in shared_preload_libraries.",
+							&lsm_shared_directory_cache_kb, 65536, 0, MAX_KILOBYTES,
+							process_shared_preload_libraries_in_progress ?
+							PGC_POSTMASTER : PGC_SIGHUP,
+							GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomBoolVariable("lsm.enable_shared_directory_cache",
+							 "Lets this session find and keep segment directories in the shared directory cache.",
+							 "Off, the session parses every directory into its own cache "
+							 "(lsm.directory_cache_size), as when the shared cache is full.",
+							 &lsm_enable_shared_directory_cache, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("lsm.collation_zone_maps",
 							 "Keeps a second zone map of collatable columns in their collation when it does not sort like \"C\".",
 							 "Range quals in the column's collation can then skip blocks; writing a segment "
@@ -508,6 +524,7 @@ _PG_init(void)
 	{
 		lsm_progress_init();
 		lsm_delcache_shmem_init();
+		lsm_dircache_shmem_init();
 		lsm_reserve_shmem_init();
 		lsm_space_shmem_init();
 		lsm_specins_init();

@@ -45,6 +45,7 @@ PG_FUNCTION_INFO_V1(lsm_collect_garbage);
 PG_FUNCTION_INFO_V1(lsm_refuse_publication);
 PG_FUNCTION_INFO_V1(lsm_schema_versions);
 PG_FUNCTION_INFO_V1(lsm_directory_cache);
+PG_FUNCTION_INFO_V1(lsm_shared_directory_cache);
 
 /*
  * Open argument 0 of an lsm.* function as an lsm table in `lockmode`, after
@@ -427,6 +428,34 @@ lsm_directory_cache(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum(stats.delete_maps);
 	values[4] = Int64GetDatum(stats.delete_map_bytes);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * The shared directory cache (lsm.shared_directory_cache_size): its ring,
+ * what it holds, and its counters since the server started.  No row when
+ * there is none (not preloaded, or the setting is 0).
+ */
+Datum
+lsm_shared_directory_cache(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LsmDirCacheStats stats;
+	Datum		values[7];
+	bool		nulls[7] = {0};
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (lsm_dircache_stats(&stats))
+	{
+		values[0] = Int64GetDatum(stats.size);
+		values[1] = Int64GetDatum(stats.used_bytes);
+		values[2] = Int64GetDatum(stats.segments);
+		values[3] = Int64GetDatum(stats.hits);
+		values[4] = Int64GetDatum(stats.loads);
+		values[5] = Int64GetDatum(stats.evictions);
+		values[6] = Int64GetDatum(stats.bypasses);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /*

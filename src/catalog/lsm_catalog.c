@@ -462,21 +462,43 @@ static int64 *reserved_seg_ids = NULL;
 static int	reserved_seg_first = 0;
 static int	reserved_seg_end = 0;
 static int	reserved_seg_cap = 0;
+static Oid	reserved_seg_catalog = InvalidOid;	/* the sequence they came from */
+
+/*
+ * The instance of the extension's catalog: the OID of lsm.segment_id_seq.
+ * Storage and segment ids are unique only within one instance (a DROP and
+ * CREATE EXTENSION starts them over), so caches of segments key by it too.
+ */
+Oid
+lsm_catalog_instance(void)
+{
+	return lsm_catalog_relid("segment_id_seq");
+}
 
 int64
 lsm_catalog_next_segment_id(void)
 {
+	/* ids set aside from an earlier instance of the catalog are void */
+	if (reserved_seg_first < reserved_seg_end &&
+		reserved_seg_catalog != lsm_catalog_instance())
+		reserved_seg_first = reserved_seg_end = 0;
 	if (reserved_seg_first < reserved_seg_end)
 		return reserved_seg_ids[reserved_seg_first++];
-	return nextval_internal(lsm_catalog_relid("segment_id_seq"), false);
+	return nextval_internal(lsm_catalog_instance(), false);
 }
 
 /* Set segment ids aside until at least n are (not in parallel mode). */
 void
 lsm_catalog_reserve_segment_ids(int n)
 {
-	int			have = reserved_seg_end - reserved_seg_first;
+	int			have;
 
+	if (reserved_seg_catalog != lsm_catalog_instance())
+	{
+		reserved_seg_first = reserved_seg_end = 0;
+		reserved_seg_catalog = lsm_catalog_instance();
+	}
+	have = reserved_seg_end - reserved_seg_first;
 	if (have >= n)
 		return;
 	if (reserved_seg_cap < n)
@@ -497,12 +519,14 @@ lsm_catalog_reserve_segment_ids(int n)
 	reserved_seg_end = have;
 	while (reserved_seg_end < n)
 		reserved_seg_ids[reserved_seg_end++] =
-			nextval_internal(lsm_catalog_relid("segment_id_seq"), false);
+			nextval_internal(lsm_catalog_instance(), false);
 }
 
 int
 lsm_catalog_reserved_segment_ids(void)
 {
+	if (reserved_seg_catalog != lsm_catalog_instance())
+		return 0;
 	return reserved_seg_end - reserved_seg_first;
 }
 

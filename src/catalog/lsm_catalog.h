@@ -45,6 +45,7 @@ typedef struct LsmSegmentList
 
 extern Oid	lsm_catalog_relid(const char *name);
 extern uint64 lsm_catalog_new_storage(Oid relid);
+extern Oid	lsm_catalog_instance(void);
 extern int64 lsm_catalog_next_segment_id(void);
 extern void lsm_catalog_reserve_segment_ids(int n);
 extern int	lsm_catalog_reserved_segment_ids(void);

@@ -286,6 +286,8 @@ extern int	lsm_segr_open(const uint8_t *meta, size_t len,
 /* the same, keeping meta (allocated with alloc; freed with the reader or on failure) */
 extern int	lsm_segr_open_owned(uint8_t *meta, size_t len,
 								const LsmAllocator *alloc, LsmSegReader **out);
+/* bytes the open asks of its allocator, meta area included (see the .c) */
+extern size_t lsm_segr_footprint(const LsmSegHeader *hdr, size_t align);
 extern const LsmSegHeader *lsm_segr_header(const LsmSegReader *r);
 extern const LsmColumnDesc *lsm_segr_columns(const LsmSegReader *r);
 extern const LsmBlockInfo *lsm_segr_block(const LsmSegReader *r, uint32_t blockno);

@@ -1030,6 +1030,36 @@ lsm_segr_open_owned(uint8_t *meta, size_t len, const LsmAllocator *alloc,
 	return segr_finish_open(r, len, out);
 }
 
+/*
+ * lsm_segr_footprint
+ *		Bytes that opening a reader over a segment with header `hdr` asks of
+ *		its allocator, with lsm_segr_open_owned and the meta area (meta_len
+ *		bytes) allocated from the same allocator first: the sum of every
+ *		allocation, each rounded up to a multiple of `align` (a power of
+ *		two; the rounding an allocator that carves one region applies).
+ *		Lets a caller place a whole reader in a region sized in advance
+ *		(the shared directory cache).
+ */
+size_t
+lsm_segr_footprint(const LsmSegHeader *hdr, size_t align)
+{
+#define FP_ROUND(n) (((size_t) (n) + align - 1) & ~(align - 1))
+	size_t		total = FP_ROUND(hdr->meta_len) + FP_ROUND(sizeof(LsmSegReader));
+
+	if (hdr->ncols > 0)
+		total += FP_ROUND(sizeof(LsmColumnDesc) * hdr->ncols);
+	if (hdr->order_len > 0 && hdr->ncols > 0)
+		total += FP_ROUND(sizeof(LsmZoneOrder) * hdr->ncols);
+	if (hdr->nblocks > 0)
+	{
+		total += FP_ROUND(sizeof(LsmBlockInfo) * (size_t) hdr->nblocks);
+		if (hdr->ncols > 0)
+			total += FP_ROUND(sizeof(LsmChunkInfo) * hdr->ncols * (size_t) hdr->nblocks);
+	}
+	return total;
+#undef FP_ROUND
+}
+
 const LsmSegHeader *
 lsm_segr_header(const LsmSegReader *r)
 {

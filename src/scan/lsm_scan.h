@@ -171,6 +171,47 @@ typedef struct LsmReaderCacheStats
 extern void lsm_reader_cache_stats(LsmReaderCacheStats *stats);
 
 /*
+ * A segment, named for the caches of its directory: segment ids are
+ * unique within one instance of the extension's catalog (its OID:
+ * lsm_catalog_instance), and the shared cache adds the database.
+ */
+typedef struct LsmSegmentKey
+{
+	Oid			catalog;
+	uint32		pad;			/* zero: the key is hashed as bytes */
+	uint64		storage_id;
+	int64		segment_id;
+} LsmSegmentKey;
+
+/* lsm_dircache.c: parsed directories in shared memory */
+typedef struct LsmDirCacheEntry LsmDirCacheEntry;
+
+typedef struct LsmDirCacheStats
+{
+	int64		size;			/* bytes of its ring */
+	int64		used_bytes;		/* of them, held by records */
+	int64		segments;		/* directories held (or being loaded) */
+	int64		hits;			/* directories found ready, since start */
+	int64		loads;			/* directories parsed into it */
+	int64		evictions;
+	int64		bypasses;		/* parsed privately: no room, or too large */
+} LsmDirCacheStats;
+
+/* the rounding of the allocator a reserved region is carved with */
+#define LSM_DIRCACHE_FOOTPRINT_ALIGN	16
+
+extern int	lsm_shared_directory_cache_kb;
+extern bool lsm_enable_shared_directory_cache;
+extern void lsm_dircache_shmem_init(void);
+extern LsmSegReader *lsm_dircache_find(const LsmSegmentKey *seg);
+extern void *lsm_dircache_reserve(const LsmSegmentKey *seg, Size footprint,
+								  LsmDirCacheEntry **slot);
+extern void lsm_dircache_publish(LsmDirCacheEntry *slot, LsmSegReader *reader);
+extern void lsm_dircache_abandon(LsmDirCacheEntry *slot);
+extern void lsm_dircache_release_all(void);
+extern bool lsm_dircache_stats(LsmDirCacheStats *stats);
+
+/*
  * Memory of the segment directory cache: runs of address space that may be
  * backed by transparent huge pages, emptied wholesale (lsm_arena.c).
  */

@@ -228,21 +228,17 @@ int			lsm_directory_cache_kb = 65536;
 
 #define LSM_READER_CACHE_BYTES	((Size) lsm_directory_cache_kb * 1024)
 
-typedef struct LsmReaderKey
-{
-	uint64		storage_id;
-	int64		segment_id;
-} LsmReaderKey;
-
 typedef struct LsmReaderEntry
 {
-	LsmReaderKey key;
+	LsmSegmentKey key;
 	LsmSegReader *reader;
 	uint32		first_block;	/* the catalog row's window of blocks */
 	uint32		nblocks;
 } LsmReaderEntry;
 
 static HTAB *reader_cache = NULL;
+/* the shared directories (lsm_dircache.c) this transaction pinned */
+static HTAB *xact_readers = NULL;
 static MemoryContext reader_cxt = NULL;
 static LsmArena reader_arena;
 static LsmAllocator reader_alloc;
@@ -254,7 +250,7 @@ static LsmAllocator reader_alloc;
  */
 typedef struct LsmDelmapEntry
 {
-	int64		segment_id;
+	LsmSegmentKey key;			/* storage_id 0: segment ids are unique */
 	int			n;
 	int64	   *rowids;			/* ascending */
 } LsmDelmapEntry;
@@ -271,6 +267,7 @@ static Size delmap_cache_bytes = 0;
 const int64 *
 lsm_segment_delmap(Relation rel, const LsmSegmentEntry *seg, int *n)
 {
+	LsmSegmentKey key;
 	LsmDelmapEntry *e;
 	bool		found;
 	char	   *buf;
@@ -287,13 +284,16 @@ lsm_segment_delmap(Relation rel, const LsmSegmentEntry *seg, int *n)
 
 		delmap_cxt = AllocSetContextCreate(TopMemoryContext, "lsm delete maps",
 										   ALLOCSET_DEFAULT_SIZES);
-		ctl.keysize = sizeof(int64);
+		ctl.keysize = sizeof(LsmSegmentKey);
 		ctl.entrysize = sizeof(LsmDelmapEntry);
 		ctl.hcxt = delmap_cxt;
 		delmap_cache = hash_create("lsm delete maps", 64, &ctl,
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	e = hash_search(delmap_cache, &seg->segment_id, HASH_FIND, NULL);
+	memset(&key, 0, sizeof(key));
+	key.catalog = lsm_catalog_instance();
+	key.segment_id = seg->segment_id;
+	e = hash_search(delmap_cache, &key, HASH_FIND, NULL);
 	if (e != NULL)
 	{
 		*n = e->n;
@@ -326,7 +326,7 @@ lsm_segment_delmap(Relation rel, const LsmSegmentEntry *seg, int *n)
 			lsm_format_error(st, rel, seg->segment_id, seg->delmap_start,
 							 "delete map");
 		}
-		e = hash_search(delmap_cache, &seg->segment_id, HASH_ENTER, &found);
+		e = hash_search(delmap_cache, &key, HASH_ENTER, &found);
 		e->n = (int) count;
 		e->rowids = rowids;
 		delmap_cache_bytes += sizeof(int64) * Max(count, 1);
@@ -430,6 +430,13 @@ lsm_reader_cache_stats(LsmReaderCacheStats *stats)
 void
 lsm_reader_cache_at_xact_end(void)
 {
+	/* the shared directories: forget them, then unpin */
+	if (xact_readers != NULL)
+	{
+		hash_destroy(xact_readers);
+		xact_readers = NULL;
+	}
+	lsm_dircache_release_all();
 	if (delmap_cache != NULL && delmap_cache_bytes > LSM_READER_CACHE_BYTES)
 	{
 		hash_destroy(delmap_cache);
@@ -487,19 +494,166 @@ lsm_reader_window(LsmReadState *rs, const LsmSegmentEntry *entry,
 	e->nblocks = hi - lo;
 }
 
+/* The catalog row and the segment's header must describe the same image. */
+static void
+lsm_reader_check_header(LsmReadState *rs, const LsmSegmentEntry *entry,
+						const LsmSegHeader *hdr)
+{
+	if (hdr->meta_len < LSM_SEG_HEADER_SIZE ||
+		hdr->total_len != (uint64) entry->total_bytes ||
+		hdr->meta_len > hdr->total_len ||
+		(int64) hdr->nrows < entry->row_count)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
+						 "header disagrees with the lsm catalog");
+}
+
+/* Read and check the header of the segment of a catalog row. */
+static void
+lsm_reader_read_header(LsmReadState *rs, const LsmSegmentEntry *entry,
+					   LsmSegHeader *hdr)
+{
+	char		hdrbuf[LSM_SEG_HEADER_SIZE];
+	int			st;
+
+	if (entry->total_bytes < LSM_SEG_HEADER_SIZE)
+		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
+						 "catalog size of segment is too small");
+	lsm_pages_read(rs->rel, entry->extents, entry->nextents, 0,
+				   LSM_SEG_HEADER_SIZE, hdrbuf, rs->strategy, entry->segment_id);
+	st = lsm_seg_parse_header((const uint8 *) hdrbuf, LSM_SEG_HEADER_SIZE, hdr);
+	if (st != LSM_OK)
+		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading header");
+	lsm_reader_check_header(rs, entry, hdr);
+}
+
+/* An allocator carving a region reserved in the shared directory cache. */
+typedef struct LsmRegion
+{
+	char	   *next;
+	Size		left;
+} LsmRegion;
+
+static void *
+lsm_region_alloc(void *ctx, size_t size)
+{
+	LsmRegion  *rg = ctx;
+	Size		need = TYPEALIGN(LSM_DIRCACHE_FOOTPRINT_ALIGN, size);
+	void	   *p;
+
+	if (need > rg->left)
+		return NULL;
+	p = rg->next;
+	rg->next += need;
+	rg->left -= need;
+	return p;
+}
+
+static void
+lsm_region_free(void *ctx, void *ptr)
+{
+	/* the region goes as a whole */
+}
+
+/*
+ * Parse the directory of `entry` into the shared directory cache; NULL if
+ * the cache cannot take it now.  The directory stays pinned for the
+ * transaction.
+ */
+static LsmSegReader *
+lsm_reader_load_shared(LsmReadState *rs, const LsmSegmentEntry *entry,
+					   const LsmSegmentKey *key)
+{
+	LsmSegHeader hdr;
+	LsmDirCacheEntry *slot;
+	Size		footprint;
+	char	   *mem;
+	LsmSegReader *reader = NULL;
+
+	lsm_reader_read_header(rs, entry, &hdr);
+	footprint = lsm_segr_footprint(&hdr, LSM_DIRCACHE_FOOTPRINT_ALIGN);
+	mem = lsm_dircache_reserve(key, footprint, &slot);
+	if (mem == NULL)
+		return NULL;
+	PG_TRY();
+	{
+		LsmRegion	rg = {mem, footprint};
+		LsmAllocator ra = {lsm_region_alloc, NULL, lsm_region_free, &rg};
+		char	   *meta = lsm_region_alloc(&rg, hdr.meta_len);
+		int			st;
+
+		Assert(meta != NULL);
+		lsm_pages_read(rs->rel, entry->extents, entry->nextents, 0,
+					   hdr.meta_len, meta, rs->strategy, entry->segment_id);
+		st = lsm_segr_open_owned((uint8 *) meta, hdr.meta_len, &ra, &reader);
+		if (st != LSM_OK)
+			lsm_format_error(st, rs->rel, entry->segment_id, -1,
+							 "reading directory");
+	}
+	PG_CATCH();
+	{
+		lsm_dircache_abandon(slot);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	lsm_dircache_publish(slot, reader);
+	return reader;
+}
+
 static LsmReaderEntry *
 lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 {
-	LsmReaderKey key;
+	LsmSegmentKey key;
 	LsmReaderEntry *e;
 	bool		found;
-	char		hdrbuf[LSM_SEG_HEADER_SIZE];
 	LsmSegHeader hdr;
 	char	   *meta;
 	int			st;
 	LsmSegReader *reader;
 	LsmReaderEntry window;
 
+	memset(&key, 0, sizeof(key));
+	key.catalog = lsm_catalog_instance();
+	key.storage_id = lsm_relation_storage_id(rs->rel);
+	key.segment_id = entry->segment_id;
+	if (xact_readers != NULL &&
+		(e = hash_search(xact_readers, &key, HASH_FIND, NULL)) != NULL)
+		return e;
+	if (reader_cache != NULL &&
+		(e = hash_search(reader_cache, &key, HASH_FIND, NULL)) != NULL)
+		return e;
+
+	/* the shared cache: found there, or parsed into it */
+	reader = NULL;
+	if (lsm_enable_shared_directory_cache)
+	{
+		reader = lsm_dircache_find(&key);
+		if (reader != NULL)
+			lsm_reader_check_header(rs, entry, lsm_segr_header(reader));
+		else
+			reader = lsm_reader_load_shared(rs, entry, &key);
+	}
+	if (reader != NULL)
+	{
+		lsm_reader_window(rs, entry, reader, &window);
+		if (xact_readers == NULL)
+		{
+			HASHCTL		ctl;
+
+			memset(&ctl, 0, sizeof(ctl));
+			ctl.keysize = sizeof(LsmSegmentKey);
+			ctl.entrysize = sizeof(LsmReaderEntry);
+			ctl.hcxt = TopMemoryContext;
+			xact_readers = hash_create("lsm shared directories in use", 256,
+									   &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		e = hash_search(xact_readers, &key, HASH_ENTER, &found);
+		e->reader = reader;
+		e->first_block = window.first_block;
+		e->nblocks = window.nblocks;
+		return e;
+	}
+
+	/* no room in the shared cache (or none): this backend's own */
 	if (reader_cache == NULL)
 	{
 		HASHCTL		ctl;
@@ -513,33 +667,13 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 			reader_alloc = lsm_arena_allocator(&reader_arena);
 		}
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(LsmReaderKey);
+		ctl.keysize = sizeof(LsmSegmentKey);
 		ctl.entrysize = sizeof(LsmReaderEntry);
 		ctl.hcxt = reader_cxt;
 		reader_cache = hash_create("lsm segment directories", 256, &ctl,
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	memset(&key, 0, sizeof(key));
-	key.storage_id = lsm_relation_storage_id(rs->rel);
-	key.segment_id = entry->segment_id;
-	e = hash_search(reader_cache, &key, HASH_FIND, NULL);
-	if (e != NULL)
-		return e;
-
-	if (entry->total_bytes < LSM_SEG_HEADER_SIZE)
-		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
-						 "catalog size of segment is too small");
-	lsm_pages_read(rs->rel, entry->extents, entry->nextents, 0,
-				   LSM_SEG_HEADER_SIZE, hdrbuf, rs->strategy, entry->segment_id);
-	st = lsm_seg_parse_header((const uint8 *) hdrbuf, LSM_SEG_HEADER_SIZE, &hdr);
-	if (st != LSM_OK)
-		lsm_format_error(st, rs->rel, entry->segment_id, -1, "reading header");
-	if (hdr.meta_len < LSM_SEG_HEADER_SIZE ||
-		hdr.total_len != (uint64) entry->total_bytes ||
-		hdr.meta_len > hdr.total_len ||
-		(int64) hdr.nrows < entry->row_count)
-		lsm_format_error(LSM_ERR_CORRUPT, rs->rel, entry->segment_id, -1,
-						 "header disagrees with the lsm catalog");
+	lsm_reader_read_header(rs, entry, &hdr);
 	/* read straight into the buffer the reader keeps */
 	meta = lsm_arena_alloc(&reader_arena, hdr.meta_len);
 	PG_TRY();

@@ -2821,6 +2821,112 @@ test_open_owned(void)
 	talloc.free(NULL, seg);
 }
 
+/* ---- readers placed in a region sized in advance ---- */
+
+/* an allocator that carves one region, as the shared directory cache does */
+typedef struct Region
+{
+	uint8_t    *next;
+	size_t		left;
+} Region;
+
+static void *
+region_alloc(void *ctx, size_t size)
+{
+	Region	   *rg = ctx;
+	size_t		need = (size + 15) & ~(size_t) 15;
+	void	   *p;
+
+	if (need > rg->left)
+		return NULL;
+	p = rg->next;
+	rg->next += need;
+	rg->left -= need;
+	return p;
+}
+
+static void
+region_free(void *ctx, void *ptr)
+{
+	(void) ctx;
+	(void) ptr;
+}
+
+/*
+ * Open seg with lsm_segr_open_owned in a region of `size` bytes (meta area
+ * first); the reader's header through *nblocks.
+ */
+static int
+open_in_region(const uint8_t *seg, size_t size, uint32_t *nblocks)
+{
+	LsmAllocator ra = {region_alloc, NULL, region_free, NULL};
+	uint8_t    *mem = malloc(size ? size : 1);
+	Region		rg = {mem, size};
+	LsmSegHeader h;
+	uint8_t    *meta;
+	LsmSegReader *r = NULL;
+	int			rc;
+
+	ra.ctx = &rg;
+	rc = lsm_seg_parse_header(seg, LSM_SEG_HEADER_SIZE, &h);
+	if (rc == LSM_OK)
+	{
+		meta = region_alloc(&rg, h.meta_len);
+		if (meta == NULL)
+			rc = LSM_ERR_NOMEM;
+		else
+		{
+			memcpy(meta, seg, h.meta_len);
+			rc = lsm_segr_open_owned(meta, h.meta_len, &ra, &r);
+		}
+	}
+	if (rc == LSM_OK)
+		*nblocks = lsm_segr_header(r)->nblocks;
+	free(mem);
+	return rc;
+}
+
+/*
+ * lsm_segr_footprint is exactly what an open asks of an allocator that
+ * rounds to 16 bytes: a region of that size holds the reader, 16 bytes less
+ * does not.  Segments with zone orders, many blocks, no columns and one row.
+ */
+static void
+test_footprint(void)
+{
+	LsmColumnDesc cols[5];
+	uint8_t    *segs[3];
+	size_t		lens[3];
+	int			k;
+
+	CHECK_RC(build_ordered_sample(&segs[0], &lens[0], cols), LSM_OK);
+	CHECK_RC(build_sample(0, &segs[1], &lens[1], cols), LSM_OK);
+	{
+		LsmWriterOptions o = default_opts(16, 0);
+		LsmSegWriter *w = lsm_segw_begin(NULL, 0, &o, &talloc);
+		int64_t		rowid = 42;
+
+		CHECK(w != NULL);
+		CHECK_RC(lsm_segw_add_block(w, 1, &rowid, NULL, NULL), LSM_OK);
+		CHECK_RC(lsm_segw_finish(w, &segs[2], &lens[2]), LSM_OK);
+		lsm_segw_free(w);
+	}
+	for (k = 0; k < 3; k++)
+	{
+		LsmSegHeader h;
+		size_t		fp;
+		uint32_t	nblocks = 0;
+
+		CHECK_RC(lsm_seg_parse_header(segs[k], lens[k], &h), LSM_OK);
+		fp = lsm_segr_footprint(&h, 16);
+		CHECK(fp >= h.meta_len);
+		CHECK_RC(open_in_region(segs[k], fp, &nblocks), LSM_OK);
+		CHECK(nblocks == h.nblocks);
+		CHECK_RC(open_in_region(segs[k], fp - 16, &nblocks), LSM_ERR_NOMEM);
+		talloc.free(NULL, segs[k]);
+	}
+}
+
 static const TestCase tests[] = {
 	T(test_checksum),
 	T(test_bitpack_all_widths),
@@ -2858,6 +2964,7 @@ static const TestCase tests[] = {
 	T(test_ordered_zone_corruption),
 	T(test_version2_segments),
 	T(test_open_owned),
+	T(test_footprint),
 };
 
 int
