@@ -425,6 +425,18 @@ lsm_dircache_release_all(void)
 	npinned = 0;
 }
 
+/*
+ * Could this session find directories of `bytes` in all in the shared
+ * cache?  For the planner: no more than half the ring, as other tables'
+ * directories share it.
+ */
+bool
+lsm_dircache_can_hold(double bytes)
+{
+	return dircache != NULL && lsm_enable_shared_directory_cache &&
+		bytes <= (double) dircache->size / 2;
+}
+
 /* What the shared cache holds; false if there is none. */
 bool
 lsm_dircache_stats(LsmDirCacheStats *stats)

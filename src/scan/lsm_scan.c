@@ -35,6 +35,7 @@
 
 #include "access/relscan.h"
 #include "access/parallel.h"
+#include "storage/dsm.h"
 #include "access/tsmapi.h"
 #include "access/xact.h"
 #include "executor/tuptable.h"
@@ -115,6 +116,7 @@ typedef struct LsmScanDescData
 	int			claim_b1;
 	bool		claim_runs;		/* units all taken: own buffer runs next */
 	bool		claim_done;		/* nothing left for this participant */
+	dsm_segment *delset_seg;	/* the leader's delete set, shared */
 
 	/* virtual-block scans */
 	BlockNumber nvblocks;
@@ -132,6 +134,8 @@ static const int64 *lsm_scan_deleted_set_with_maps(Relation rel, uint64 storage_
 													const LsmSegmentList *segs,
 													int *n);
 static bool lsm_parallel_claimed(LsmScanDesc scan);
+static bool lsm_parallel_take_deleted(LsmScanDesc scan);
+static void lsm_parallel_publish_deleted(LsmScanDesc scan);
 
 static int
 lsm_source_cmp(const void *a, const void *b)
@@ -162,10 +166,19 @@ lsm_scan_load_sources(LsmScanDesc scan)
 	old = MemoryContextSwitchTo(scan->srccxt);
 	storage_id = lsm_relation_storage_id(rel);
 	scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
-	/* with the rows of persisted delete maps: gone for every snapshot */
-	scan->deleted = lsm_scan_deleted_set_with_maps(rel, storage_id,
-												   scan->base.rs_snapshot,
-												   scan->segs, &scan->ndeleted);
+	/*
+	 * With the rows of persisted delete maps: gone for every snapshot.  A
+	 * parallel worker takes the leader's set if it has been shared.
+	 */
+	if (!(scan->base.rs_parallel != NULL && IsParallelWorker() &&
+		  lsm_parallel_take_deleted(scan)))
+	{
+		scan->deleted = lsm_scan_deleted_set_with_maps(rel, storage_id,
+													   scan->base.rs_snapshot,
+													   scan->segs, &scan->ndeleted);
+		if (scan->base.rs_parallel != NULL && !IsParallelWorker())
+			lsm_parallel_publish_deleted(scan);
+	}
 	scan->del_hint = 0;
 	scan->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(scan->segs->nsegs, 1));
 	scan->nbufs = lsm_memtable_pin(rel, &scan->bufs);
@@ -299,6 +312,8 @@ lsm_scan_end(TableScanDesc sscan)
 	LsmScanDesc scan = (LsmScanDesc) sscan;
 
 	lsm_scan_release_sources(scan);
+	if (scan->delset_seg)
+		dsm_detach(scan->delset_seg);
 	if (scan->run_slot)
 		ExecDropSingleTupleTableSlot(scan->run_slot);
 	if (scan->own_snapshot)
@@ -1417,6 +1432,10 @@ typedef struct LsmParallelScanDescData
 {
 	ParallelTableScanDescData base;
 	pg_atomic_uint32 joined;	/* participants that claimed a unit */
+	/* the leader's delete set: see lsm_parallel_publish_deleted */
+	pg_atomic_uint32 delset_ready;
+	dsm_handle	delset_handle;
+	int64		delset_n;
 	/* per range: units handed out (may run past the range's size) */
 	pg_atomic_uint64 taken[LSM_PARALLEL_RANGES];
 } LsmParallelScanDescData;
@@ -1439,9 +1458,78 @@ lsm_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
 	pscan->phs_relid = RelationGetRelid(rel);
 	pscan->phs_syncscan = false;
 	pg_atomic_init_u32(&lpscan->joined, 0);
+	pg_atomic_init_u32(&lpscan->delset_ready, 0);
+	lpscan->delset_handle = DSM_HANDLE_INVALID;
+	lpscan->delset_n = 0;
 	for (r = 0; r < LSM_PARALLEL_RANGES; r++)
 		pg_atomic_init_u64(&lpscan->taken[r], 0);
 	return sizeof(LsmParallelScanDescData);
+}
+
+/*
+ * The delete set is the same for every participant (one snapshot, one
+ * segment list), and outside parallel mode a backend keeps it cached
+ * between scans; in parallel mode no participant may build that cache, so
+ * each would read the delete records and the delete maps of the whole
+ * table for itself.  The leader, which begins its scan while setting up
+ * the parallel query (before the workers start), shares its set instead: a
+ * DSM segment holding the rowids, announced in the parallel scan.  It
+ * stays attached until the leader's scan ends, which is after the workers'
+ * (Gather waits for them).  A worker that finds nothing announced (a
+ * parallel index build starts its workers first; no DSM segment was to be
+ * had) or cannot attach builds the set itself, as before.
+ */
+static void
+lsm_parallel_publish_deleted(LsmScanDesc scan)
+{
+	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) scan->base.rs_parallel;
+	dsm_segment *seg = NULL;
+
+	if (pg_atomic_read_u32(&lpscan->delset_ready) != 0 || scan->delset_seg)
+		return;					/* a rescan: announced already */
+	if (scan->ndeleted > 0)
+	{
+		seg = dsm_create(sizeof(int64) * scan->ndeleted,
+						 DSM_CREATE_NULL_IF_MAXSEGMENTS);
+		if (seg == NULL)
+			return;
+		memcpy(dsm_segment_address(seg), scan->deleted,
+			   sizeof(int64) * scan->ndeleted);
+		scan->delset_seg = seg;
+	}
+	lpscan->delset_handle = seg ? dsm_segment_handle(seg) : DSM_HANDLE_INVALID;
+	lpscan->delset_n = scan->ndeleted;
+	pg_write_barrier();
+	pg_atomic_write_u32(&lpscan->delset_ready, 1);
+}
+
+/* A worker: use the leader's delete set if it was shared (see above). */
+static bool
+lsm_parallel_take_deleted(LsmScanDesc scan)
+{
+	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) scan->base.rs_parallel;
+	dsm_segment *seg;
+
+	if (scan->delset_seg == NULL)
+	{
+		if (pg_atomic_read_u32(&lpscan->delset_ready) == 0)
+			return false;
+		pg_read_barrier();
+		if (lpscan->delset_n == 0)
+		{
+			scan->deleted = NULL;
+			scan->ndeleted = 0;
+			return true;
+		}
+		seg = dsm_attach(lpscan->delset_handle);
+		if (seg == NULL)
+			return false;
+		scan->delset_seg = seg;
+	}
+	/* (a rescan finds it attached already) */
+	scan->deleted = dsm_segment_address(scan->delset_seg);
+	scan->ndeleted = (int) lpscan->delset_n;
+	return true;
 }
 
 /* A rescan of the parallel plan: hand out every unit again. */

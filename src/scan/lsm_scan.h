@@ -210,6 +210,7 @@ extern void lsm_dircache_publish(LsmDirCacheEntry *slot, LsmSegReader *reader);
 extern void lsm_dircache_abandon(LsmDirCacheEntry *slot);
 extern void lsm_dircache_release_all(void);
 extern bool lsm_dircache_stats(LsmDirCacheStats *stats);
+extern bool lsm_dircache_can_hold(double bytes);
 
 /*
  * Memory of the segment directory cache: runs of address space that may be
