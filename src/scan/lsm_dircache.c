@@ -127,7 +127,6 @@ static LsmDirCacheEntry **pinned = NULL;
 static int	npinned = 0;
 static int	maxpinned = 0;
 static LsmDirCacheEntry *loading = NULL;
-static bool exit_hook_set = false;
 
 static uint64
 lsm_dircache_ring_bytes(void)
@@ -218,12 +217,6 @@ lsm_dircache_record(uint64 pos)
 	return (LsmDirRecord *) (dircache->ring + pos % dircache->size);
 }
 
-static void
-lsm_dircache_exit(int code, Datum arg)
-{
-	lsm_dircache_release_all();
-}
-
 /*
  * Make room to remember one more pin, before taking it: once taken, failing
  * to remember it would leak it.
@@ -231,11 +224,6 @@ lsm_dircache_exit(int code, Datum arg)
 static void
 lsm_dircache_pin_slot(void)
 {
-	if (!exit_hook_set)
-	{
-		before_shmem_exit(lsm_dircache_exit, (Datum) 0);
-		exit_hook_set = true;
-	}
 	if (npinned == maxpinned)
 	{
 		int			n = Max(64, maxpinned * 2);
@@ -410,8 +398,14 @@ lsm_dircache_abandon(LsmDirCacheEntry *slot)
 }
 
 /*
- * End of transaction (or of the process): drop this backend's pins, and a
- * load it did not finish.
+ * End of transaction: drop this backend's pins, and a load it did not
+ * finish.  Directories are looked up only inside transactions, and a
+ * process that exits in one aborts it first (also on FATAL: ShutdownPostgres
+ * runs the transaction callbacks), so this is also the cleanup at exit.  A
+ * before_shmem_exit callback would not do: registered on first use, it
+ * could land inside a PG_ENSURE_ERROR_CLEANUP block (a btree vacuum asks
+ * the table whether index entries are dead), whose end insists on being
+ * the latest callback.
  */
 void
 lsm_dircache_release_all(void)
