@@ -41,9 +41,10 @@ sub stats
 	};
 }
 
-# Three tables of 100 one-block segments each (about 1.5 kB of directory
-# apiece: two of them fit the 256 kB ring, three do not), and one table of a
-# single segment of 100 blocks, whose directory is larger than 32 kB.
+# Three tables of 100 one-block segments each (about 1.2 kB of directory
+# apiece; the 256 kB ring has entries for 128 directories: one table fits,
+# two do not), and one table of a single segment of 100 blocks, whose
+# directory is larger than 32 kB.
 $node->safe_psql(
 	'postgres', q{
 CREATE EXTENSION lsm_am;
@@ -133,7 +134,7 @@ $node->pgbench(
 	0,
 	[qr/processed: 150\/150/],
 	[qr/^$/],
-	'six sessions reading three tables through a ring that holds two',
+	'six sessions reading three tables through a ring that holds one',
 	{ 'dircache_race' => $script });
 my $s10 = stats();
 cmp_ok($s10->{evictions}, '>', $s9->{evictions}, '... evicting as they go');

@@ -23,7 +23,9 @@
  *	  The reader's pointers are plain addresses: the main shared memory is
  *	  mapped at the same address in every process forked from the
  *	  postmaster, which PostgreSQL itself relies on.  A shared hash table
- *	  maps (database, storage, segment) to the record.  Records are
+ *	  maps (database, catalog instance, storage, segment) to the record:
+ *	  segment ids are unique only within one database's instance of the
+ *	  extension's catalog (lsm_catalog_instance).  Records are
  *	  allocated at the ring's head and evicted at its tail, oldest first: a
  *	  directory in use keeps its place until the ring comes round to it.
  *
@@ -76,8 +78,13 @@ bool		lsm_enable_shared_directory_cache = true;
  */
 #define LSM_DIRCACHE_MAX_SHARE	8
 
-/* hash entries: one per this many bytes of ring, directories being larger */
-#define LSM_DIRCACHE_BYTES_PER_ENTRY	4096
+/*
+ * Hash entries: one per this many bytes of ring.  A segment of 131,072
+ * rows has a directory of 100-300 kB; only small level-0 segments (a few
+ * rows, ten columns: about 1.5 kB) come near it, and when the entries run
+ * out first the oldest directories are evicted as for room.
+ */
+#define LSM_DIRCACHE_BYTES_PER_ENTRY	2048
 
 typedef struct LsmDirCacheKey
 {
@@ -267,8 +274,37 @@ lsm_dircache_find(const LsmSegmentKey *seg)
 }
 
 /*
- * Advance the tail past records nobody needs until `need` bytes follow the
- * head contiguously.  Under the exclusive lock.
+ * Drop the oldest record (the tail), unless someone needs it: false if it
+ * is pinned or still loading.  Padding and records of given-up loads just
+ * go.  Under the exclusive lock, with the ring not empty.
+ */
+static bool
+lsm_dircache_evict_tail(void)
+{
+	LsmDirRecord *rec = lsm_dircache_record(dircache->tail);
+
+	Assert(dircache->tail < dircache->head);
+	if (rec->live)
+	{
+		LsmDirCacheEntry *e = hash_search(dircache_hash, &rec->key,
+										  HASH_FIND, NULL);
+
+		if (e != NULL && e->pos == dircache->tail)
+		{
+			if (e->reader == NULL || pg_atomic_read_u32(&e->pins) > 0)
+				return false;
+			hash_search(dircache_hash, &rec->key, HASH_REMOVE, NULL);
+			pg_atomic_fetch_add_u64(&dircache->evictions, 1);
+		}
+	}
+	dircache->tail += rec->len;
+	return true;
+}
+
+/*
+ * Evict from the tail until `need` bytes follow the head contiguously and
+ * the hash table has an entry free (many small directories fill it before
+ * the ring).  Under the exclusive lock.
  */
 static bool
 lsm_dircache_make_room(uint64 need)
@@ -279,7 +315,8 @@ lsm_dircache_make_room(uint64 need)
 		uint64		pad = off + need > dircache->size ? dircache->size - off : 0;
 		LsmDirRecord *rec;
 
-		if (dircache->size - (dircache->head - dircache->tail) >= pad + need)
+		if (dircache->size - (dircache->head - dircache->tail) >= pad + need &&
+			hash_get_num_entries(dircache_hash) < lsm_dircache_max_entries())
 		{
 			if (pad > 0)
 			{
@@ -291,22 +328,8 @@ lsm_dircache_make_room(uint64 need)
 			}
 			return true;
 		}
-		/* evict the oldest record, unless someone needs it */
-		rec = lsm_dircache_record(dircache->tail);
-		if (rec->live)
-		{
-			LsmDirCacheEntry *e = hash_search(dircache_hash, &rec->key,
-											  HASH_FIND, NULL);
-
-			if (e != NULL && e->pos == dircache->tail)
-			{
-				if (e->reader == NULL || pg_atomic_read_u32(&e->pins) > 0)
-					return false;
-				hash_search(dircache_hash, &rec->key, HASH_REMOVE, NULL);
-				pg_atomic_fetch_add_u64(&dircache->evictions, 1);
-			}
-		}
-		dircache->tail += rec->len;
+		if (dircache->tail == dircache->head || !lsm_dircache_evict_tail())
+			return false;
 	}
 }
 

@@ -561,16 +561,14 @@ lsm_region_free(void *ctx, void *ptr)
  */
 static LsmSegReader *
 lsm_reader_load_shared(LsmReadState *rs, const LsmSegmentEntry *entry,
-					   const LsmSegmentKey *key)
+					   const LsmSegmentKey *key, const LsmSegHeader *hdr)
 {
-	LsmSegHeader hdr;
 	LsmDirCacheEntry *slot;
 	Size		footprint;
 	char	   *mem;
 	LsmSegReader *reader = NULL;
 
-	lsm_reader_read_header(rs, entry, &hdr);
-	footprint = lsm_segr_footprint(&hdr, LSM_DIRCACHE_FOOTPRINT_ALIGN);
+	footprint = lsm_segr_footprint(hdr, LSM_DIRCACHE_FOOTPRINT_ALIGN);
 	mem = lsm_dircache_reserve(key, footprint, &slot);
 	if (mem == NULL)
 		return NULL;
@@ -578,13 +576,13 @@ lsm_reader_load_shared(LsmReadState *rs, const LsmSegmentEntry *entry,
 	{
 		LsmRegion	rg = {mem, footprint};
 		LsmAllocator ra = {lsm_region_alloc, NULL, lsm_region_free, &rg};
-		char	   *meta = lsm_region_alloc(&rg, hdr.meta_len);
+		char	   *meta = lsm_region_alloc(&rg, hdr->meta_len);
 		int			st;
 
 		Assert(meta != NULL);
 		lsm_pages_read(rs->rel, entry->extents, entry->nextents, 0,
-					   hdr.meta_len, meta, rs->strategy, entry->segment_id);
-		st = lsm_segr_open_owned((uint8 *) meta, hdr.meta_len, &ra, &reader);
+					   hdr->meta_len, meta, rs->strategy, entry->segment_id);
+		st = lsm_segr_open_owned((uint8 *) meta, hdr->meta_len, &ra, &reader);
 		if (st != LSM_OK)
 			lsm_format_error(st, rs->rel, entry->segment_id, -1,
 							 "reading directory");
@@ -629,8 +627,12 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 		reader = lsm_dircache_find(&key);
 		if (reader != NULL)
 			lsm_reader_check_header(rs, entry, lsm_segr_header(reader));
-		else
-			reader = lsm_reader_load_shared(rs, entry, &key);
+	}
+	if (reader == NULL)
+	{
+		lsm_reader_read_header(rs, entry, &hdr);
+		if (lsm_enable_shared_directory_cache)
+			reader = lsm_reader_load_shared(rs, entry, &key, &hdr);
 	}
 	if (reader != NULL)
 	{
@@ -673,7 +675,6 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 		reader_cache = hash_create("lsm segment directories", 256, &ctl,
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	lsm_reader_read_header(rs, entry, &hdr);
 	/* read straight into the buffer the reader keeps */
 	meta = lsm_arena_alloc(&reader_arena, hdr.meta_len);
 	PG_TRY();
