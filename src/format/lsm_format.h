@@ -58,6 +58,21 @@ typedef struct LsmAllocator
 
 extern const LsmAllocator lsm_malloc_allocator;
 
+/*
+ * An allocator carving one region sized in advance (see lsm_segr_footprint):
+ * each allocation rounded up to LSM_REGION_ALIGN bytes, NULL once the region
+ * is used up, free a no-op (the region goes as a whole).
+ */
+#define LSM_REGION_ALIGN 16
+
+typedef struct LsmRegion
+{
+	uint8_t    *next;
+	size_t		left;
+} LsmRegion;
+
+extern LsmAllocator lsm_region_allocator(LsmRegion *rg);
+
 /* A fast 64-bit checksum over bytes (seeded, stable across platforms). */
 extern uint64_t lsm_checksum(const void *data, size_t len);
 

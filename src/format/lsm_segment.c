@@ -1173,6 +1173,38 @@ const LsmAllocator lsm_malloc_allocator = {
 	malloc_alloc, malloc_realloc, malloc_free, NULL
 };
 
+static void *
+region_alloc(void *ctx, size_t size)
+{
+	LsmRegion  *rg = ctx;
+	size_t		need = (size + LSM_REGION_ALIGN - 1) & ~(size_t) (LSM_REGION_ALIGN - 1);
+	void	   *p;
+
+	if (need < size || need > rg->left)
+		return NULL;
+	p = rg->next;
+	rg->next += need;
+	rg->left -= need;
+	return p;
+}
+
+static void
+region_free(void *ctx, void *ptr)
+{
+	(void) ctx;
+	(void) ptr;
+}
+
+/* An allocator over rg (see lsm_format.h); rg must outlive its use. */
+LsmAllocator
+lsm_region_allocator(LsmRegion *rg)
+{
+	LsmAllocator a = {region_alloc, NULL, region_free, NULL};
+
+	a.ctx = rg;
+	return a;
+}
+
 /*
  * lsm_buf_reserve
  *		Make room for at least extra more bytes after b->len.

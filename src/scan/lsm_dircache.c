@@ -68,7 +68,7 @@ int			lsm_shared_directory_cache_kb = 65536;
 /* may this session use it (a session-level switch, for tests and diagnosis) */
 bool		lsm_enable_shared_directory_cache = true;
 
-/* records start on this boundary (a multiple of LSM_DIRCACHE_FOOTPRINT_ALIGN) */
+/* records start on this boundary (a multiple of LSM_REGION_ALIGN) */
 #define LSM_DIRCACHE_ALIGN		64
 #define LSM_DIRCACHE_ROUND(n)	TYPEALIGN(LSM_DIRCACHE_ALIGN, (n))
 
@@ -335,7 +335,7 @@ lsm_dircache_make_room(uint64 need)
 
 /*
  * Reserve room for a directory of `footprint` bytes (lsm_segr_footprint
- * with LSM_DIRCACHE_FOOTPRINT_ALIGN).  Returns the memory to parse it
+ * with LSM_REGION_ALIGN: carved by lsm_region_allocator).  Returns the memory to parse it
  * into, with *slot set for lsm_dircache_publish or lsm_dircache_abandon; or
  * NULL (counted as a bypass) when the cache is off, has the directory being
  * loaded by someone else, or cannot make room now.  The caller then parses

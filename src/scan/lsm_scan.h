@@ -197,9 +197,6 @@ typedef struct LsmDirCacheStats
 	int64		bypasses;		/* parsed privately: no room, or too large */
 } LsmDirCacheStats;
 
-/* the rounding of the allocator a reserved region is carved with */
-#define LSM_DIRCACHE_FOOTPRINT_ALIGN	16
-
 extern int	lsm_shared_directory_cache_kb;
 extern bool lsm_enable_shared_directory_cache;
 extern void lsm_dircache_shmem_init(void);

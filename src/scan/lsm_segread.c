@@ -430,11 +430,24 @@ lsm_reader_cache_stats(LsmReaderCacheStats *stats)
 void
 lsm_reader_cache_at_xact_end(void)
 {
-	/* the shared directories: forget them, then unpin */
-	if (xact_readers != NULL)
+	/*
+	 * The shared directories: forget them, then unpin.  The table stays for
+	 * the next transaction (creating one per transaction would cost every
+	 * short one), unless a large scan grew it: emptying walks its buckets.
+	 */
+	if (xact_readers != NULL && hash_get_num_entries(xact_readers) > 1024)
 	{
 		hash_destroy(xact_readers);
 		xact_readers = NULL;
+	}
+	else if (xact_readers != NULL && hash_get_num_entries(xact_readers) > 0)
+	{
+		HASH_SEQ_STATUS seq;
+		LsmReaderEntry *e;
+
+		hash_seq_init(&seq, xact_readers);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			hash_search(xact_readers, &e->key, HASH_REMOVE, NULL);
 	}
 	lsm_dircache_release_all();
 	if (delmap_cache != NULL && delmap_cache_bytes > LSM_READER_CACHE_BYTES)
@@ -526,34 +539,6 @@ lsm_reader_read_header(LsmReadState *rs, const LsmSegmentEntry *entry,
 	lsm_reader_check_header(rs, entry, hdr);
 }
 
-/* An allocator carving a region reserved in the shared directory cache. */
-typedef struct LsmRegion
-{
-	char	   *next;
-	Size		left;
-} LsmRegion;
-
-static void *
-lsm_region_alloc(void *ctx, size_t size)
-{
-	LsmRegion  *rg = ctx;
-	Size		need = TYPEALIGN(LSM_DIRCACHE_FOOTPRINT_ALIGN, size);
-	void	   *p;
-
-	if (need > rg->left)
-		return NULL;
-	p = rg->next;
-	rg->next += need;
-	rg->left -= need;
-	return p;
-}
-
-static void
-lsm_region_free(void *ctx, void *ptr)
-{
-	/* the region goes as a whole */
-}
-
 /*
  * Parse the directory of `entry` into the shared directory cache; NULL if
  * the cache cannot take it now.  The directory stays pinned for the
@@ -568,15 +553,15 @@ lsm_reader_load_shared(LsmReadState *rs, const LsmSegmentEntry *entry,
 	char	   *mem;
 	LsmSegReader *reader = NULL;
 
-	footprint = lsm_segr_footprint(hdr, LSM_DIRCACHE_FOOTPRINT_ALIGN);
+	footprint = lsm_segr_footprint(hdr, LSM_REGION_ALIGN);
 	mem = lsm_dircache_reserve(key, footprint, &slot);
 	if (mem == NULL)
 		return NULL;
 	PG_TRY();
 	{
-		LsmRegion	rg = {mem, footprint};
-		LsmAllocator ra = {lsm_region_alloc, NULL, lsm_region_free, &rg};
-		char	   *meta = lsm_region_alloc(&rg, hdr->meta_len);
+		LsmRegion	rg = {(uint8 *) mem, footprint};
+		LsmAllocator ra = lsm_region_allocator(&rg);
+		char	   *meta = ra.alloc(ra.ctx, hdr->meta_len);
 		int			st;
 
 		Assert(meta != NULL);
@@ -645,7 +630,7 @@ lsm_reader_lookup(LsmReadState *rs, const LsmSegmentEntry *entry)
 			ctl.keysize = sizeof(LsmSegmentKey);
 			ctl.entrysize = sizeof(LsmReaderEntry);
 			ctl.hcxt = TopMemoryContext;
-			xact_readers = hash_create("lsm shared directories in use", 256,
+			xact_readers = hash_create("lsm shared directories in use", 64,
 									   &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		}
 		e = hash_search(xact_readers, &key, HASH_ENTER, &found);

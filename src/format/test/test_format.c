@@ -2823,35 +2823,6 @@ test_open_owned(void)
 
 /* ---- readers placed in a region sized in advance ---- */
 
-/* an allocator that carves one region, as the shared directory cache does */
-typedef struct Region
-{
-	uint8_t    *next;
-	size_t		left;
-} Region;
-
-static void *
-region_alloc(void *ctx, size_t size)
-{
-	Region	   *rg = ctx;
-	size_t		need = (size + 15) & ~(size_t) 15;
-	void	   *p;
-
-	if (need > rg->left)
-		return NULL;
-	p = rg->next;
-	rg->next += need;
-	rg->left -= need;
-	return p;
-}
-
-static void
-region_free(void *ctx, void *ptr)
-{
-	(void) ctx;
-	(void) ptr;
-}
-
 /*
  * Open seg with lsm_segr_open_owned in a region of `size` bytes (meta area
  * first); the reader's header through *nblocks.
@@ -2859,19 +2830,18 @@ region_free(void *ctx, void *ptr)
 static int
 open_in_region(const uint8_t *seg, size_t size, uint32_t *nblocks)
 {
-	LsmAllocator ra = {region_alloc, NULL, region_free, NULL};
 	uint8_t    *mem = malloc(size ? size : 1);
-	Region		rg = {mem, size};
+	LsmRegion	rg = {mem, size};
+	LsmAllocator ra = lsm_region_allocator(&rg);
 	LsmSegHeader h;
 	uint8_t    *meta;
 	LsmSegReader *r = NULL;
 	int			rc;
 
-	ra.ctx = &rg;
 	rc = lsm_seg_parse_header(seg, LSM_SEG_HEADER_SIZE, &h);
 	if (rc == LSM_OK)
 	{
-		meta = region_alloc(&rg, h.meta_len);
+		meta = ra.alloc(ra.ctx, h.meta_len);
 		if (meta == NULL)
 			rc = LSM_ERR_NOMEM;
 		else
@@ -2887,9 +2857,9 @@ open_in_region(const uint8_t *seg, size_t size, uint32_t *nblocks)
 }
 
 /*
- * lsm_segr_footprint is exactly what an open asks of an allocator that
- * rounds to 16 bytes: a region of that size holds the reader, 16 bytes less
- * does not.  Segments with zone orders, many blocks, no columns and one row.
+ * lsm_segr_footprint is exactly what an open asks of the region allocator
+ * (rounding to LSM_REGION_ALIGN): a region of that size holds the reader,
+ * one rounding step less does not.  Segments with zone orders, many blocks, no columns and one row.
  */
 static void
 test_footprint(void)
@@ -2918,11 +2888,11 @@ test_footprint(void)
 		uint32_t	nblocks = 0;
 
 		CHECK_RC(lsm_seg_parse_header(segs[k], lens[k], &h), LSM_OK);
-		fp = lsm_segr_footprint(&h, 16);
+		fp = lsm_segr_footprint(&h, LSM_REGION_ALIGN);
 		CHECK(fp >= h.meta_len);
 		CHECK_RC(open_in_region(segs[k], fp, &nblocks), LSM_OK);
 		CHECK(nblocks == h.nblocks);
-		CHECK_RC(open_in_region(segs[k], fp - 16, &nblocks), LSM_ERR_NOMEM);
+		CHECK_RC(open_in_region(segs[k], fp - LSM_REGION_ALIGN, &nblocks), LSM_ERR_NOMEM);
 		talloc.free(NULL, segs[k]);
 	}
 }
