@@ -7,7 +7,9 @@
 # LSM Aggregate), the lsm queries once more with the parallel plan made free
 # (parallel_setup_cost = parallel_tuple_cost = lsm.parallel_cold_start_factor
 # = 0, to time the parallel LSM Aggregate where the planner keeps the serial
-# one), and a CREATE INDEX with
+# one) and with all N workers (lsm.parallel_cpus = N + 1: by default the
+# planner gives an LSM Aggregate no more workers than there are processors
+# beside the leader), and a CREATE INDEX with
 # max_parallel_maintenance_workers = 0 and = N.  Prints a Markdown report
 # on stdout (progress goes to stderr).
 #
@@ -121,7 +123,7 @@ plan_of()
 	echo "${node:-?}, ${workers:-no} workers"
 }
 
-FREE="parallel_setup_cost = 0;parallel_tuple_cost = 0;lsm.parallel_cold_start_factor = 0"
+FREE="parallel_setup_cost = 0;parallel_tuple_cost = 0;lsm.parallel_cold_start_factor = 0;lsm.parallel_cpus = $((WORKERS + 1))"
 QNAMES=(
 	"count(*)"
 	"sum(user_id)"
@@ -199,9 +201,10 @@ done
 
 cat <<EOF
 
-Plans with $WORKERS workers (the aggregating node, workers launched), and the
-lsm queries timed again with the parallel plan made free (${FREE//;/, };
-serial and parallel runs alternating as above):
+Plans with max_parallel_workers_per_gather = $WORKERS (the aggregating node,
+workers launched), and the lsm queries timed again with the parallel plan
+made free and given all $WORKERS workers whatever the processors
+(${FREE//;/, }; serial and parallel runs alternating as above):
 
 | query | heap plan | lsm plan | lsm plan, parallel free | lsm serial (ms) | lsm parallel, free (ms) | speedup |
 |---|---|---|---|---:|---:|---:|

@@ -517,6 +517,12 @@ _PG_init(void)
 							 "0 leaves it out (parallel_setup_cost alone then stands for starting workers).",
 							 &lsm_parallel_cold_start_factor, 1.0, 0.0, 1000.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lsm.parallel_cpus",
+							"Processors a parallel LSM Aggregate may use, the leader's included (0: detect).",
+							"It plans no more workers than the processors beside the leader; "
+							"0 counts those this server may run on (affinity, cgroup CPU quota).",
+							&lsm_parallel_cpus, 0, 0, 4096,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lsm");
 
 	lsm_preloaded = process_shared_preload_libraries_in_progress;

@@ -374,9 +374,8 @@ lsm_agg_add_parallel_path(PlannerInfo *root, RelOptInfo *input_rel,
 							 &aggs, AGGSPLIT_INITIAL_SERIAL))
 		return;
 
-	/* as many workers as a Parallel Seq Scan (or LSM Scan) of the table */
-	workers = compute_parallel_worker(input_rel, input_rel->pages, -1,
-									  max_parallel_workers_per_gather);
+	/* as for a Parallel Seq Scan, within the processors (see the function) */
+	workers = lsm_parallel_agg_workers(input_rel);
 	if (workers <= 0)
 		return;
 	leader = 1.0 - 0.3 * workers;

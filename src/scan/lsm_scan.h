@@ -338,6 +338,8 @@ extern bool lsm_zone_block_filter(void *arg, LsmSegmentHandle *h,
 extern double lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel,
 								 List *clauses);
 extern double lsm_parallel_cold_start_factor;
+extern int	lsm_parallel_cpus;
+extern int	lsm_parallel_agg_workers(RelOptInfo *rel);
 extern Cost lsm_parallel_cold_cost(RelOptInfo *rel, double divisor);
 extern bool lsm_zone_clause_safe(RestrictInfo *rinfo, LsmZoneNode *zn);
 extern bool lsm_pending_initplan(Node *expr, ExprContext *econtext);
