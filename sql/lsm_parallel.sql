@@ -309,6 +309,29 @@ SELECT count(*), sum(id) FROM par WHERE id < 0;
 ROLLBACK;
 RESET lsm.enable_aggregate_pushdown;
 
-DROP FUNCTION par_explain(text), par_fresh_count(), par_temp_count();
+-- the workers take the leader's listing (segments and delete set) from the
+-- parallel scan instead of reading the lsm catalog: one probe of the
+-- segment catalog's index per query, the leader's, whatever the workers
+-- (the first query only warms the caches; statistics are read after a
+-- flush; no workers launched would show the same)
+CREATE FUNCTION par_segment_probes() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_stat_clear_snapshot();
+	RETURN (SELECT idx_scan FROM pg_stat_all_indexes
+			WHERE indexrelid = 'lsm.segment_rowid_idx'::regclass);
+END
+$$;
+SET parallel_leader_participation = off;
+SELECT count(*), sum(id) FROM par WHERE v <> 'x';
+SELECT pg_stat_force_next_flush();
+SELECT par_segment_probes() AS before \gset
+SELECT count(*), sum(id) FROM par WHERE v <> 'x';
+SELECT pg_stat_force_next_flush();
+SELECT par_segment_probes() - :before AS segment_listings;
+SELECT * FROM par_explain('SELECT count(*), sum(id) FROM par WHERE v <> ''x''');
+RESET parallel_leader_participation;
+
+DROP FUNCTION par_explain(text), par_fresh_count(), par_temp_count(),
+	par_segment_probes();
 DROP MATERIALIZED VIEW par_mv;
 DROP TABLE par, par_heap, par_part, par_ctas, par_fresh, par_temp;

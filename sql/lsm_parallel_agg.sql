@@ -329,8 +329,50 @@ RESET min_parallel_table_scan_size;
 -- (and the table's compressed size must reach min_parallel_table_scan_size)
 EXPLAIN (COSTS OFF)
 SELECT g, count(*), sum(v), avg(n), sum(id), avg(v), min(id), max(id) FROM pa_large GROUP BY g;
+
+-- workers and processors.  The test configuration sets lsm.parallel_cpus =
+-- 4, so that the plans above do not depend on the machine.  With fewer
+-- processors an LSM Aggregate gets no more workers than there are beside
+-- the leader, and at least one; without the leader's participation one per
+-- processor; a row-returning LSM Scan keeps PostgreSQL's count.  Answers
+-- stay heap's.
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 4;
+SHOW lsm.parallel_cpus;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(i4), avg(n) FROM pa;
+SET lsm.parallel_cpus = 2;
+SELECT * FROM pa_explain('SELECT count(*), sum(i4), avg(n) FROM pa');
+SELECT * FROM pa_check('SELECT g, count(*), sum(i8), avg(nsc) FROM {t} GROUP BY g');
+SET lsm.parallel_cpus = 1;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(i4) FROM pa;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(i4) FROM pa;
+SET lsm.parallel_cpus = 2;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(i4), avg(n) FROM pa;
+SELECT * FROM pa_check('SELECT s, min(i2), max(f8), sum(i4) FROM {t} GROUP BY s');
+RESET parallel_leader_participation;
+EXPLAIN (COSTS OFF) SELECT id, i4 FROM pa WHERE i4 > 899800;
+SELECT id, i4 FROM pa WHERE i4 > 899800 ORDER BY id;
+-- 0: the processors this server may run on (at least one worker)
+CREATE FUNCTION pa_plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || q;
+END
+$$;
+SET lsm.parallel_cpus = 0;
+SELECT count(*) AS gathers, min(w) >= 1 AND max(w) <= 4 AS workers_in_range
+FROM (SELECT (regexp_match(p, 'Workers Planned: (\d+)'))[1]::int AS w
+	  FROM pa_plan('SELECT count(*), sum(i4), avg(n) FROM pa') AS l(p)
+	  WHERE p ~ 'Workers Planned') x;
+SELECT * FROM pa_check('SELECT count(*), sum(i4), avg(n), min(d), max(tz) FROM {t}');
+RESET lsm.parallel_cpus;
+RESET min_parallel_table_scan_size;
+RESET parallel_tuple_cost;
+RESET parallel_setup_cost;
 RESET max_parallel_workers_per_gather;
 
-DROP FUNCTION pa_check(text, text), pa_explain(text), pa_unsafe(int);
+DROP FUNCTION pa_check(text, text), pa_explain(text), pa_unsafe(int), pa_plan(text);
 DROP TABLE pa, pa_heap, pa_special, pa_special_heap, pa_scale, pa_scale_heap,
 	pa_big, pa_float, pa_float_heap, pa_empty, pa_large;

@@ -116,7 +116,7 @@ typedef struct LsmScanDescData
 	int			claim_b1;
 	bool		claim_runs;		/* units all taken: own buffer runs next */
 	bool		claim_done;		/* nothing left for this participant */
-	dsm_segment *delset_seg;	/* the leader's delete set, shared */
+	dsm_segment *shared_seg;	/* the leader's listing, shared */
 
 	/* virtual-block scans */
 	BlockNumber nvblocks;
@@ -134,8 +134,8 @@ static const int64 *lsm_scan_deleted_set_with_maps(Relation rel, uint64 storage_
 													const LsmSegmentList *segs,
 													int *n);
 static bool lsm_parallel_claimed(LsmScanDesc scan);
-static bool lsm_parallel_take_deleted(LsmScanDesc scan);
-static void lsm_parallel_publish_deleted(LsmScanDesc scan);
+static bool lsm_parallel_take_listing(LsmScanDesc scan);
+static void lsm_parallel_publish_listing(LsmScanDesc scan);
 
 static int
 lsm_source_cmp(const void *a, const void *b)
@@ -165,19 +165,20 @@ lsm_scan_load_sources(LsmScanDesc scan)
 											 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(scan->srccxt);
 	storage_id = lsm_relation_storage_id(rel);
-	scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
 	/*
-	 * With the rows of persisted delete maps: gone for every snapshot.  A
-	 * parallel worker takes the leader's set if it has been shared.
+	 * The segments and the rows deleted from them (with the rows of
+	 * persisted delete maps: gone for every snapshot).  A parallel worker
+	 * takes the leader's listing if it has been shared.
 	 */
 	if (!(scan->base.rs_parallel != NULL && IsParallelWorker() &&
-		  lsm_parallel_take_deleted(scan)))
+		  lsm_parallel_take_listing(scan)))
 	{
+		scan->segs = lsm_catalog_segments(storage_id, scan->base.rs_snapshot);
 		scan->deleted = lsm_scan_deleted_set_with_maps(rel, storage_id,
 													   scan->base.rs_snapshot,
 													   scan->segs, &scan->ndeleted);
 		if (scan->base.rs_parallel != NULL && !IsParallelWorker())
-			lsm_parallel_publish_deleted(scan);
+			lsm_parallel_publish_listing(scan);
 	}
 	scan->del_hint = 0;
 	scan->handles = palloc0(sizeof(LsmSegmentHandle *) * Max(scan->segs->nsegs, 1));
@@ -312,8 +313,8 @@ lsm_scan_end(TableScanDesc sscan)
 	LsmScanDesc scan = (LsmScanDesc) sscan;
 
 	lsm_scan_release_sources(scan);
-	if (scan->delset_seg)
-		dsm_detach(scan->delset_seg);
+	if (scan->shared_seg)
+		dsm_detach(scan->shared_seg);
 	if (scan->run_slot)
 		ExecDropSingleTupleTableSlot(scan->run_slot);
 	if (scan->own_snapshot)
@@ -1432,10 +1433,11 @@ typedef struct LsmParallelScanDescData
 {
 	ParallelTableScanDescData base;
 	pg_atomic_uint32 joined;	/* participants that claimed a unit */
-	/* the leader's delete set: see lsm_parallel_publish_deleted */
-	pg_atomic_uint32 delset_ready;
-	dsm_handle	delset_handle;
-	int64		delset_n;
+	/* the leader's listing: see lsm_parallel_publish_listing */
+	pg_atomic_uint32 listing_ready;
+	dsm_handle	listing_handle;
+	int			listing_nsegs;
+	int			listing_ndeleted;
 	/* per range: units handed out (may run past the range's size) */
 	pg_atomic_uint64 taken[LSM_PARALLEL_RANGES];
 } LsmParallelScanDescData;
@@ -1458,77 +1460,101 @@ lsm_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
 	pscan->phs_relid = RelationGetRelid(rel);
 	pscan->phs_syncscan = false;
 	pg_atomic_init_u32(&lpscan->joined, 0);
-	pg_atomic_init_u32(&lpscan->delset_ready, 0);
-	lpscan->delset_handle = DSM_HANDLE_INVALID;
-	lpscan->delset_n = 0;
+	pg_atomic_init_u32(&lpscan->listing_ready, 0);
+	lpscan->listing_handle = DSM_HANDLE_INVALID;
+	lpscan->listing_nsegs = 0;
+	lpscan->listing_ndeleted = 0;
 	for (r = 0; r < LSM_PARALLEL_RANGES; r++)
 		pg_atomic_init_u64(&lpscan->taken[r], 0);
 	return sizeof(LsmParallelScanDescData);
 }
 
 /*
- * The delete set is the same for every participant (one snapshot, one
- * segment list), and outside parallel mode a backend keeps it cached
- * between scans; in parallel mode no participant may build that cache, so
- * each would read the delete records and the delete maps of the whole
+ * The segment list and the delete set are the same for every participant
+ * (one snapshot), and the work units are numbered over that list, so the
+ * participants must agree on it.  Outside parallel mode a backend keeps
+ * the delete set cached between scans; in parallel mode no participant may
+ * build that cache, and a worker is a new process whose catalog caches are
+ * empty, so each worker would list the segments (opening the lsm catalog
+ * and its index) and read the delete records and delete maps of the whole
  * table for itself.  The leader, which begins its scan while setting up
- * the parallel query (before the workers start), shares its set instead: a
- * DSM segment holding the rowids, announced in the parallel scan.  It
- * stays attached until the leader's scan ends, which is after the workers'
- * (Gather waits for them).  A worker that finds nothing announced (a
- * parallel index build starts its workers first; no DSM segment was to be
- * had) or cannot attach builds the set itself, as before.
+ * the parallel query (before the workers start), shares its listing
+ * instead: one DSM segment holding the segment entries, then the deleted
+ * rowids, announced in the parallel scan.  It stays attached until the
+ * leader's scan ends, which is after the workers' (Gather waits for them).
+ * A worker that finds nothing announced (a parallel index build starts its
+ * workers first; no DSM segment was to be had) or cannot attach lists for
+ * itself, as before.
  */
 static void
-lsm_parallel_publish_deleted(LsmScanDesc scan)
+lsm_parallel_publish_listing(LsmScanDesc scan)
 {
 	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) scan->base.rs_parallel;
+	Size		segbytes = sizeof(LsmSegmentEntry) * scan->segs->nsegs;
 	dsm_segment *seg = NULL;
 
-	if (pg_atomic_read_u32(&lpscan->delset_ready) != 0 || scan->delset_seg)
+	if (pg_atomic_read_u32(&lpscan->listing_ready) != 0 || scan->shared_seg)
 		return;					/* a rescan: announced already */
-	if (scan->ndeleted > 0)
+	if (segbytes + sizeof(int64) * scan->ndeleted > 0)
 	{
-		seg = dsm_create(sizeof(int64) * scan->ndeleted,
+		char	   *p;
+
+		seg = dsm_create(segbytes + sizeof(int64) * scan->ndeleted,
 						 DSM_CREATE_NULL_IF_MAXSEGMENTS);
 		if (seg == NULL)
 			return;
-		memcpy(dsm_segment_address(seg), scan->deleted,
-			   sizeof(int64) * scan->ndeleted);
-		scan->delset_seg = seg;
+		p = dsm_segment_address(seg);
+		if (segbytes > 0)
+			memcpy(p, scan->segs->segs, segbytes);
+		if (scan->ndeleted > 0)
+			memcpy(p + segbytes, scan->deleted, sizeof(int64) * scan->ndeleted);
+		scan->shared_seg = seg;
 	}
-	lpscan->delset_handle = seg ? dsm_segment_handle(seg) : DSM_HANDLE_INVALID;
-	lpscan->delset_n = scan->ndeleted;
+	lpscan->listing_handle = seg ? dsm_segment_handle(seg) : DSM_HANDLE_INVALID;
+	lpscan->listing_nsegs = scan->segs->nsegs;
+	lpscan->listing_ndeleted = scan->ndeleted;
 	pg_write_barrier();
-	pg_atomic_write_u32(&lpscan->delset_ready, 1);
+	pg_atomic_write_u32(&lpscan->listing_ready, 1);
 }
 
-/* A worker: use the leader's delete set if it was shared (see above). */
+/*
+ * A worker: use the leader's listing if it was shared (see above).  The
+ * segment entries are copied (the scan's context holds them); the deleted
+ * rowids are read where they are.
+ */
 static bool
-lsm_parallel_take_deleted(LsmScanDesc scan)
+lsm_parallel_take_listing(LsmScanDesc scan)
 {
 	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) scan->base.rs_parallel;
-	dsm_segment *seg;
+	LsmSegmentList *list;
+	const char *p = NULL;
+	Size		segbytes;
 
-	if (scan->delset_seg == NULL)
+	if (pg_atomic_read_u32(&lpscan->listing_ready) == 0)
+		return false;
+	pg_read_barrier();
+	segbytes = sizeof(LsmSegmentEntry) * lpscan->listing_nsegs;
+	if (scan->shared_seg == NULL &&
+		segbytes + sizeof(int64) * lpscan->listing_ndeleted > 0)
 	{
-		if (pg_atomic_read_u32(&lpscan->delset_ready) == 0)
-			return false;
-		pg_read_barrier();
-		if (lpscan->delset_n == 0)
-		{
-			scan->deleted = NULL;
-			scan->ndeleted = 0;
-			return true;
-		}
-		seg = dsm_attach(lpscan->delset_handle);
+		dsm_segment *seg = dsm_attach(lpscan->listing_handle);
+
 		if (seg == NULL)
 			return false;
-		scan->delset_seg = seg;
+		scan->shared_seg = seg;
 	}
 	/* (a rescan finds it attached already) */
-	scan->deleted = dsm_segment_address(scan->delset_seg);
-	scan->ndeleted = (int) lpscan->delset_n;
+	if (scan->shared_seg)
+		p = dsm_segment_address(scan->shared_seg);
+
+	list = palloc0(sizeof(LsmSegmentList));
+	list->nsegs = lpscan->listing_nsegs;
+	list->segs = palloc(Max(segbytes, sizeof(LsmSegmentEntry)));
+	if (segbytes > 0)
+		memcpy(list->segs, p, segbytes);
+	scan->segs = list;
+	scan->ndeleted = lpscan->listing_ndeleted;
+	scan->deleted = scan->ndeleted > 0 ? (const int64 *) (p + segbytes) : NULL;
 	return true;
 }
 
