@@ -393,6 +393,55 @@ DROP TABLE cmp_o;
 SELECT lsm.collect_garbage() >= 0 AS collected;
 SELECT count(*) FROM lsm.table_option WHERE relid = :o_oid;
 
+-- per-table compression: lsm.set_compression_level(rel, level) is the zstd
+-- level of the table's new segments whoever writes them (every session's
+-- flushes, compaction); NULL: the writing session's lsm.compression_level.
+-- Kept apart from the compaction settings, which share the row.
+CREATE TABLE cmp_lvl (id int, v text) USING lsm;
+SELECT * FROM lsm.compression_level('cmp_lvl');
+-- bad arguments change nothing
+SELECT lsm.set_compression_level('cmp_lvl', -1);
+SELECT lsm.set_compression_level('cmp_lvl', 20);
+SELECT lsm.set_compression_level('cmp_heap', 0);
+SELECT lsm.set_compression_level(NULL, 0);
+CREATE ROLE lsm_lvl_other;
+GRANT USAGE ON SCHEMA lsm TO lsm_lvl_other;
+SET ROLE lsm_lvl_other;
+SELECT lsm.set_compression_level('cmp_lvl', 0);
+RESET ROLE;
+REVOKE USAGE ON SCHEMA lsm FROM lsm_lvl_other;
+DROP ROLE lsm_lvl_other;
+SELECT * FROM lsm.compression_level('cmp_lvl');
+SELECT lsm.set_compaction_options('cmp_lvl', 3);
+SELECT lsm.set_compression_level('cmp_lvl', 0);
+SELECT * FROM lsm.compression_level('cmp_lvl');
+SELECT l0_trigger, l0_trigger_is_own FROM lsm.compaction_options('cmp_lvl');
+-- rows this session writes (lsm.compression_level 1) are stored as
+-- encoded: no smaller than their chunks (uncompressed_bytes)
+INSERT INTO cmp_lvl SELECT g, repeat('abcdefgh', 20) || g FROM generate_series(1, 5000) g;
+SELECT count(*) AS segments, bool_and(bytes >= uncompressed_bytes) AS not_compressed
+FROM lsm.segments('cmp_lvl');
+-- ... and so does compaction; under the table's level 3 it compresses
+SELECT segments_out FROM lsm.compact('cmp_lvl', true);
+SELECT bool_and(bytes >= uncompressed_bytes) AS not_compressed FROM lsm.segments('cmp_lvl');
+SELECT lsm.set_compression_level('cmp_lvl', 3);
+SELECT segments_out FROM lsm.compact('cmp_lvl', true);
+SELECT bool_and(bytes < uncompressed_bytes / 2) AS compressed FROM lsm.segments('cmp_lvl');
+-- a rolled-back change leaves the level
+BEGIN;
+SELECT lsm.set_compression_level('cmp_lvl', 0);
+SELECT * FROM lsm.compression_level('cmp_lvl');
+ROLLBACK;
+SELECT * FROM lsm.compression_level('cmp_lvl');
+-- NULL: the session's setting again; the compaction settings stay
+SELECT lsm.set_compression_level('cmp_lvl');
+SET lsm.compression_level = 0;
+SELECT * FROM lsm.compression_level('cmp_lvl');
+RESET lsm.compression_level;
+SELECT l0_trigger, l0_trigger_is_own FROM lsm.compaction_options('cmp_lvl');
+SELECT count(*), sum(length(v)), sum(id) FROM cmp_lvl;
+DROP TABLE cmp_lvl;
+
 DROP TABLE cmp_heap, cmp_a, cmp_b, cmp_c, cmp_d, cmp_u, cmp_s, cmp_v, cmp_x, cmp_y, cmp_z, cmp_w, cmp_wh;
 SELECT count(*) FROM lsm.compaction c
  WHERE NOT EXISTS (SELECT 1 FROM lsm.storage s WHERE s.storage_id = c.storage_id);

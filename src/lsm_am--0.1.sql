@@ -106,13 +106,15 @@ CREATE TABLE lsm.compaction (
 	rows_dropped	bigint		NOT NULL
 ) USING heap;
 
--- Per-table compaction settings (lsm.set_compaction_options): NULL means
--- the lsm.* setting.  Keyed by the table's OID (a TRUNCATE or rewrite keeps
--- them); rows of dropped tables go with lsm.collect_garbage().
+-- Per-table settings (lsm.set_compaction_options,
+-- lsm.set_compression_level): NULL means the lsm.* setting.  Keyed by the
+-- table's OID (a TRUNCATE or rewrite keeps them); rows of dropped tables go
+-- with lsm.collect_garbage().
 CREATE TABLE lsm.table_option (
 	relid					oid		NOT NULL PRIMARY KEY,
 	compact_l0_trigger		int4,
-	compact_delete_fraction	float8
+	compact_delete_fraction	float8,
+	compression_level		int4
 ) USING heap;
 
 -- Schema versions (docs/ARCHITECTURE.md, "Schema versions"): the column
@@ -238,6 +240,22 @@ CREATE FUNCTION lsm.compaction_options(rel regclass,
 	OUT delete_fraction float8, OUT delete_fraction_is_own boolean)
 RETURNS record
 AS 'MODULE_PATHNAME', 'lsm_compaction_options'
+LANGUAGE C;
+
+-- The table's own lsm.compression_level (NULL: the lsm.* setting of the
+-- session that writes), used by every session's writes and by compaction
+-- of the table.  Owner only.
+CREATE FUNCTION lsm.set_compression_level(rel regclass, level int4 DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'lsm_set_compression_level'
+LANGUAGE C;
+
+-- The zstd level the table's segments are written with now (in this
+-- session), and whether it is the table's own.
+CREATE FUNCTION lsm.compression_level(rel regclass,
+	OUT level int4, OUT is_own boolean)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lsm_get_compression_level'
 LANGUAGE C;
 
 -- Compactions running now (manual and background), with their progress.

@@ -409,7 +409,7 @@ _PG_init(void)
 	DefineCustomIntVariable("lsm.compression_level",
 							"zstd level applied to encoded chunks; 0 disables zstd.",
 							NULL,
-							&lsm_compression_level, 1, 0, 19,
+							&lsm_compression_level, 1, 0, LSM_MAX_COMPRESSION_LEVEL,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lsm.zstd_min_gain",
 							"Keep a chunk zstd-compressed only if that saves at least this percentage.",

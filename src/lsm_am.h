@@ -32,6 +32,7 @@ extern int	lsm_segment_rows;
 #define LSM_SMALL_SEGMENT_ROWS	((int64) Max(lsm_segment_rows, 1) / 2)
 extern int	lsm_memtable_limit_kb;
 extern int	lsm_compression_level;
+#define LSM_MAX_COMPRESSION_LEVEL	19	/* of lsm.compression_level */
 extern int	lsm_zstd_min_gain;
 extern int	lsm_compact_l0_trigger;
 extern int	lsm_compact_l0_stop;
@@ -41,6 +42,7 @@ extern double lsm_compact_delete_fraction;
 /* per-table values of the two (src/catalog/lsm_options.c) */
 extern int	lsm_table_l0_trigger(Oid relid);
 extern double lsm_table_delete_fraction(Oid relid);
+extern int	lsm_table_compression_level(Oid relid);
 extern bool lsm_enable_worker;
 extern int	lsm_max_workers;
 extern int	lsm_naptime;

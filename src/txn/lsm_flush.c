@@ -308,7 +308,7 @@ lsm_segbuilder_begin(Relation rel, uint64 storage_id, TupleDesc tupdesc,
 	opts.schema_version = (uint32) schema_version;
 	opts.with_cids = with_cids;
 	opts.int_zones_given = true;	/* float columns: float-ordered zones */
-	opts.zstd_level = lsm_compression_level;
+	opts.zstd_level = lsm_table_compression_level(RelationGetRelid(rel));
 	opts.zstd_min_gain_pct = lsm_zstd_min_gain;
 	b->alloc = lsm_pg_allocator(cxt);
 	b->w = lsm_segw_begin(descs, (uint16) natts, &opts, &b->alloc);
