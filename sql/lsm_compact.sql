@@ -427,6 +427,9 @@ SELECT bool_and(bytes >= uncompressed_bytes) AS not_compressed FROM lsm.segments
 SELECT lsm.set_compression_level('cmp_lvl', 3);
 SELECT segments_out FROM lsm.compact('cmp_lvl', true);
 SELECT bool_and(bytes < uncompressed_bytes / 2) AS compressed FROM lsm.segments('cmp_lvl');
+-- changing the compaction settings keeps the level
+SELECT lsm.set_compaction_options('cmp_lvl', 4);
+SELECT * FROM lsm.compression_level('cmp_lvl');
 -- a rolled-back change leaves the level
 BEGIN;
 SELECT lsm.set_compression_level('cmp_lvl', 0);
