@@ -1493,8 +1493,14 @@ lsm_parallel_publish_listing(LsmScanDesc scan)
 	Size		segbytes = sizeof(LsmSegmentEntry) * scan->segs->nsegs;
 	dsm_segment *seg = NULL;
 
-	if (pg_atomic_read_u32(&lpscan->listing_ready) != 0 || scan->shared_seg)
-		return;					/* a rescan: announced already */
+	/*
+	 * A scan lists its sources once (parallel rescans keep them), so this
+	 * runs once per leader scan; the check only guards a second scan of
+	 * the same parallel state.
+	 */
+	Assert(scan->shared_seg == NULL);
+	if (pg_atomic_read_u32(&lpscan->listing_ready) != 0)
+		return;
 	if (segbytes + sizeof(int64) * scan->ndeleted > 0)
 	{
 		char	   *p;
@@ -1534,18 +1540,14 @@ lsm_parallel_take_listing(LsmScanDesc scan)
 		return false;
 	pg_read_barrier();
 	segbytes = sizeof(LsmSegmentEntry) * lpscan->listing_nsegs;
-	if (scan->shared_seg == NULL &&
-		segbytes + sizeof(int64) * lpscan->listing_ndeleted > 0)
+	Assert(scan->shared_seg == NULL);	/* once per scan, as above */
+	if (segbytes + sizeof(int64) * lpscan->listing_ndeleted > 0)
 	{
-		dsm_segment *seg = dsm_attach(lpscan->listing_handle);
-
-		if (seg == NULL)
+		scan->shared_seg = dsm_attach(lpscan->listing_handle);
+		if (scan->shared_seg == NULL)
 			return false;
-		scan->shared_seg = seg;
-	}
-	/* (a rescan finds it attached already) */
-	if (scan->shared_seg)
 		p = dsm_segment_address(scan->shared_seg);
+	}
 
 	list = palloc0(sizeof(LsmSegmentList));
 	list->nsegs = lpscan->listing_nsegs;
