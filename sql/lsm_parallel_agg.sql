@@ -368,6 +368,26 @@ FROM (SELECT (regexp_match(p, 'Workers Planned: (\d+)'))[1]::int AS w
 	  WHERE p ~ 'Workers Planned') x;
 SELECT * FROM pa_check('SELECT count(*), sum(i4), avg(n), min(d), max(tz) FROM {t}');
 RESET lsm.parallel_cpus;
+
+-- the tail: a worker of an LSM Aggregate stops taking work units once those
+-- left would keep a leader that scans to the end busy for no longer than
+-- lsm.parallel_worker_exit_time; the leader scans them while the worker
+-- exits.  At the maximum a worker stops after its first few units.  Without
+-- the leader's participation no worker leaves anything.  Either way every
+-- unit is scanned once (pa_large: 31 units).
+SET lsm.parallel_cpus = 3;
+SET lsm.parallel_worker_exit_time = 10000;
+SELECT * FROM pa_explain('SELECT count(*), sum(id), sum(v), avg(n) FROM pa_large');
+SELECT count(*), sum(id), sum(v), avg(n) FROM pa_large;
+SELECT g, count(*), sum(id) FROM pa_large GROUP BY g ORDER BY g LIMIT 2;
+SET parallel_leader_participation = off;
+SELECT * FROM pa_explain('SELECT count(*), sum(id), sum(v), avg(n) FROM pa_large');
+SELECT count(*), sum(id), sum(v), avg(n) FROM pa_large;
+RESET parallel_leader_participation;
+SET lsm.parallel_worker_exit_time = 0;
+SELECT count(*), sum(id), sum(v), avg(n) FROM pa_large;
+RESET lsm.parallel_worker_exit_time;
+RESET lsm.parallel_cpus;
 RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;
 RESET parallel_setup_cost;

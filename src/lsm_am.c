@@ -523,6 +523,12 @@ _PG_init(void)
 							"0 counts those this server may run on (affinity, cgroup CPU quota).",
 							&lsm_parallel_cpus, 0, 0, 4096,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("lsm.parallel_worker_exit_time",
+							 "Milliseconds a parallel worker takes to exit, which the leader of a parallel LSM Aggregate waits for.",
+							 "A worker stops taking work when what is left would keep one process busy "
+							 "no longer than this, and the leader scans it while the worker exits; 0 turns this off.",
+							 &lsm_parallel_worker_exit_time, 2.5, 0.0, 10000.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lsm");
 
 	lsm_preloaded = process_shared_preload_libraries_in_progress;

@@ -1123,7 +1123,10 @@ lsm_agg_start_scan(LsmAggState *st, ParallelTableScanDesc pscan)
 	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
 
 	if (pscan != NULL)
+	{
 		st->scan = table_beginscan_parallel(st->rel, pscan);
+		lsm_scan_set_tail_to_leader(st->scan);
+	}
 	else
 		st->scan = table_beginscan(st->rel, estate->es_snapshot, 0, NULL);
 	lsm_scan_set_columns(st->scan, st->scan_attrs);

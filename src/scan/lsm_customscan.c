@@ -96,6 +96,7 @@
 bool		lsm_enable_custom_scan = true;
 double		lsm_parallel_cold_start_factor = 1.0;
 int			lsm_parallel_cpus = 0;
+double		lsm_parallel_worker_exit_time = 2.5;
 
 /* ---- zone quals ---- */
 

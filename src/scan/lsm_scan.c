@@ -44,6 +44,7 @@
 #include "nodes/tidbitmap.h"
 #include "pgstat.h"
 #include "port/atomics.h"
+#include "portability/instr_time.h"
 #include "storage/predicate.h"
 #include "storage/lsm_storage.h"
 #include "utils/memutils.h"
@@ -116,6 +117,9 @@ typedef struct LsmScanDescData
 	int			claim_b1;
 	bool		claim_runs;		/* units all taken: own buffer runs next */
 	bool		claim_done;		/* nothing left for this participant */
+	bool		tail_to_leader; /* see lsm_scan_set_tail_to_leader */
+	int64		claims;			/* units this participant claimed */
+	instr_time	claim_start;	/* when it claimed its first unit */
 	dsm_segment *shared_seg;	/* the leader's listing, shared */
 
 	/* virtual-block scans */
@@ -259,6 +263,7 @@ lsm_scan_reset_position(LsmScanDesc scan)
 	scan->claim_b0 = scan->claim_b1 = 0;
 	scan->claim_runs = false;
 	scan->claim_done = false;
+	scan->claims = 0;
 }
 
 TableScanDesc
@@ -771,6 +776,21 @@ lsm_scan_set_columns(TableScanDesc sscan, Bitmapset *attrs)
 	}
 	scan->blk.valid = false;
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The caller scans a parallel scan's share to the end in one go: an LSM
+ * Aggregate's leader computes its partial result before it reads the
+ * workers'.  The workers may then leave it the last units (see "the tail"
+ * under "parallel scans").  Call before the first row, in the leader and in
+ * the workers alike.
+ */
+void
+lsm_scan_set_tail_to_leader(TableScanDesc sscan)
+{
+	LsmScanDesc scan = (LsmScanDesc) sscan;
+
+	scan->tail_to_leader = true;
 }
 
 /*
@@ -1414,6 +1434,17 @@ lsm_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
  *
  * Each participant applies the delete set its snapshot sees (the same for
  * all), as a serial scan does.
+ *
+ * The tail.  A worker that has taken its last unit still has to exit, and
+ * the leader waits for that before the query can end: a few milliseconds
+ * (PostgreSQL's exit path and the postmaster's notice, measured in
+ * docs/ARCHITECTURE.md) during which nobody scans.  When the leader scans
+ * its share to the end in one go (an LSM Aggregate; it says so in the
+ * shared state when it claims its first unit), a worker stops claiming once
+ * the units nobody has taken would keep one participant busy for no longer
+ * than lsm.parallel_worker_exit_time, at the rate this worker has scanned
+ * so far: the leader scans them while the worker exits.  The leader itself
+ * claims until every unit is taken, so no unit is left out.
  */
 
 /*
@@ -1426,6 +1457,12 @@ lsm_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
 /* Ranges of work units, each handed out by its own counter. */
 #define LSM_PARALLEL_RANGES		64
 
+/*
+ * Units a worker scans before it trusts its rate enough to leave the tail
+ * to the leader.
+ */
+#define LSM_PARALLEL_TAIL_MIN_CLAIMS	4
+
 /* Where the n-th participant to join starts: ranges far apart. */
 #define LSM_PARALLEL_START(n)	((int) (((n) * 40) % LSM_PARALLEL_RANGES))
 
@@ -1433,6 +1470,7 @@ typedef struct LsmParallelScanDescData
 {
 	ParallelTableScanDescData base;
 	pg_atomic_uint32 joined;	/* participants that claimed a unit */
+	pg_atomic_uint32 leader_through;	/* the leader claims to the end */
 	/* the leader's listing: see lsm_parallel_publish_listing */
 	pg_atomic_uint32 listing_ready;
 	dsm_handle	listing_handle;
@@ -1460,6 +1498,7 @@ lsm_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
 	pscan->phs_relid = RelationGetRelid(rel);
 	pscan->phs_syncscan = false;
 	pg_atomic_init_u32(&lpscan->joined, 0);
+	pg_atomic_init_u32(&lpscan->leader_through, 0);
 	pg_atomic_init_u32(&lpscan->listing_ready, 0);
 	lpscan->listing_handle = DSM_HANDLE_INVALID;
 	lpscan->listing_nsegs = 0;
@@ -1568,6 +1607,7 @@ lsm_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
 	int			r;
 
 	pg_atomic_write_u32(&lpscan->joined, 0);
+	pg_atomic_write_u32(&lpscan->leader_through, 0);
 	for (r = 0; r < LSM_PARALLEL_RANGES; r++)
 		pg_atomic_write_u64(&lpscan->taken[r], 0);
 }
@@ -1588,8 +1628,39 @@ lsm_range_open(LsmScanDesc scan, LsmParallelScanDesc lpscan, int r)
 }
 
 /*
+ * Should this worker leave the units nobody has taken to the leader (see
+ * "the tail" above)?
+ */
+static bool
+lsm_parallel_leave_tail(LsmScanDesc scan, LsmParallelScanDesc lpscan)
+{
+	instr_time	now;
+	double		per_unit_ms;
+	int64		left = 0;
+	int			r;
+
+	if (lsm_parallel_worker_exit_time <= 0 ||
+		scan->claims < LSM_PARALLEL_TAIL_MIN_CLAIMS ||
+		pg_atomic_read_u32(&lpscan->leader_through) == 0)
+		return false;
+	for (r = 0; r < LSM_PARALLEL_RANGES; r++)
+	{
+		int64		size = lsm_range_first(scan, r + 1) - lsm_range_first(scan, r);
+		uint64		taken = pg_atomic_read_u64(&lpscan->taken[r]);
+
+		if (taken < (uint64) size)
+			left += size - (int64) taken;
+	}
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, scan->claim_start);
+	per_unit_ms = INSTR_TIME_GET_MILLISEC(now) / scan->claims;
+	return left * per_unit_ms <= lsm_parallel_worker_exit_time;
+}
+
+/*
  * The next work unit for this participant, or -1 once every unit is
- * handed out (see "parallel scans" above).
+ * handed out (see "parallel scans" above) or this worker leaves the rest to
+ * the leader.
  */
 static int64
 lsm_parallel_next_unit(LsmScanDesc scan)
@@ -1597,8 +1668,18 @@ lsm_parallel_next_unit(LsmScanDesc scan)
 	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) scan->base.rs_parallel;
 
 	if (scan->claim_range < 0)
+	{
 		scan->claim_range =
 			LSM_PARALLEL_START(pg_atomic_fetch_add_u32(&lpscan->joined, 1));
+		if (scan->tail_to_leader && !IsParallelWorker())
+			pg_atomic_write_u32(&lpscan->leader_through, 1);
+	}
+	if (scan->claims == 0)
+		INSTR_TIME_SET_CURRENT(scan->claim_start);
+	else if (scan->tail_to_leader && IsParallelWorker() &&
+			 lsm_parallel_leave_tail(scan, lpscan))
+		return -1;
+	scan->claims++;
 	for (;;)
 	{
 		int			r = scan->claim_range;

@@ -287,6 +287,7 @@ extern bool lsm_scan_next_batch(TableScanDesc scan, LsmBatch *batch);
 extern void lsm_scan_set_columns(TableScanDesc scan, Bitmapset *attrs);
 extern void lsm_scan_set_scaled_columns(TableScanDesc scan, Bitmapset *attrs);
 extern void lsm_scan_set_rows_only(TableScanDesc scan);
+extern void lsm_scan_set_tail_to_leader(TableScanDesc scan);
 extern void lsm_scan_set_filter(TableScanDesc scan, LsmBlockFilter filter,
 								void *arg);
 extern void lsm_scan_get_counters(TableScanDesc scan, LsmScanCounters *counters);
@@ -339,6 +340,7 @@ extern double lsm_block_fraction(PlannerInfo *root, RelOptInfo *rel,
 								 List *clauses);
 extern double lsm_parallel_cold_start_factor;
 extern int	lsm_parallel_cpus;
+extern double lsm_parallel_worker_exit_time;
 extern int	lsm_parallel_agg_workers(RelOptInfo *rel);
 extern Cost lsm_parallel_cold_cost(RelOptInfo *rel, double divisor);
 extern bool lsm_zone_clause_safe(RestrictInfo *rinfo, LsmZoneNode *zn);
