@@ -309,6 +309,47 @@ SELECT count(*), sum(id) FROM par WHERE id < 0;
 ROLLBACK;
 RESET lsm.enable_aggregate_pushdown;
 
+-- EXPLAIN ANALYZE of a parallel scan counts every participant's share:
+-- segments and blocks the zone maps skipped (of all) and rows removed by
+-- deletes are the serial plan's, whichever process claimed which units;
+-- with workers alone too, and summed over the rescans of a Gather under a
+-- nested loop (three runs: three times the serial counts)
+CREATE FUNCTION par_counters(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	ln text;
+BEGIN
+	FOR ln IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q
+	LOOP
+		IF ln ~ '(Skipped|Removed by Deletes|Workers Launched|Custom Scan)' THEN
+			RETURN NEXT regexp_replace(ln, ' \(actual rows=\d+ loops=\d+\)', '');
+		END IF;
+	END LOOP;
+END
+$$;
+SET lsm.enable_aggregate_pushdown = off;
+SET enable_indexscan = off;
+SET enable_indexonlyscan = off;
+SET enable_bitmapscan = off;
+SELECT * FROM par_counters('SELECT count(*), sum(n) FROM par WHERE id > 70000');
+SET max_parallel_workers_per_gather = 0;
+SELECT * FROM par_counters('SELECT count(*), sum(n) FROM par WHERE id > 70000');
+RESET max_parallel_workers_per_gather;
+RESET enable_indexscan;
+RESET enable_indexonlyscan;
+RESET enable_bitmapscan;
+RESET lsm.enable_aggregate_pushdown;
+SELECT * FROM par_counters('SELECT count(*), sum(n) FROM par WHERE id > 70000');
+SET parallel_leader_participation = off;
+SELECT * FROM par_counters('SELECT count(*), sum(n) FROM par WHERE id > 70000');
+RESET parallel_leader_participation;
+SET max_parallel_workers_per_gather = 0;
+SELECT * FROM par_counters('SELECT count(*), sum(n) FROM par WHERE id > 70000');
+RESET max_parallel_workers_per_gather;
+SET enable_material = off;
+SELECT * FROM par_counters('SELECT * FROM (SELECT count(*), sum(id) FROM par WHERE id > 70000) s
+  RIGHT JOIN (VALUES (1), (2), (3)) v(x) ON true');
+RESET enable_material;
+
 -- the workers take the leader's listing (segments and delete set) from the
 -- parallel scan instead of reading the lsm catalog: one probe of the
 -- segment catalog's index per query, the leader's, whatever the workers
@@ -332,6 +373,6 @@ SELECT * FROM par_explain('SELECT count(*), sum(id) FROM par WHERE v <> ''x''');
 RESET parallel_leader_participation;
 
 DROP FUNCTION par_explain(text), par_fresh_count(), par_temp_count(),
-	par_segment_probes();
+	par_segment_probes(), par_counters(text);
 DROP MATERIALIZED VIEW par_mv;
 DROP TABLE par, par_heap, par_part, par_ctas, par_fresh, par_temp;

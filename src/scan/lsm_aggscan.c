@@ -2431,10 +2431,9 @@ lsm_agg_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	{
 		LsmScanCounters c;
 
+		/* a parallel scan's: every participant's (lsm_scan_get_counters) */
 		lsm_scan_get_counters(st->scan, &c);
-		/* a parallel scan's counters cover only the leader's share */
-		lsm_explain_counters(&c, st->zone != NULL &&
-							 !node->ss.ps.plan->parallel_aware, es);
+		lsm_explain_counters(&c, st->zone != NULL, es);
 	}
 }
 

@@ -1437,10 +1437,9 @@ lsm_explain_custom_scan(CustomScanState *node, List *ancestors, ExplainState *es
 	{
 		LsmScanCounters c;
 
+		/* a parallel scan's: every participant's (lsm_scan_get_counters) */
 		lsm_scan_get_counters(ss->scan, &c);
-		/* a parallel scan's counters cover only the leader's share */
-		lsm_explain_counters(&c, cscan->custom_exprs != NIL &&
-							 !node->ss.ps.plan->parallel_aware, es);
+		lsm_explain_counters(&c, cscan->custom_exprs != NIL, es);
 	}
 }
 

@@ -121,6 +121,8 @@ typedef struct LsmScanDescData
 	int64		claims;			/* units this participant claimed */
 	instr_time	claim_start;	/* when it claimed its first unit */
 	dsm_segment *shared_seg;	/* the leader's listing, shared */
+	struct LsmSharedCounters *shared_counters;	/* at its head, or NULL */
+	LsmScanCounters folded;		/* shared counts of earlier parallel runs */
 
 	/* virtual-block scans */
 	BlockNumber nvblocks;
@@ -132,12 +134,40 @@ typedef struct LsmScanDescData
 	bool		lossy;
 } LsmScanDescData;
 
+/*
+ * What all participants of a parallel scan counted for EXPLAIN ANALYZE,
+ * kept at the head of the leader's listing (see "parallel scans" below):
+ * the leader's EXPLAIN runs after the workers have exited, and while its
+ * own scan still holds the listing.  Per segment of the listing: its
+ * blocks (set by whoever opens it), and the blocks the zone filter looked
+ * at and skipped, whoever claimed them; so a segment counts as skipped
+ * only if every participant skipped its part.
+ */
+typedef struct LsmSharedSegCount
+{
+	pg_atomic_uint32 nblocks;
+	pg_atomic_uint32 checked;
+	pg_atomic_uint32 skipped;
+} LsmSharedSegCount;
+
+typedef struct LsmSharedCounters
+{
+	pg_atomic_uint64 rows_deleted;	/* the workers' (added as they end) */
+	LsmSharedSegCount seg[FLEXIBLE_ARRAY_MEMBER];
+} LsmSharedCounters;
+
+#define LSM_SHARED_COUNTERS_SIZE(nsegs) \
+	MAXALIGN(offsetof(LsmSharedCounters, seg) + sizeof(LsmSharedSegCount) * (nsegs))
+
 static void lsm_parallel_setup(LsmScanDesc scan);
 static const int64 *lsm_scan_deleted_set_with_maps(Relation rel, uint64 storage_id,
 													Snapshot snapshot,
 													const LsmSegmentList *segs,
 													int *n);
 static bool lsm_parallel_claimed(LsmScanDesc scan);
+static void lsm_parallel_count_block(LsmScanDesc scan, int s, bool skipped);
+static void lsm_parallel_get_counters(LsmScanDesc scan, LsmScanCounters *c);
+static void lsm_parallel_fold_counters(LsmScanDesc scan);
 static bool lsm_parallel_take_listing(LsmScanDesc scan);
 static void lsm_parallel_publish_listing(LsmScanDesc scan);
 
@@ -318,6 +348,9 @@ lsm_scan_end(TableScanDesc sscan)
 	LsmScanDesc scan = (LsmScanDesc) sscan;
 
 	lsm_scan_release_sources(scan);
+	if (scan->shared_counters && IsParallelWorker())
+		pg_atomic_fetch_add_u64(&scan->shared_counters->rows_deleted,
+								(uint64) scan->counters.rows_deleted);
 	if (scan->shared_seg)
 		dsm_detach(scan->shared_seg);
 	if (scan->run_slot)
@@ -356,6 +389,8 @@ lsm_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 		lsm_scan_release_sources(scan);
 		lsm_scan_load_sources(scan);
 	}
+	else if (scan->shared_counters && !IsParallelWorker())
+		lsm_parallel_fold_counters(scan);
 	scan->lo = 0;
 	scan->hi = PG_INT64_MAX;
 	lsm_scan_reset_position(scan);
@@ -417,9 +452,15 @@ lsm_unit_filtered(LsmScanDesc scan, int s, int b)
 	bi = lsm_handle_block(h, b);
 	scan->counters.blocks++;
 	if (scan->filter(scan->filter_arg, h, bi))
+	{
+		if (scan->shared_counters)
+			lsm_parallel_count_block(scan, s, false);
 		return false;
+	}
 	scan->counters.blocks_skipped++;
 	scan->src_blocks_skipped++;
+	if (scan->shared_counters)
+		lsm_parallel_count_block(scan, s, true);
 	return true;
 }
 
@@ -429,7 +470,8 @@ lsm_source_done(LsmScanDesc scan)
 {
 	LsmSource  *src = &scan->src[scan->s];
 
-	if (src->seg >= 0)
+	/* a parallel scan counts segments in the shared counters */
+	if (src->seg >= 0 && scan->shared_counters == NULL)
 	{
 		scan->counters.segments++;
 		if (scan->filter != NULL &&
@@ -1147,13 +1189,19 @@ lsm_scan_next_batch(TableScanDesc sscan, LsmBatch *batch)
 	}
 }
 
-/* Counters of what the scan read and skipped so far (since it began). */
+/*
+ * Counters of what the scan read and skipped so far (since it began).  In
+ * the leader of a parallel scan, once its workers have ended, those of
+ * every participant.
+ */
 void
 lsm_scan_get_counters(TableScanDesc sscan, LsmScanCounters *counters)
 {
 	LsmScanDesc scan = (LsmScanDesc) sscan;
 
 	*counters = scan->counters;
+	if (scan->shared_counters)
+		lsm_parallel_get_counters(scan, counters);
 }
 
 bool
@@ -1530,6 +1578,7 @@ lsm_parallel_publish_listing(LsmScanDesc scan)
 {
 	LsmParallelScanDesc lpscan = (LsmParallelScanDesc) scan->base.rs_parallel;
 	Size		segbytes = sizeof(LsmSegmentEntry) * scan->segs->nsegs;
+	Size		cbytes = LSM_SHARED_COUNTERS_SIZE(scan->segs->nsegs);
 	dsm_segment *seg = NULL;
 
 	/*
@@ -1543,12 +1592,23 @@ lsm_parallel_publish_listing(LsmScanDesc scan)
 	if (segbytes + sizeof(int64) * scan->ndeleted > 0)
 	{
 		char	   *p;
+		LsmSharedCounters *sc;
+		int			i;
 
-		seg = dsm_create(segbytes + sizeof(int64) * scan->ndeleted,
+		seg = dsm_create(cbytes + segbytes + sizeof(int64) * scan->ndeleted,
 						 DSM_CREATE_NULL_IF_MAXSEGMENTS);
 		if (seg == NULL)
 			return;
-		p = dsm_segment_address(seg);
+		sc = dsm_segment_address(seg);
+		pg_atomic_init_u64(&sc->rows_deleted, 0);
+		for (i = 0; i < scan->segs->nsegs; i++)
+		{
+			pg_atomic_init_u32(&sc->seg[i].nblocks, 0);
+			pg_atomic_init_u32(&sc->seg[i].checked, 0);
+			pg_atomic_init_u32(&sc->seg[i].skipped, 0);
+		}
+		scan->shared_counters = sc;
+		p = (char *) sc + cbytes;
 		if (segbytes > 0)
 			memcpy(p, scan->segs->segs, segbytes);
 		if (scan->ndeleted > 0)
@@ -1585,7 +1645,9 @@ lsm_parallel_take_listing(LsmScanDesc scan)
 		scan->shared_seg = dsm_attach(lpscan->listing_handle);
 		if (scan->shared_seg == NULL)
 			return false;
-		p = dsm_segment_address(scan->shared_seg);
+		scan->shared_counters = dsm_segment_address(scan->shared_seg);
+		p = (char *) scan->shared_counters +
+			LSM_SHARED_COUNTERS_SIZE(lpscan->listing_nsegs);
 	}
 
 	list = palloc0(sizeof(LsmSegmentList));
@@ -1597,6 +1659,74 @@ lsm_parallel_take_listing(LsmScanDesc scan)
 	scan->ndeleted = lpscan->listing_ndeleted;
 	scan->deleted = scan->ndeleted > 0 ? (const int64 *) (p + segbytes) : NULL;
 	return true;
+}
+
+/* Count block b of source s, which the zone filter looked at, for all. */
+static void
+lsm_parallel_count_block(LsmScanDesc scan, int s, bool skipped)
+{
+	LsmSharedSegCount *sc = &scan->shared_counters->seg[scan->src[s].seg];
+
+	if (pg_atomic_read_u32(&sc->nblocks) == 0)
+		pg_atomic_write_u32(&sc->nblocks, (uint32) lsm_source_nunits(scan, s));
+	pg_atomic_fetch_add_u32(&sc->checked, 1);
+	if (skipped)
+		pg_atomic_fetch_add_u32(&sc->skipped, 1);
+}
+
+/*
+ * The leader: the counters of every participant of the parallel scan (read
+ * once the workers have ended: EXPLAIN ANALYZE, a rescan).  c holds this
+ * process's own counters.
+ */
+static void
+lsm_parallel_get_counters(LsmScanDesc scan, LsmScanCounters *c)
+{
+	LsmSharedCounters *sh = scan->shared_counters;
+	int			i;
+
+	c->segments = scan->folded.segments;
+	c->segments_skipped = scan->folded.segments_skipped;
+	c->blocks = scan->folded.blocks;
+	c->blocks_skipped = scan->folded.blocks_skipped;
+	c->rows_deleted += scan->folded.rows_deleted +
+		(int64) pg_atomic_read_u64(&sh->rows_deleted);
+	for (i = 0; i < scan->segs->nsegs; i++)
+	{
+		uint32		n = pg_atomic_read_u32(&sh->seg[i].nblocks);
+		uint32		checked = pg_atomic_read_u32(&sh->seg[i].checked);
+		uint32		skipped = pg_atomic_read_u32(&sh->seg[i].skipped);
+
+		c->blocks += checked;
+		c->blocks_skipped += skipped;
+		if (n > 0 && checked >= n)
+			c->segments++;
+		if (n > 0 && skipped >= n)
+			c->segments_skipped++;
+	}
+}
+
+/*
+ * The leader, before a rescan of the parallel plan (its workers have
+ * ended): keep what the shared counters hold and clear them for the next
+ * run, since EXPLAIN ANALYZE reports the sum over rescans.
+ */
+static void
+lsm_parallel_fold_counters(LsmScanDesc scan)
+{
+	LsmSharedCounters *sh = scan->shared_counters;
+	LsmScanCounters c = scan->counters;
+	int			i;
+
+	lsm_parallel_get_counters(scan, &c);
+	c.rows_deleted -= scan->counters.rows_deleted;
+	scan->folded = c;
+	pg_atomic_write_u64(&sh->rows_deleted, 0);
+	for (i = 0; i < scan->segs->nsegs; i++)
+	{
+		pg_atomic_write_u32(&sh->seg[i].checked, 0);
+		pg_atomic_write_u32(&sh->seg[i].skipped, 0);
+	}
 }
 
 /* A rescan of the parallel plan: hand out every unit again. */
