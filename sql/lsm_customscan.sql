@@ -206,6 +206,27 @@ CREATE SEQUENCE cs_seq;
 SELECT id FROM cs_l WHERE id = -5 AND extra = (SELECT nextval('cs_seq'))::int;
 SELECT is_called FROM cs_seq;
 DROP SEQUENCE cs_seq;
+-- A stable initPlan (no volatile function and no subplan of its own) is
+-- computed when the scan tests its first block, so zone maps prune by its
+-- value, in the LSM Aggregate and in the LSM Scan, as an index scan would
+-- use it; a volatile one is not run early (no pruning).  A scan of no
+-- blocks runs it not at all (no error here, as on heap).
+SET max_parallel_workers_per_gather = 0;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*), sum(id) FROM cs_l WHERE id > (SELECT max(id) - 100 FROM cs_l);
+SELECT count(*), sum(id) FROM cs_l WHERE id > (SELECT max(id) - 100 FROM cs_l);
+SELECT count(*), sum(id) FROM cs_h WHERE id > (SELECT max(id) - 100 FROM cs_h);
+SET lsm.enable_aggregate_pushdown = off;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT id FROM cs_l WHERE id < (SELECT min(id) + 3 FROM cs_l);
+RESET lsm.enable_aggregate_pushdown;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*) FROM cs_l WHERE id > (SELECT 4900 + (random() * 0)::int);
+CREATE TABLE cs_empty (id int) USING lsm;
+SELECT * FROM cs_empty WHERE id > (SELECT 1 / (count(*) - count(*)) FROM pg_class);
+SELECT count(*) FROM cs_l WHERE id > (SELECT 1 / (count(*) - count(*)) FROM pg_class);
+DROP TABLE cs_empty;
+RESET max_parallel_workers_per_gather;
 
 -- Known difference (README, Known gaps): a block the zone maps skip is not
 -- read, so a qual that would fail on one of its rows is not evaluated

@@ -665,6 +665,7 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	List	   *group_pos = NIL;
 	List	   *group_eqops = NIL;
 	List	   *zone_flags = NIL;
+	List	   *zone_clauses = NIL;
 	ListCell   *lc;
 	AttrNumber	resno = 1;
 
@@ -686,6 +687,8 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 			}
 		}
 		zone_flags = lappend_int(zone_flags, ok ? 1 : 0);
+		if (ok)
+			zone_clauses = lappend(zone_clauses, lfirst(lc));
 	}
 	/* HAVING is the Finalize Aggregate's business in the parallel plan */
 	if (!partial && root->hasHavingQual && parse->havingQual != NULL)
@@ -768,6 +771,8 @@ lsm_agg_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 									   var_attnos,
 									   agg_kinds, agg_args,
 									   list_make3(group_pos, group_eqops, zone_flags));
+	cscan->custom_private = lappend(cscan->custom_private,
+									lsm_zone_early_params(root, zone_clauses));
 	cscan->methods = partial ? &lsm_agg_partial_plan_methods : &lsm_agg_plan_methods;
 	return &cscan->scan.plan;
 }
@@ -1100,6 +1105,7 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 	}
 	st->zone = lsm_zone_compile(zone_quals, INDEX_VAR, st->var_attnos,
 								st->nvars, &node->ss.ps);
+	lsm_zone_set_early_params(st->zone, (List *) list_nth(priv, 5));
 	st->aggcxt = AllocSetContextCreate(CurrentMemoryContext, "lsm aggregate",
 									   ALLOCSET_DEFAULT_SIZES);
 	st->scan_attrs = attrs;

@@ -150,6 +150,10 @@ struct LsmZoneNode
 	char	   *zbuf[2];
 	Size		zbuf_cap[2];
 	MemoryContext values_cxt;	/* root only: evaluated values */
+	Bitmapset  *early_params;	/* root only: initPlans that may run early
+								 * (lsm_zone_early_params) */
+	ExprContext *pending_econtext;	/* root only: values not computed yet
+									 * (lsm_zone_prepare) */
 };
 
 /* Types whose btree order is the signed order of their stored integer. */
@@ -416,25 +420,133 @@ lsm_zone_init_exprs(LsmZoneNode *zn, PlanState *ps)
 		zn->argstate = ExecInitExpr(zn->cmp.arg, ps);
 }
 
+typedef struct LsmPendingCtx
+{
+	ExprContext *econtext;
+	const Bitmapset *early;
+} LsmPendingCtx;
+
 static bool
-lsm_pending_initplan_walker(Node *node, ExprContext *econtext)
+lsm_pending_initplan_walker(Node *node, LsmPendingCtx *ctx)
 {
 	if (node == NULL)
 		return false;
 	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
 	{
-		ParamExecData *prm = &econtext->ecxt_param_exec_vals[((Param *) node)->paramid];
+		int			paramid = ((Param *) node)->paramid;
+		ParamExecData *prm = &ctx->econtext->ecxt_param_exec_vals[paramid];
 
-		return prm->execPlan != NULL;
+		return prm->execPlan != NULL && !bms_is_member(paramid, ctx->early);
 	}
-	return expression_tree_walker(node, lsm_pending_initplan_walker, econtext);
+	return expression_tree_walker(node, lsm_pending_initplan_walker, ctx);
 }
 
-/* Does expr use the output of an initPlan that has not been run yet? */
+/*
+ * Does expr use the output of an initPlan that has not been run yet, other
+ * than those in early (which may run now)?
+ */
 bool
-lsm_pending_initplan(Node *expr, ExprContext *econtext)
+lsm_pending_initplan(Node *expr, ExprContext *econtext, const Bitmapset *early)
 {
-	return lsm_pending_initplan_walker(expr, econtext);
+	LsmPendingCtx ctx = {econtext, early};
+
+	return lsm_pending_initplan_walker(expr, &ctx);
+}
+
+/*
+ * May the subquery of initPlan sp run before a row needs its value?  Only
+ * if it calls no volatile function, holds no correlated subplan (whose
+ * volatility is not visible in its query tree), and the same holds for
+ * the initPlans it uses itself (a min/max rewritten into an index probe,
+ * for instance).  Then running it early can change nothing but when an
+ * error it raises surfaces, as with an index scan, which computes such
+ * values when it starts.
+ */
+static bool
+lsm_initplan_stable(PlannerGlobal *glob, SubPlan *sp, int depth)
+{
+	PlannerInfo *sub;
+	ListCell   *lc;
+
+	if (depth > 8 || sp->plan_id < 1 || sp->plan_id > list_length(glob->subroots))
+		return false;
+	sub = list_nth(glob->subroots, sp->plan_id - 1);
+	if (sub == NULL || sub->parse == NULL ||
+		contain_volatile_functions((Node *) sub->parse) ||
+		contain_subplans((Node *) sub->parse))
+		return false;
+	foreach(lc, sub->init_plans)
+	{
+		if (!lsm_initplan_stable(glob, lfirst_node(SubPlan, lc), depth + 1))
+			return false;
+	}
+	return true;
+}
+
+static bool
+lsm_collect_exec_params(Node *node, List **ids)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+	{
+		*ids = list_append_unique_int(*ids, ((Param *) node)->paramid);
+		return false;
+	}
+	return expression_tree_walker(node, lsm_collect_exec_params, ids);
+}
+
+/*
+ * The PARAM_EXEC ids in clauses (zone quals) set by initPlans of this or an
+ * outer query level that may run early (lsm_initplan_stable): a scan then
+ * computes them when it starts, to prune by them, instead of leaving zone
+ * maps unused until a row first needs the value.  For custom_private.
+ */
+List *
+lsm_zone_early_params(PlannerInfo *root, List *clauses)
+{
+	List	   *ids = NIL;
+	List	   *early = NIL;
+	ListCell   *lc;
+
+	lsm_collect_exec_params((Node *) clauses, &ids);
+	foreach(lc, ids)
+	{
+		int			paramid = lfirst_int(lc);
+		PlannerInfo *r;
+		bool		found = false;
+
+		for (r = root; r != NULL && !found; r = r->parent_root)
+		{
+			ListCell   *lp;
+
+			foreach(lp, r->init_plans)
+			{
+				SubPlan    *sp = lfirst_node(SubPlan, lp);
+
+				if (list_member_int(sp->setParam, paramid))
+				{
+					found = true;
+					if (lsm_initplan_stable(root->glob, sp, 0))
+						early = lappend_int(early, paramid);
+					break;
+				}
+			}
+		}
+	}
+	return early;
+}
+
+/* Let the zone tree's initPlans in early_params (an integer List) run early. */
+void
+lsm_zone_set_early_params(LsmZoneNode *zone, List *early_params)
+{
+	ListCell   *lc;
+
+	if (zone == NULL)
+		return;
+	foreach(lc, early_params)
+		zone->early_params = bms_add_member(zone->early_params, lfirst_int(lc));
 }
 
 /*
@@ -442,7 +554,7 @@ lsm_pending_initplan(Node *expr, ExprContext *econtext)
  * have changed).  Values live in the current memory context.
  */
 static void
-lsm_zone_eval(LsmZoneNode *zn, ExprContext *econtext)
+lsm_zone_eval(LsmZoneNode *zn, ExprContext *econtext, const Bitmapset *early)
 {
 	ListCell   *lc;
 	Datum		d;
@@ -451,7 +563,7 @@ lsm_zone_eval(LsmZoneNode *zn, ExprContext *econtext)
 	if (zn->kind == LSM_ZONE_AND || zn->kind == LSM_ZONE_OR)
 	{
 		foreach(lc, zn->children)
-			lsm_zone_eval(lfirst(lc), econtext);
+			lsm_zone_eval(lfirst(lc), econtext, early);
 		return;
 	}
 	if (zn->kind != LSM_ZONE_CMP)
@@ -459,11 +571,12 @@ lsm_zone_eval(LsmZoneNode *zn, ExprContext *econtext)
 	zn->never = false;
 	zn->always = false;
 	zn->nvalues = 0;
-	if (lsm_pending_initplan((Node *) zn->cmp.arg, econtext))
+	if (lsm_pending_initplan((Node *) zn->cmp.arg, econtext, early))
 	{
 		/*
-		 * An initPlan not run yet: PostgreSQL runs it when a row first
-		 * needs it (maybe never).  Do not run it early to prune.
+		 * An initPlan not run yet that may have side effects: PostgreSQL
+		 * runs it when a row first needs it (maybe never).  Do not run it
+		 * early to prune.  (Stable ones, in early, are computed here.)
 		 */
 		zn->always = true;
 		return;
@@ -692,23 +805,37 @@ lsm_zone_compile(List *clauses, Index varno, const AttrNumber *attmap,
 	return zone;
 }
 
-/* Evaluate the zone tree's values: at scan start and after each rescan. */
+/*
+ * Arm the zone tree's values for the scan (at its start and after each
+ * rescan): they are computed at the first block (lsm_zone_block_filter).
+ */
 void
 lsm_zone_prepare(LsmZoneNode *zone, ExprContext *econtext)
 {
-	MemoryContext old;
-
 	MemoryContextReset(zone->values_cxt);
-	old = MemoryContextSwitchTo(zone->values_cxt);
-	lsm_zone_eval(zone, econtext);
-	MemoryContextSwitchTo(old);
+	zone->pending_econtext = econtext;
 }
 
-/* LsmBlockFilter over a zone tree (arg). */
+/*
+ * LsmBlockFilter over a zone tree (arg).  The values are computed when the
+ * first block is tested: a scan of no blocks (an empty table) runs no
+ * initPlan, as a sequential scan would not.
+ */
 bool
 lsm_zone_block_filter(void *arg, LsmSegmentHandle *h, const LsmBlockInfo *bi)
 {
-	return lsm_zone_may_match((LsmZoneNode *) arg, h, bi);
+	LsmZoneNode *zone = (LsmZoneNode *) arg;
+
+	if (zone->pending_econtext != NULL)
+	{
+		ExprContext *econtext = zone->pending_econtext;
+		MemoryContext old = MemoryContextSwitchTo(zone->values_cxt);
+
+		zone->pending_econtext = NULL;
+		lsm_zone_eval(zone, econtext, zone->early_params);
+		MemoryContextSwitchTo(old);
+	}
+	return lsm_zone_may_match(zone, h, bi);
 }
 
 /* Are the comparison procs a zone tree calls all leakproof? */
@@ -1198,7 +1325,7 @@ lsm_plan_custom_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	 * The columns to decode are taken from the final plan at execution:
 	 * the target list given here may still be replaced by a projection's.
 	 */
-	cscan->custom_private = NIL;
+	cscan->custom_private = list_make1(lsm_zone_early_params(root, zone));
 	cscan->custom_scan_tlist = NIL;
 	cscan->methods = &lsm_plan_methods;
 	return &cscan->scan.plan;
@@ -1260,6 +1387,8 @@ lsm_begin_custom_scan(CustomScanState *node, EState *estate, int eflags)
 
 	ss->zone = lsm_zone_compile(cscan->custom_exprs, cscan->scan.scanrelid,
 								NULL, 0, &node->ss.ps);
+	if (cscan->custom_private != NIL)
+		lsm_zone_set_early_params(ss->zone, linitial(cscan->custom_private));
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 	/* a parallel-aware scan starts when its shared state is set up */

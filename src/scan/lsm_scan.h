@@ -344,7 +344,10 @@ extern double lsm_parallel_worker_exit_time;
 extern int	lsm_parallel_agg_workers(RelOptInfo *rel);
 extern Cost lsm_parallel_cold_cost(RelOptInfo *rel, double divisor);
 extern bool lsm_zone_clause_safe(RestrictInfo *rinfo, LsmZoneNode *zn);
-extern bool lsm_pending_initplan(Node *expr, ExprContext *econtext);
+extern bool lsm_pending_initplan(Node *expr, ExprContext *econtext,
+								 const Bitmapset *early);
+extern List *lsm_zone_early_params(PlannerInfo *root, List *clauses);
+extern void lsm_zone_set_early_params(LsmZoneNode *zone, List *early_params);
 struct ExplainState;
 extern void lsm_explain_counters(const LsmScanCounters *c, bool with_skips,
 								 struct ExplainState *es);
