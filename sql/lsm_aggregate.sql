@@ -82,8 +82,14 @@ SELECT ag_check(q) FROM (VALUES
   ('SELECT g, count(*) * 2 + 1, sum(id) / 3 FROM %s GROUP BY g'),
   ('SELECT count(*) FROM %s GROUP BY g HAVING g > 2'),
   ('SELECT max(n2) FROM %s'),
-  ('SELECT avg(n2) FILTER (WHERE g = 1) FROM %s')
+  ('SELECT avg(n2) FILTER (WHERE g = 1) FROM %s'),
+  ('SELECT min(n), max(n), min(n2), max(n2), sum(n2) FROM %s'),
+  ('SELECT g, min(n), max(n2), count(*) FROM %s WHERE id > 100 GROUP BY g')
 ) v(q);
+-- min and max of numeric are computed in the node too (compared as
+-- numeric_cmp does; of equal values the later one wins, as in
+-- numeric_larger), also where the column's sum reads scaled integers
+EXPLAIN (COSTS OFF) SELECT min(n), max(n), max(n2), sum(n2) FROM ag_l;
 
 -- Float sums depend on the order rows are added in, which is the table's
 -- own order (heap's may differ): the node repeats the scan's order exactly.

@@ -112,7 +112,9 @@ typedef enum LsmAggKind
 	LSM_AGG_MIN_FLOAT8,
 	LSM_AGG_MAX_FLOAT8,
 	LSM_AGG_SUM_NUMERIC,
-	LSM_AGG_AVG_NUMERIC
+	LSM_AGG_AVG_NUMERIC,
+	LSM_AGG_MIN_NUMERIC,
+	LSM_AGG_MAX_NUMERIC
 } LsmAggKind;
 
 static int
@@ -171,6 +173,10 @@ lsm_agg_kind(Oid aggfnoid)
 			return LSM_AGG_SUM_NUMERIC;
 		case F_AVG_NUMERIC:
 			return LSM_AGG_AVG_NUMERIC;
+		case F_MIN_NUMERIC:
+			return LSM_AGG_MIN_NUMERIC;
+		case F_MAX_NUMERIC:
+			return LSM_AGG_MAX_NUMERIC;
 		default:
 			return 0;
 	}
@@ -789,7 +795,8 @@ typedef struct LsmAggAcc
 				Sxx;			/* float8_accum's transition values */
 	double		f8;				/* sum(float8), min/max(float8) */
 	float4		f4;				/* sum(float4), min/max(float4) */
-	Datum		m;				/* min/max of integer-ordered types */
+	Datum		m;				/* min/max of integer-ordered types; of
+								 * numeric, a copy in aggcxt */
 	bool		has;			/* min/max: a value was seen */
 	/* numeric */
 	int			nscale;			/* scale of wsum */
@@ -869,6 +876,7 @@ typedef struct LsmAggState
 	TupleTableSlot *inslot;		/* input row in scan-tuple shape */
 	LsmZoneNode *zone;
 	MemoryContext aggcxt;		/* groups, keys, numeric results */
+	MemoryContext tmpcxt;		/* numeric min/max comparisons, per batch */
 	/* the groups: open addressing over pointers */
 	LsmAggGroup **table;
 	int			table_size;		/* power of 2 */
@@ -968,6 +976,9 @@ lsm_agg_scaled_attrs(LsmAggState *st, CustomScan *cscan)
 		if (st->aggs[i].kind == LSM_AGG_SUM_NUMERIC ||
 			st->aggs[i].kind == LSM_AGG_AVG_NUMERIC)
 			scaled = bms_add_member(scaled, st->aggs[i].arg);
+		else if (st->aggs[i].kind == LSM_AGG_MIN_NUMERIC ||
+				 st->aggs[i].kind == LSM_AGG_MAX_NUMERIC)
+			other = bms_add_member(other, st->aggs[i].arg);	/* Datums */
 	}
 	/* quals refer to scan tuple positions (INDEX_VAR) */
 	vars = pull_var_clause((Node *) cscan->custom_exprs, PVC_RECURSE_AGGREGATES |
@@ -1108,6 +1119,8 @@ lsm_agg_begin(CustomScanState *node, EState *estate, int eflags)
 	lsm_zone_set_early_params(st->zone, (List *) list_nth(priv, 5));
 	st->aggcxt = AllocSetContextCreate(CurrentMemoryContext, "lsm aggregate",
 									   ALLOCSET_DEFAULT_SIZES);
+	st->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "lsm aggregate compare",
+									   ALLOCSET_SMALL_SIZES);
 	st->scan_attrs = attrs;
 	st->scaled_attrs = lsm_agg_scaled_attrs(st, cscan);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
@@ -1861,6 +1874,44 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 				}
 			}
 			break;
+		case LSM_AGG_MIN_NUMERIC:
+		case LSM_AGG_MAX_NUMERIC:
+			{
+				bool		ismin = spec->kind == LSM_AGG_MIN_NUMERIC;
+				MemoryContext old = MemoryContextSwitchTo(st->tmpcxt);
+
+				/*
+				 * numeric_smaller and numeric_larger keep the state only if
+				 * it is strictly better: of equal values (1.0 and 1.00) the
+				 * later one wins, as there.  Comparing may detoast into
+				 * tmpcxt; the winner is copied into aggcxt.
+				 */
+				for (i = 0; i < n; i++)
+				{
+					int			r = ROW(i);
+					LsmAggAcc  *acc;
+
+					if (nulls[r])
+						continue;
+					acc = ACC(i);
+					if (acc->has)
+					{
+						int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+																		  acc->m, vals[r]));
+
+						if (ismin ? c < 0 : c > 0)
+							continue;
+						pfree(DatumGetPointer(acc->m));
+					}
+					MemoryContextSwitchTo(st->aggcxt);
+					acc->m = datumCopy(vals[r], false, -1);
+					MemoryContextSwitchTo(st->tmpcxt);
+					acc->has = true;
+				}
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(st->tmpcxt);
+			}
+			break;
 		case LSM_AGG_SUM_NUMERIC:
 		case LSM_AGG_AVG_NUMERIC:
 			if (batch->scaled != NULL && batch->scaled[spec->arg - 1] != NULL)
@@ -1960,6 +2011,8 @@ lsm_agg_final(LsmAggState *st, int a, LsmAggAcc *acc, bool *isnull)
 			return Float8GetDatum(acc->Sx / acc->N);
 		case LSM_AGG_MIN_INT:
 		case LSM_AGG_MAX_INT:
+		case LSM_AGG_MIN_NUMERIC:
+		case LSM_AGG_MAX_NUMERIC:
 			*isnull = !acc->has;
 			return acc->m;
 		case LSM_AGG_MIN_FLOAT8:
@@ -2023,6 +2076,8 @@ lsm_agg_partial(LsmAggState *st, int a, LsmAggAcc *acc, bool *isnull)
 		case LSM_AGG_MAX_FLOAT8:
 		case LSM_AGG_MIN_FLOAT4:
 		case LSM_AGG_MAX_FLOAT4:
+		case LSM_AGG_MIN_NUMERIC:
+		case LSM_AGG_MAX_NUMERIC:
 			/* the state is the value itself */
 			return lsm_agg_final(st, a, acc, isnull);
 		case LSM_AGG_SUM_NUMERIC:
