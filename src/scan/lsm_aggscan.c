@@ -978,7 +978,13 @@ lsm_agg_scaled_attrs(LsmAggState *st, CustomScan *cscan)
 			scaled = bms_add_member(scaled, st->aggs[i].arg);
 		else if (st->aggs[i].kind == LSM_AGG_MIN_NUMERIC ||
 				 st->aggs[i].kind == LSM_AGG_MAX_NUMERIC)
-			other = bms_add_member(other, st->aggs[i].arg);	/* Datums */
+		{
+			/* one group: a scaled block's best, else every row's Datum */
+			if (st->ngk == 0)
+				scaled = bms_add_member(scaled, st->aggs[i].arg);
+			else
+				other = bms_add_member(other, st->aggs[i].arg);
+		}
 	}
 	/* quals refer to scan tuple positions (INDEX_VAR) */
 	vars = pull_var_clause((Node *) cscan->custom_exprs, PVC_RECURSE_AGGREGATES |
@@ -1634,6 +1640,28 @@ lsm_float_accum(LsmAggAcc *acc, double newval)
 }
 
 /*
+ * min or max of numeric: take v unless the state is strictly better, as
+ * numeric_smaller and numeric_larger do (of equal values, 1.0 and 1.00,
+ * the later one wins).  Call in st->tmpcxt (comparing may detoast there);
+ * the new state is a copy in aggcxt.
+ */
+static void
+lsm_numeric_minmax(LsmAggState *st, LsmAggAcc *acc, Datum v, bool ismin)
+{
+	if (acc->has)
+	{
+		int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp, acc->m, v));
+
+		if (ismin ? c < 0 : c > 0)
+			return;
+		pfree(DatumGetPointer(acc->m));
+	}
+	acc->m = PointerGetDatum(MemoryContextAlloc(st->aggcxt, VARSIZE_ANY(DatumGetPointer(v))));
+	memcpy(DatumGetPointer(acc->m), DatumGetPointer(v), VARSIZE_ANY(DatumGetPointer(v)));
+	acc->has = true;
+}
+
+/*
  * Feed rows sel[0..n-1] (or 0..n-1) of a batch to aggregate a of the
  * groups grp[] (per selected row; NULL: one group g).
  */
@@ -1880,34 +1908,42 @@ lsm_agg_feed(LsmAggState *st, int a, const LsmBatch *batch, const int *sel,
 				bool		ismin = spec->kind == LSM_AGG_MIN_NUMERIC;
 				MemoryContext old = MemoryContextSwitchTo(st->tmpcxt);
 
-				/*
-				 * numeric_smaller and numeric_larger keep the state only if
-				 * it is strictly better: of equal values (1.0 and 1.00) the
-				 * later one wins, as there.  Comparing may detoast into
-				 * tmpcxt; the winner is copied into aggcxt.
-				 */
-				for (i = 0; i < n; i++)
+				if (grp == NULL && batch->scaled != NULL &&
+					batch->scaled[spec->arg - 1] != NULL)
 				{
-					int			r = ROW(i);
-					LsmAggAcc  *acc;
+					/*
+					 * A chunk of scaled integers (one display scale): its
+					 * best value, then one numeric comparison.  Equal values
+					 * of one scale are the same numeric, so which of them
+					 * wins does not matter.  NULL rows hold 0.
+					 */
+					const int64 *sv = batch->scaled[spec->arg - 1];
+					bool		found = false;
+					int64		best = 0;
 
-					if (nulls[r])
-						continue;
-					acc = ACC(i);
-					if (acc->has)
+					for (i = 0; i < n; i++)
 					{
-						int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-																		  acc->m, vals[r]));
+						int			r = ROW(i);
 
-						if (ismin ? c < 0 : c > 0)
+						if (nulls[r])
 							continue;
-						pfree(DatumGetPointer(acc->m));
+						if (!found || (ismin ? sv[r] < best : sv[r] > best))
+							best = sv[r];
+						found = true;
 					}
-					MemoryContextSwitchTo(st->aggcxt);
-					acc->m = datumCopy(vals[r], false, -1);
-					MemoryContextSwitchTo(st->tmpcxt);
-					acc->has = true;
+					if (found)
+						lsm_numeric_minmax(st, &g->accs[a],
+										   NumericGetDatum(lsm_numeric_from_scaled(best, batch->scale[spec->arg - 1])),
+										   ismin);
 				}
+				else
+					for (i = 0; i < n; i++)
+					{
+						int			r = ROW(i);
+
+						if (!nulls[r])
+							lsm_numeric_minmax(st, ACC(i), vals[r], ismin);
+					}
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(st->tmpcxt);
 			}
