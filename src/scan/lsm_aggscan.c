@@ -1656,8 +1656,9 @@ lsm_numeric_minmax(LsmAggState *st, LsmAggAcc *acc, Datum v, bool ismin)
 			return;
 		pfree(DatumGetPointer(acc->m));
 	}
-	acc->m = PointerGetDatum(MemoryContextAlloc(st->aggcxt, VARSIZE_ANY(DatumGetPointer(v))));
-	memcpy(DatumGetPointer(acc->m), DatumGetPointer(v), VARSIZE_ANY(DatumGetPointer(v)));
+	MemoryContextSwitchTo(st->aggcxt);
+	acc->m = datumCopy(v, false, -1);
+	MemoryContextSwitchTo(st->tmpcxt);
 	acc->has = true;
 }
 

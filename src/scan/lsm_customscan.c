@@ -483,19 +483,6 @@ lsm_initplan_stable(PlannerGlobal *glob, SubPlan *sp, int depth)
 	return true;
 }
 
-static bool
-lsm_collect_exec_params(Node *node, List **ids)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
-	{
-		*ids = list_append_unique_int(*ids, ((Param *) node)->paramid);
-		return false;
-	}
-	return expression_tree_walker(node, lsm_collect_exec_params, ids);
-}
-
 /*
  * The PARAM_EXEC ids in clauses (zone quals) set by initPlans of this or an
  * outer query level that may run early (lsm_initplan_stable): a scan then
@@ -505,14 +492,12 @@ lsm_collect_exec_params(Node *node, List **ids)
 List *
 lsm_zone_early_params(PlannerInfo *root, List *clauses)
 {
-	List	   *ids = NIL;
+	Bitmapset  *ids = pull_paramids((Expr *) clauses);
 	List	   *early = NIL;
-	ListCell   *lc;
+	int			paramid = -1;
 
-	lsm_collect_exec_params((Node *) clauses, &ids);
-	foreach(lc, ids)
+	while ((paramid = bms_next_member(ids, paramid)) >= 0)
 	{
-		int			paramid = lfirst_int(lc);
 		PlannerInfo *r;
 		bool		found = false;
 
